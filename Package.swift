@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+//
+// MetaRec: a cold-start recommender that meta-learns how to learn a new user or item.
+// One library product per concern, each depending only on the layers below it:
+//
+//   MetaRecCore        tensors, higher-order reverse-mode autodiff, kernels, optimizers,
+//                      seeded randomness, safetensors checkpoints
+//   MetaRecData        readers, schemas, features, synthetic data, the protocol's splits
+//   metarec            the command-line tool
+//   metarec-benchmark  release-mode benchmarks that print their figures
+import PackageDescription
+
+let package = Package(
+    name: "MetaRec",
+    products: [
+        .library(name: "MetaRecCore", targets: ["MetaRecCore"]),
+        .library(name: "MetaRecData", targets: ["MetaRecData"]),
+        .executable(name: "metarec", targets: ["metarec"]),
+        .executable(name: "metarec-benchmark", targets: ["MetaRecBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    ],
+    targets: [
+        .target(
+            name: "MetaRecCore",
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        .target(
+            name: "MetaRecData",
+            dependencies: ["MetaRecCore", .product(name: "Yams", package: "Yams")]
+        ),
+        .executableTarget(
+            name: "metarec",
+            dependencies: [
+                "MetaRecCore", "MetaRecData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "MetaRecBenchmarks",
+            dependencies: ["MetaRecCore", "MetaRecData"]
+        ),
+        .testTarget(name: "MetaRecCoreTests", dependencies: ["MetaRecCore"]),
+        .testTarget(name: "MetaRecDataTests", dependencies: ["MetaRecData"]),
+        .testTarget(name: "MetaRecCLITests", dependencies: ["metarec"]),
+    ]
+)

@@ -1,0 +1,3 @@
+import MetaRecCore
+
+func runCoreBenchmarks() {}

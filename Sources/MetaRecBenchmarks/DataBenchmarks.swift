@@ -1,0 +1,3 @@
+import MetaRecData
+
+func runDataBenchmarks() {}

@@ -1,0 +1,12 @@
+// metarec-benchmark: release-mode benchmarks that print their figures.
+//
+//     swift run -c release metarec-benchmark [group ...]
+//
+// Groups: core (kernels, MLP, MAML meta-step), data (reading and splitting). No group: all.
+import Foundation
+
+let requested = Set(CommandLine.arguments.dropFirst())
+func wants(_ group: String) -> Bool { requested.isEmpty || requested.contains(group) }
+
+if wants("core") { runCoreBenchmarks() }
+if wants("data") { runDataBenchmarks() }

@@ -1,0 +1,13 @@
+import ArgumentParser
+import MetaRecCore
+
+/// The `metarec` command-line tool.
+@main
+struct MetaRecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metarec",
+        abstract: "A cold-start recommender that meta-learns how to learn a new user or item.",
+        version: MetaRecVersion.string,
+        subcommands: [InfoCommand.self, DataCommand.self]
+    )
+}
