@@ -6,6 +6,9 @@
 //   MetaRecCore        tensors, higher-order reverse-mode autodiff, kernels, optimizers,
 //                      seeded randomness, safetensors checkpoints
 //   MetaRecData        readers, schemas, features, synthetic data, the protocol's splits
+//   MetaRecModels      the MeLU-style model, parameter partitions, MAML / first-order / Meta-SGD,
+//                      the covariance-tracking head, the non-meta baselines
+//   MetaRecEvaluation  the protocol's metrics, tables and few-shot curve
 //   metarec            the command-line tool
 //   metarec-benchmark  release-mode benchmarks that print their figures
 import PackageDescription
@@ -15,6 +18,8 @@ let package = Package(
     products: [
         .library(name: "MetaRecCore", targets: ["MetaRecCore"]),
         .library(name: "MetaRecData", targets: ["MetaRecData"]),
+        .library(name: "MetaRecModels", targets: ["MetaRecModels"]),
+        .library(name: "MetaRecEvaluation", targets: ["MetaRecEvaluation"]),
         .executable(name: "metarec", targets: ["metarec"]),
         .executable(name: "metarec-benchmark", targets: ["MetaRecBenchmarks"]),
     ],
@@ -33,19 +38,23 @@ let package = Package(
             name: "MetaRecData",
             dependencies: ["MetaRecCore", .product(name: "Yams", package: "Yams")]
         ),
+        .target(name: "MetaRecModels", dependencies: ["MetaRecCore", "MetaRecData"]),
+        .target(name: "MetaRecEvaluation", dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels"]),
         .executableTarget(
             name: "metarec",
             dependencies: [
-                "MetaRecCore", "MetaRecData",
+                "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "MetaRecBenchmarks",
-            dependencies: ["MetaRecCore", "MetaRecData"]
+            dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation"]
         ),
         .testTarget(name: "MetaRecCoreTests", dependencies: ["MetaRecCore"]),
         .testTarget(name: "MetaRecDataTests", dependencies: ["MetaRecData"]),
+        .testTarget(name: "MetaRecModelsTests", dependencies: ["MetaRecModels", "MetaRecData"]),
+        .testTarget(name: "MetaRecEvaluationTests", dependencies: ["MetaRecEvaluation", "MetaRecModels", "MetaRecData"]),
         .testTarget(name: "MetaRecCLITests", dependencies: ["metarec"]),
     ]
 )

@@ -1,0 +1,71 @@
+import MetaRecCore
+import MetaRecData
+
+/// The encoded features of a list of users or items, one row each, ready for the model:
+/// one ``IndexLists`` per categorical-like field and one `[rows, dimension]` tensor per dense
+/// field. Built from a ``FeatureTable`` without ever forming one-hot rows.
+public struct EntityBatch: Sendable {
+    public var rows: Int
+    public var lists: [IndexLists]
+    public var dense: [Tensor]
+    /// Entity ids, for ID embeddings.
+    public var ids: IndexLists
+
+    /// The features of `entities` (internal ids) from `table`.
+    public init(_ table: FeatureTable, entities: [Int32]) {
+        rows = entities.count
+        var lists: [IndexLists] = []
+        var dense: [Tensor] = []
+        for (index, field) in table.fields.enumerated() {
+            if FeatureSpace.isEmbedded(field.kind) {
+                var indices: [Int32] = []
+                var offsets: [Int32] = [0]
+                offsets.reserveCapacity(entities.count + 1)
+                for entity in entities {
+                    indices.append(contentsOf: table.indices(field: index, entity: Int(entity)))
+                    offsets.append(Int32(indices.count))
+                }
+                lists.append(IndexLists(indices: indices, offsets: offsets))
+            } else {
+                var values: [Float] = []
+                values.reserveCapacity(entities.count * field.dimension)
+                for entity in entities { values.append(contentsOf: table.dense(field: index, entity: Int(entity))) }
+                dense.append(Tensor(shape: [entities.count, field.dimension], values: values))
+            }
+        }
+        self.lists = lists
+        self.dense = dense
+        self.ids = IndexLists(entities.map { [$0] })
+    }
+}
+
+/// The shape of one side's features, as the model needs to size its embedding tables.
+public struct FeatureSpace: Sendable, Equatable, Codable {
+    public struct Field: Sendable, Equatable, Codable {
+        public var name: String
+        /// Rows of the embedding table (categorical-like) or input width (dense).
+        public var size: Int
+        public var isEmbedded: Bool
+    }
+    public var fields: [Field]
+    public var entityCount: Int
+
+    public init(_ table: FeatureTable) {
+        fields = table.fields.map {
+            Field(name: $0.name, size: Self.isEmbedded($0.kind) ? $0.cardinality : $0.dimension, isEmbedded: Self.isEmbedded($0.kind))
+        }
+        entityCount = table.count
+    }
+
+    public init(fields: [Field], entityCount: Int) {
+        self.fields = fields
+        self.entityCount = entityCount
+    }
+
+    static func isEmbedded(_ kind: FeatureKind) -> Bool {
+        switch kind {
+        case .categorical, .multiCategorical, .numericBucketed, .date: return true
+        case .dense, .numericStandardized: return false
+        }
+    }
+}

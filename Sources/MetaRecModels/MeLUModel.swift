@@ -1,0 +1,160 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+
+/// What the model predicts: a rating (squared loss) or a click (logistic loss).
+public enum Objective: String, Sendable, Codable {
+    case rating, click
+}
+
+/// The MeLU model (Lee et al., "MeLU: Meta-Learned User Preference Estimator for Cold-Start
+/// Recommendation", KDD 2019): an embedding table per user and item feature (multi-valued
+/// features mean-pooled), their concatenation, and an MLP of "decision layers" that gives a
+/// rating or a click logit.
+///
+/// The model is a pure function of a ``ParameterSet``, so meta-learners can substitute fast
+/// weights for the adaptive part.
+///
+/// ```swift
+/// let model = MeLUModel(configuration: .init(), users: FeatureSpace(split.userFeatures),
+///                       items: FeatureSpace(split.itemFeatures))
+/// var random = SeededGenerator(seed: 0)
+/// let parameters = model.initialParameters(using: &random)
+/// let ratings = model.predict(user: userBatch, items: itemBatch, parameters: parameters)
+/// ```
+public struct MeLUModel: Sendable {
+    public struct Configuration: Sendable, Codable, Equatable {
+        /// Width of each field's embedding (MeLU: 32).
+        public var embeddingSize: Int = 32
+        /// Hidden widths of the decision layers (MeLU: 64, 64).
+        public var hiddenSizes: [Int] = [64, 64]
+        /// Adds a learned embedding of the item's id (useless for new items, helpful for warm ones).
+        public var itemIDEmbedding: Bool = false
+        public var objective: Objective = .rating
+        /// Starting value of the output bias: the global mean rating, or the click log-odds.
+        public var outputBias: Float = 0
+
+        public init(embeddingSize: Int = 32, hiddenSizes: [Int] = [64, 64], itemIDEmbedding: Bool = false,
+                    objective: Objective = .rating, outputBias: Float = 0) {
+            self.embeddingSize = embeddingSize
+            self.hiddenSizes = hiddenSizes
+            self.itemIDEmbedding = itemIDEmbedding
+            self.objective = objective
+            self.outputBias = outputBias
+        }
+    }
+
+    public var configuration: Configuration
+    public var users: FeatureSpace
+    public var items: FeatureSpace
+
+    public init(configuration: Configuration, users: FeatureSpace, items: FeatureSpace) {
+        self.configuration = configuration
+        self.users = users
+        self.items = items
+    }
+
+    /// Width of the concatenated user and item representation.
+    public var representationWidth: Int {
+        (users.fields.count + items.fields.count + (configuration.itemIDEmbedding ? 1 : 0)) * configuration.embeddingSize
+    }
+
+    /// Fresh parameters: embeddings N(0, 0.1²)... scaled to the field width, Glorot-uniform layers.
+    public func initialParameters(using random: inout SeededGenerator) -> ParameterSet {
+        var parameters = ParameterSet()
+        let size = configuration.embeddingSize
+        for (side, space) in [("user", users), ("item", items)] {
+            for field in space.fields {
+                if field.isEmbedded {
+                    parameters["\(side).\(field.name).embedding"] = Tensor.normal(
+                        [max(field.size, 1), size], standardDeviation: 0.1, using: &random, requiresGradient: true)
+                } else {
+                    let bound = (6 / Float(field.size + size)).squareRoot()
+                    parameters["\(side).\(field.name).projection"] = Tensor.uniform(
+                        [field.size, size], low: -bound, high: bound, using: &random, requiresGradient: true)
+                }
+            }
+        }
+        if configuration.itemIDEmbedding {
+            parameters["item.id.embedding"] = Tensor.normal(
+                [max(items.entityCount, 1), size], standardDeviation: 0.1, using: &random, requiresGradient: true)
+        }
+        var width = representationWidth
+        for (index, hidden) in configuration.hiddenSizes.enumerated() {
+            let bound = (6 / Float(width + hidden)).squareRoot()
+            parameters["decision.\(index).weight"] = Tensor.uniform(
+                [width, hidden], low: -bound, high: bound, using: &random, requiresGradient: true)
+            parameters["decision.\(index).bias"] = Tensor(shape: [hidden], values: .init(repeating: 0, count: hidden), requiresGradient: true)
+            width = hidden
+        }
+        let bound = (6 / Float(width + 1)).squareRoot()
+        parameters["output.weight"] = Tensor.uniform([width, 1], low: -bound, high: bound, using: &random, requiresGradient: true)
+        parameters["output.bias"] = Tensor(shape: [1], values: [configuration.outputBias], requiresGradient: true)
+        return parameters
+    }
+
+    /// The concatenated feature embeddings of (user, item) pairs: `[items.rows, representationWidth]`.
+    /// A user batch of one row is shared by all item rows.
+    public func representation(user: EntityBatch, items batch: EntityBatch, parameters: ParameterSet) -> Tensor {
+        let userPart = embed(side: "user", space: users, batch: user, parameters: parameters)
+        var itemParts = embedParts(side: "item", space: items, batch: batch, parameters: parameters)
+        if configuration.itemIDEmbedding {
+            itemParts.append(embeddingBag(parameters.tensor("item.id.embedding"), batch.ids))
+        }
+        let itemPart = concatenateColumns(itemParts)
+        let rows = batch.rows
+        let sharedUser = user.rows == 1 && rows != 1 ? userPart.expanded(to: [rows, userPart.shape[1]]) : userPart
+        return concatenateColumns([sharedUser, itemPart])
+    }
+
+    /// The decision layers applied to a representation: `[rows, 1]` ratings or click logits.
+    public func decide(_ representation: Tensor, parameters: ParameterSet) -> Tensor {
+        var hidden = representation
+        for index in configuration.hiddenSizes.indices {
+            hidden = relu(linear(hidden, weight: parameters.tensor("decision.\(index).weight"),
+                                 bias: parameters.tensor("decision.\(index).bias")))
+        }
+        return linear(hidden, weight: parameters.tensor("output.weight"), bias: parameters.tensor("output.bias"))
+    }
+
+    /// Predictions (ratings, or click logits) for one user's items or for row-aligned pairs.
+    public func predict(user: EntityBatch, items batch: EntityBatch, parameters: ParameterSet) -> Tensor {
+        decide(representation(user: user, items: batch, parameters: parameters), parameters: parameters)
+    }
+
+    /// The training loss of predictions against targets: MSE for ratings, logistic loss for clicks.
+    public func loss(_ predictions: Tensor, _ targets: Tensor) -> Tensor {
+        switch configuration.objective {
+        case .rating: return meanSquaredError(predictions, targets)
+        case .click: return binaryCrossEntropy(logits: predictions, labels: targets)
+        }
+    }
+
+    /// Maps raw outputs to the scale the metrics use: ratings as they are, clicks as probabilities.
+    public func score(_ outputs: [Float]) -> [Float] {
+        switch configuration.objective {
+        case .rating: return outputs
+        case .click: return outputs.map { 1 / (1 + Foundation.exp(-$0)) }
+        }
+    }
+
+    private func embed(side: String, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> Tensor {
+        concatenateColumns(embedParts(side: side, space: space, batch: batch, parameters: parameters))
+    }
+
+    private func embedParts(side: String, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> [Tensor] {
+        var parts: [Tensor] = []
+        var listIndex = 0, denseIndex = 0
+        for field in space.fields {
+            if field.isEmbedded {
+                parts.append(embeddingBag(parameters.tensor("\(side).\(field.name).embedding"), batch.lists[listIndex]))
+                listIndex += 1
+            } else {
+                parts.append(matmul(batch.dense[denseIndex], parameters.tensor("\(side).\(field.name).projection")))
+                denseIndex += 1
+            }
+        }
+        if parts.isEmpty { parts.append(Tensor.zeros([batch.rows, configuration.embeddingSize])) }
+        return parts
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import Testing
+@testable import MetaRecEvaluation
+
+@Suite struct MetricsTests {
+    @Test func errors() {
+        #expect(abs(Metrics.meanAbsoluteError([1, 2, 4], [2, 2, 2]) - 1) < 1e-12)
+        #expect(abs(Metrics.rootMeanSquaredError([1, 2, 4], [2, 2, 2]) - (5.0 / 3).squareRoot()) < 1e-12)
+    }
+
+    @Test func ndcgByHand() {
+        // Ranking by prediction: items 2, 0, 1 with gains 3, 5, 1; ideal 5, 3, 1.
+        let value = Metrics.normalizedDCG([0.5, 0.1, 0.9], [5, 1, 3], at: 3)
+        let dcg = 3 / log2(2.0) + 5 / log2(3.0) + 1 / log2(4.0)
+        let ideal = 5 / log2(2.0) + 3 / log2(3.0) + 1 / log2(4.0)
+        #expect(abs(value - dcg / ideal) < 1e-12)
+        #expect(abs(Metrics.normalizedDCG([3, 2, 1], [5, 3, 1], at: 2) - 1) < 1e-12)
+    }
+
+    @Test func aucByHand() {
+        // Positives score 0.9 and 0.4; negatives 0.5 and 0.4: pairs won 2 + 0 + 0.5 of 4.
+        #expect(Metrics.areaUnderCurve([0.9, 0.4, 0.5, 0.4], [1, 1, 0, 0]) == 2.5 / 4)
+        #expect(Metrics.areaUnderCurve([0.1, 0.2], [1, 1]) == nil)
+    }
+}
