@@ -1,0 +1,255 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+
+/// Exact second-order MAML differentiates through the inner steps; first-order MAML treats the
+/// adapted weights as constants of the initial ones (Finn et al., ICML 2017, section 5.2).
+public enum MetaGradientOrder: String, Sendable, Codable {
+    case second, first
+}
+
+/// Settings of meta-training.
+public struct MetaTrainingOptions: Sendable, Codable, Equatable {
+    public var adaptation = AdaptationRule()
+    public var order: MetaGradientOrder = .second
+    /// Learn a per-parameter inner learning rate (Meta-SGD, Li et al., arXiv 1707.09835).
+    public var learnsInnerRates = false
+    /// Tasks per meta-update (MeLU: 32).
+    public var metaBatchSize = 32
+    /// Adam's learning rate for the meta-parameters.
+    public var outerLearningRate: Float = 1e-3
+    public var maxEpochs = 30
+    /// Epochs without a better validation score before stopping.
+    public var patience = 4
+    /// Query rows per sampled training task, and the bounds on a training task's size.
+    public var querySize = 10
+    public var minimumTaskSize = 13
+    public var maximumTaskSize = 100
+    public var seed: UInt64 = 0
+    /// Threads the tasks of a meta-batch run on.
+    public var threads = 2
+
+    public init() {}
+}
+
+/// Progress of a training run, reported after each meta-batch.
+public struct TrainingProgress: Sendable {
+    public var epoch: Int
+    public var epochs: Int
+    public var step: Int
+    public var stepsPerEpoch: Int
+    public var trainingLoss: Float
+    /// The selection metric on the validation tasks: MAE for ratings, log-loss for clicks (lower is better).
+    public var validationScore: Double?
+    public var bestValidationScore: Double?
+    public var isNewBest: Bool
+}
+
+/// Meta-learns an initialisation (and optionally inner learning rates) from warm users so that
+/// a few gradient steps on a new user's support set personalise the model: MAML (Finn et al.,
+/// ICML 2017) as MeLU uses it (Lee et al., KDD 2019), with an exact second-order meta-gradient,
+/// its first-order approximation, and Meta-SGD.
+///
+/// ```swift
+/// let learner = MetaLearner(model: model, options: options)
+/// try learner.fit(training: split.warmRatingsByUser(), validation: validationTasks, features: features)
+/// let predictions = learner.predict(preparedTask)
+/// ```
+public final class MetaLearner: @unchecked Sendable {
+    public let model: MeLUModel
+    public var options: MetaTrainingOptions
+    /// The meta-learned initialisation (shared and adaptive parts).
+    public private(set) var parameters: ParameterSet
+    /// Learned inner learning rates by adaptive parameter name (Meta-SGD), else empty.
+    public private(set) var innerRates: [String: Tensor]
+
+    public init(model: MeLUModel, options: MetaTrainingOptions, parameters: ParameterSet? = nil,
+                innerRates: [String: Tensor] = [:]) {
+        self.model = model
+        self.options = options
+        var random = SeededGenerator(seed: options.seed).derived("initialisation")
+        let initial = parameters ?? model.initialParameters(using: &random)
+        self.parameters = initial
+        if options.learnsInnerRates && innerRates.isEmpty {
+            var rates: [String: Tensor] = [:]
+            for name in options.adaptation.partition.adaptive(initial.names) {
+                rates[name] = Tensor.filled(initial.tensor(name).shape, with: options.adaptation.learningRate).asParameter()
+            }
+            self.innerRates = rates
+        } else {
+            self.innerRates = innerRates
+        }
+    }
+
+    /// Every tensor the outer optimiser updates.
+    var metaParameters: [Tensor] {
+        parameters.tensors + innerRates.keys.sorted().map { innerRates[$0]! }
+    }
+
+    /// The query loss after adaptation, for one task, as a differentiable scalar.
+    func queryLoss(_ task: PreparedTask) -> Tensor {
+        let fast = model.adapt(parameters, to: task, rule: options.adaptation, rates: innerRates,
+                               createGraph: options.order == .second)
+        return model.loss(model.predict(user: task.userBatch, items: task.queryItems, parameters: fast), task.queryTargets)
+    }
+
+    /// The mean meta-gradient and mean query loss over a meta-batch, with the tasks spread over
+    /// `options.threads` threads.
+    public func metaGradient(_ tasks: [PreparedTask]) -> (gradients: [[Float]], loss: Float) {
+        let targets = metaParameters
+        let threads = max(1, min(options.threads, tasks.count))
+        let partials = Parallel.map(Array(0..<threads), workers: threads) { thread -> ([[Float]], Float) in
+            var sums = targets.map { [Float](repeating: 0, count: $0.count) }
+            var lossSum: Float = 0
+            for index in stride(from: thread, to: tasks.count, by: threads) {
+                let loss = queryLoss(tasks[index])
+                lossSum += loss.scalar
+                let taskGradients = gradients(of: loss, withRespectTo: targets)
+                for (slot, gradient) in taskGradients.enumerated() {
+                    accumulate(gradient, into: &sums[slot])
+                }
+            }
+            return (sums, lossSum)
+        }
+        var total = partials[0].0
+        var lossTotal = partials[0].1
+        for thread in 1..<threads {
+            lossTotal += partials[thread].1
+            for slot in total.indices {
+                for j in total[slot].indices { total[slot][j] += partials[thread].0[slot][j] }
+            }
+        }
+        let scale = 1 / Float(tasks.count)
+        for slot in total.indices {
+            for j in total[slot].indices { total[slot][j] *= scale }
+        }
+        return (total, lossTotal * scale)
+    }
+
+    /// Trains on warm users' ratings, selecting the epoch by the validation tasks only.
+    public func fit(
+        training ratingsByUser: [Int32: [Interaction]], validation: [PreparedTask], features: FeatureContext,
+        progress: ((TrainingProgress) -> Void)? = nil, shouldStop: () -> Bool = { false }
+    ) {
+        var random = SeededGenerator(seed: options.seed).derived("meta-training")
+        let users = ratingsByUser.keys.sorted().filter { ratingsByUser[$0]!.count >= options.minimumTaskSize }
+        guard !users.isEmpty else { return }
+        let optimizer = Adam(groups: [ParameterGroup(metaParameters, learningRate: options.outerLearningRate)])
+        let batchesPerEpoch = (users.count + options.metaBatchSize - 1) / options.metaBatchSize
+        var best = validationScore(validation)
+        var bestParameters = parameters.copied()
+        var bestRates = innerRates.mapValues { $0.asParameter() }
+        var epochsWithoutImprovement = 0
+        for epoch in 1...max(1, options.maxEpochs) {
+            var order = users
+            random.shuffle(&order)
+            var lossSum: Float = 0
+            for batch in 0..<batchesPerEpoch {
+                let members = order[(batch * options.metaBatchSize)..<min(order.count, (batch + 1) * options.metaBatchSize)]
+                let tasks = members.map { sampleTask(user: $0, ratings: ratingsByUser[$0]!, features: features, random: &random) }
+                let (meanGradients, loss) = metaGradient(tasks)
+                lossSum += loss
+                let targets = metaParameters
+                optimizer.step(Gradients(targets, zip(targets, meanGradients).map { Tensor(shape: $0.shape, values: $1) }))
+                clampInnerRates()
+                let last = batch == batchesPerEpoch - 1
+                var isNewBest = false
+                var score: Double?
+                if last {
+                    score = validationScore(validation)
+                    if let value = score, value < best || best.isNaN {
+                        best = value
+                        bestParameters = parameters.copied()
+                        bestRates = innerRates.mapValues { $0.asParameter() }
+                        epochsWithoutImprovement = 0
+                        isNewBest = true
+                    } else {
+                        epochsWithoutImprovement += 1
+                    }
+                }
+                progress?(TrainingProgress(
+                    epoch: epoch, epochs: options.maxEpochs, step: batch + 1, stepsPerEpoch: batchesPerEpoch,
+                    trainingLoss: lossSum / Float(batch + 1), validationScore: score,
+                    bestValidationScore: best.isNaN ? nil : best, isNewBest: isNewBest))
+                if shouldStop() { break }
+            }
+            if shouldStop() || epochsWithoutImprovement >= options.patience { break }
+        }
+        parameters.assign(from: bestParameters)
+        for (name, rate) in bestRates { innerRates[name]?.values = rate.values }
+    }
+
+    /// Meta-SGD's rates must stay non-negative, or an inner step would climb the loss.
+    private func clampInnerRates() {
+        for rate in innerRates.values {
+            rate.values.withUnsafeMutableBufferPointer { p in
+                for i in p.indices where p[i] < 0 { p[i] = 0 }
+            }
+        }
+    }
+
+    /// A training task from a warm user: up to `maximumTaskSize` of their ratings at random (in
+    /// time order), `querySize` of them as the query, the rest as support.
+    func sampleTask(user: Int32, ratings: [Interaction], features: FeatureContext, random: inout SeededGenerator) -> PreparedTask {
+        var chosen = ratings
+        if chosen.count > options.maximumTaskSize {
+            chosen = random.sample(options.maximumTaskSize, from: ratings.count).sorted().map { ratings[$0] }
+        }
+        let queryPositions = Set(random.sample(min(options.querySize, chosen.count - 1), from: chosen.count))
+        var support: [Interaction] = [], query: [Interaction] = []
+        for (position, rating) in chosen.enumerated() {
+            if queryPositions.contains(position) { query.append(rating) } else { support.append(rating) }
+        }
+        return PreparedTask(user: user, support: support, query: query, features: features)
+    }
+
+    /// Scores for the query rows after adapting to the support rows.
+    public func predict(_ task: PreparedTask) -> [Float] {
+        let fast = model.adaptForInference(parameters, to: task, rule: options.adaptation, rates: innerRates)
+        return model.scoreQuery(task, parameters: fast)
+    }
+
+    /// The selection metric on validation tasks, lower is better: MAE (ratings) or log-loss (clicks).
+    public func validationScore(_ tasks: [PreparedTask]) -> Double {
+        guard !tasks.isEmpty else { return .nan }
+        return selectionScore(tasks, objective: model.configuration.objective, threads: options.threads, predict)
+    }
+}
+
+/// Mean over tasks of MAE (ratings) or log-loss (clicks) of `predict`, in parallel.
+public func selectionScore(
+    _ tasks: [PreparedTask], objective: Objective, threads: Int, _ predict: (PreparedTask) -> [Float]
+) -> Double {
+    let perTask = Parallel.map(tasks, workers: threads) { task -> Double in
+        let predictions = predict(task)
+        let targets = task.queryTargets.values
+        var total = 0.0
+        for (p, t) in zip(predictions, targets) {
+            switch objective {
+            case .rating: total += Double(abs(p - t))
+            case .click:
+                let q = min(max(Double(p), 1e-7), 1 - 1e-7)
+                total -= Double(t) * Foundation.log(q) + Double(1 - t) * Foundation.log(1 - q)
+            }
+        }
+        return total / Double(max(targets.count, 1))
+    }
+    return perTask.reduce(0, +) / Double(tasks.count)
+}
+
+/// Adds a gradient (dense or row-sparse) into a dense buffer.
+func accumulate(_ gradient: Tensor, into sum: inout [Float]) {
+    if let rows = gradient.rowIndices {
+        let width = gradient.shape[1]
+        for (slot, row) in rows.enumerated() {
+            let base = Int(row) * width
+            for j in 0..<width { sum[base + j] += gradient.values[slot * width + j] }
+        }
+    } else {
+        gradient.values.withUnsafeBufferPointer { g in
+            sum.withUnsafeMutableBufferPointer { s in
+                for j in 0..<g.count { s[j] += g[j] }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+
+/// The protocol's strongest non-meta baseline: the same network trained on all warm ratings as
+/// an ordinary model, used as it is or fine-tuned on each task's support set with the same
+/// number of steps as the meta-learner (see Buffelli et al. 2023 on why such baselines matter).
+public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
+    public struct Options: Sendable, Codable, Equatable {
+        public var batchSize = 256
+        public var learningRate: Float = 1e-3
+        public var maxEpochs = 20
+        public var patience = 3
+        public var seed: UInt64 = 0
+        public var threads = 2
+        public init() {}
+    }
+
+    public let model: MeLUModel
+    public let options: Options
+    public private(set) var parameters: ParameterSet
+    /// When set, each task's support set fine-tunes the adaptive part before prediction.
+    public var fineTuning: AdaptationRule?
+
+    public var name: String {
+        fineTuning.map { "pretrained + fine-tune (\($0.partition), \($0.steps) steps, lr \($0.learningRate))" }
+            ?? "pretrained network"
+    }
+
+    public init(model: MeLUModel, options: Options, parameters: ParameterSet? = nil) {
+        self.model = model
+        self.options = options
+        var random = SeededGenerator(seed: options.seed).derived("initialisation")
+        self.parameters = parameters ?? model.initialParameters(using: &random)
+    }
+
+    /// A copy that shares the trained weights and fine-tunes with `rule`.
+    public func fineTuned(with rule: AdaptationRule) -> PretrainedNetwork {
+        let copy = PretrainedNetwork(model: model, options: options, parameters: parameters)
+        copy.fineTuning = rule
+        return copy
+    }
+
+    /// Mini-batch training on warm ratings, epoch chosen by the validation tasks' score without
+    /// adaptation.
+    public func fit(
+        training: [Interaction], validation: [PreparedTask], features: FeatureContext,
+        progress: ((TrainingProgress) -> Void)? = nil
+    ) {
+        guard !training.isEmpty else { return }
+        var random = SeededGenerator(seed: options.seed).derived("pretraining")
+        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
+        var order = Array(training.indices)
+        let batches = (training.count + options.batchSize - 1) / options.batchSize
+        var best = validation.isEmpty ? Double.nan : validationScore(validation)
+        var bestParameters = parameters.copied()
+        var stale = 0
+        for epoch in 1...max(1, options.maxEpochs) {
+            random.shuffle(&order)
+            var lossSum: Float = 0
+            for batch in 0..<batches {
+                let rows = order[(batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)].map { training[$0] }
+                let users = EntityBatch(features.users, entities: rows.map(\.user))
+                let items = EntityBatch(features.items, entities: rows.map(\.item))
+                let targets = Tensor(shape: [rows.count, 1], values: rows.map(\.value))
+                let tensors = parameters.tensors
+                let loss = model.loss(model.predict(user: users, items: items, parameters: parameters), targets)
+                lossSum += loss.scalar
+                optimizer.step(Gradients(tensors, gradients(of: loss, withRespectTo: tensors)))
+                var score: Double?
+                var isNewBest = false
+                if batch == batches - 1 && !validation.isEmpty {
+                    let value = validationScore(validation)
+                    score = value
+                    if value < best || best.isNaN {
+                        best = value; bestParameters = parameters.copied(); stale = 0; isNewBest = true
+                    } else {
+                        stale += 1
+                    }
+                }
+                progress?(TrainingProgress(
+                    epoch: epoch, epochs: options.maxEpochs, step: batch + 1, stepsPerEpoch: batches,
+                    trainingLoss: lossSum / Float(batch + 1), validationScore: score,
+                    bestValidationScore: best.isNaN ? nil : best, isNewBest: isNewBest))
+            }
+            if stale >= options.patience { break }
+        }
+        if !validation.isEmpty { parameters.assign(from: bestParameters) }
+    }
+
+    public func predict(_ task: PreparedTask) -> [Float] {
+        guard let rule = fineTuning else { return model.scoreQuery(task, parameters: parameters) }
+        return model.scoreQuery(task, parameters: model.adaptForInference(parameters, to: task, rule: rule))
+    }
+
+    public func validationScore(_ tasks: [PreparedTask]) -> Double {
+        selectionScore(tasks, objective: model.configuration.objective, threads: options.threads, predict)
+    }
+}
