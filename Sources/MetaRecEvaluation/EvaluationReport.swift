@@ -1,0 +1,101 @@
+import Foundation
+import MetaRecData
+
+/// The protocol's table for one data set: rows are methods, columns scenario × metric, with the
+/// few-shot curve, the random-order nDCG floor, the seed, the files' checksums and the wall time.
+public struct EvaluationReport: Sendable, Codable {
+    public var dataset: String
+    public var seed: UInt64
+    public var implicitFeedback: Bool
+    public var checksums: [String: String]
+    public var scenarios: [String]
+    public var taskCounts: [String: Int]
+    public var randomOrderNDCG: [String: Double]
+    public var methods: [MethodReport]
+    public var wallSeconds: Double
+
+    public init(dataset: String, seed: UInt64, implicitFeedback: Bool, checksums: [String: String],
+                scenarios: [String], taskCounts: [String: Int], randomOrderNDCG: [String: Double],
+                methods: [MethodReport], wallSeconds: Double) {
+        self.dataset = dataset
+        self.seed = seed
+        self.implicitFeedback = implicitFeedback
+        self.checksums = checksums
+        self.scenarios = scenarios
+        self.taskCounts = taskCounts
+        self.randomOrderNDCG = randomOrderNDCG
+        self.methods = methods
+        self.wallSeconds = wallSeconds
+    }
+
+    public func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public func markdown() -> String {
+        var lines: [String] = []
+        let feedback = implicitFeedback ? "implicit" : "explicit"
+        lines.append("## \(dataset) (protocol coldstart-v1, seed \(seed), \(feedback) feedback)")
+        lines.append("")
+        let counts = scenarios.map { "\($0) \(taskCounts[$0] ?? 0)" }.joined(separator: ", ")
+        lines.append("Tasks: \(counts). Wall time \(String(format: "%.1f", wallSeconds)) s.")
+        lines.append("")
+        var header = "| method |"
+        var rule = "|---|"
+        for scenario in scenarios {
+            if implicitFeedback {
+                header += " \(scenario) AUC | \(scenario) nDCG@3 |"
+                rule += "---:|---:|"
+            } else {
+                header += " \(scenario) MAE | \(scenario) RMSE | \(scenario) nDCG@3 |"
+                rule += "---:|---:|---:|"
+            }
+        }
+        lines.append(header)
+        lines.append(rule)
+        func format(_ value: Double?) -> String {
+            guard let value, value.isFinite else { return "n/a" }
+            return String(format: "%.4f", value)
+        }
+        for method in methods {
+            var row = "| \(method.name) |"
+            for scenario in scenarios {
+                let result = method.scenarios[scenario]
+                if implicitFeedback {
+                    row += " \(format(result?.auc)) | \(format(result?.ndcgAt3)) |"
+                } else {
+                    row += " \(format(result?.meanAbsoluteError)) | \(format(result?.rootMeanSquaredError)) | \(format(result?.ndcgAt3)) |"
+                }
+            }
+            lines.append(row)
+        }
+        var floor = "| random order |"
+        for scenario in scenarios {
+            floor += implicitFeedback ? " 0.5000 | \(format(randomOrderNDCG[scenario])) |" : " | | \(format(randomOrderNDCG[scenario])) |"
+        }
+        lines.append(floor)
+        lines.append("")
+
+        let sizes = methods.first?.fewShot.map(\.k) ?? []
+        if !sizes.isEmpty {
+            let metric = implicitFeedback ? "AUC" : "MAE"
+            lines.append("Few-shot curve (user-cold \(metric) with the K earliest support ratings; K = 0 is no adaptation):")
+            lines.append("")
+            lines.append("| method | " + sizes.map { $0 < 0 ? "K = all" : "K = \($0)" }.joined(separator: " | ") + " |")
+            lines.append("|---|" + sizes.map { _ in "---:|" }.joined())
+            for method in methods {
+                let values = method.fewShot.map { format(implicitFeedback ? $0.auc : $0.meanAbsoluteError) }
+                lines.append("| \(method.name) | " + values.joined(separator: " | ") + " |")
+            }
+            lines.append("")
+        }
+        if !checksums.isEmpty {
+            lines.append("Data files (SHA-256): " + checksums.keys.sorted().map { "\($0) \(checksums[$0]!.prefix(16))…" }.joined(separator: ", "))
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+import MetaRecModels
+
+/// One method's metrics on one scenario, averaged over its tasks.
+public struct ScenarioResult: Sendable, Codable, Equatable {
+    public var tasks: Int
+    public var meanAbsoluteError: Double
+    public var rootMeanSquaredError: Double
+    public var ndcgAt3: Double
+    /// Mean per-task AUC (GAUC) over tasks with both classes, for implicit feedback.
+    public var auc: Double?
+    public var aucTasks: Int
+}
+
+/// One row of a results table: a method's scenario metrics and its few-shot curve.
+public struct MethodReport: Sendable, Codable {
+    public var name: String
+    public var scenarios: [String: ScenarioResult]
+    /// User-cold MAE with only the K earliest support ratings (K = 0 means no adaptation); a
+    /// K of -1 stands for "all".
+    public var fewShot: [FewShotPoint]
+    public var seconds: Double
+}
+
+public struct FewShotPoint: Sendable, Codable, Equatable {
+    public var k: Int
+    public var meanAbsoluteError: Double
+    public var auc: Double?
+}
+
+/// Runs methods over the protocol's test scenarios (coldstart-v1, ../shared/PROTOCOL.md).
+public struct Evaluator: Sendable {
+    public var scenarios: [Scenario]
+    public var fewShotSizes: [Int]
+    public var threads: Int
+    public let features: FeatureContext
+    private let prepared: [Scenario: [PreparedTask]]
+    private let fewShotTasks: [Int: [PreparedTask]]
+
+    /// Prepares each scenario's tasks once, and the user-cold tasks truncated to each few-shot size.
+    public init(
+        tasks: [Scenario: [Task]], features: FeatureContext,
+        scenarios: [Scenario] = [.userCold, .itemCold, .bothCold], fewShotSizes: [Int] = [0, 1, 3, 5, 10, -1],
+        threads: Int = 2
+    ) {
+        self.scenarios = scenarios.filter { !(tasks[$0] ?? []).isEmpty }
+        self.fewShotSizes = fewShotSizes
+        self.threads = threads
+        self.features = features
+        var prepared: [Scenario: [PreparedTask]] = [:]
+        for scenario in scenarios {
+            prepared[scenario] = Parallel.map(tasks[scenario] ?? [], workers: threads) { PreparedTask($0, features: features) }
+        }
+        self.prepared = prepared
+        var fewShot: [Int: [PreparedTask]] = [:]
+        let userCold = tasks[.userCold] ?? []
+        for k in fewShotSizes {
+            fewShot[k] = k < 0
+                ? prepared[.userCold] ?? []
+                : Parallel.map(userCold, workers: threads) { PreparedTask($0.truncatedSupport(toEarliest: k), features: features) }
+        }
+        self.fewShotTasks = fewShot
+    }
+
+    public func tasks(_ scenario: Scenario) -> [PreparedTask] { prepared[scenario] ?? [] }
+
+    public func evaluate(_ method: ColdStartPredictor) -> MethodReport {
+        let start = Date()
+        var results: [String: ScenarioResult] = [:]
+        for scenario in scenarios {
+            results[scenario.rawValue] = Self.score(method, prepared[scenario] ?? [], threads: threads)
+        }
+        let curve = fewShotSizes.compactMap { k -> FewShotPoint? in
+            guard let tasks = fewShotTasks[k], !tasks.isEmpty else { return nil }
+            let result = Self.score(method, tasks, threads: threads)
+            return FewShotPoint(k: k, meanAbsoluteError: result.meanAbsoluteError, auc: result.auc)
+        }
+        return MethodReport(name: method.name, scenarios: results, fewShot: curve, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The protocol's metrics of `method` on `tasks`, averaged over tasks.
+    public static func score(_ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int) -> ScenarioResult {
+        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?) in
+            let predictions = method.predict(task)
+            let targets = task.queryTargets.values
+            return (
+                Metrics.meanAbsoluteError(predictions, targets), Metrics.rootMeanSquaredError(predictions, targets),
+                Metrics.normalizedDCG(predictions, targets, at: 3), Metrics.areaUnderCurve(predictions, targets)
+            )
+        }
+        func mean(_ values: [Double]) -> Double {
+            let finite = values.filter(\.isFinite)
+            return finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count)
+        }
+        let aucs = perTask.compactMap(\.3)
+        return ScenarioResult(
+            tasks: tasks.count, meanAbsoluteError: mean(perTask.map(\.0)), rootMeanSquaredError: mean(perTask.map(\.1)),
+            ndcgAt3: mean(perTask.map(\.2)), auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count)
+    }
+
+    /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the
+    /// floor that the protocol asks to print beside every nDCG.
+    public func randomOrderNDCG(_ scenario: Scenario, draws: Int = 20, seed: UInt64 = 0) -> Double {
+        var random = SeededGenerator(seed: seed).derived("random-ndcg-\(scenario.rawValue)")
+        let tasks = prepared[scenario] ?? []
+        guard !tasks.isEmpty else { return .nan }
+        var total = 0.0
+        for task in tasks {
+            for _ in 0..<draws {
+                let scores = (0..<task.queryCount).map { _ in random.uniform() }
+                total += Metrics.normalizedDCG(scores, task.queryTargets.values, at: 3)
+            }
+        }
+        return total / Double(tasks.count * draws)
+    }
+}
