@@ -21,8 +21,9 @@ public struct Dataset: Sendable {
     public var interactions: [Interaction]
     public var userIDs: [String], itemIDs: [String]
     public var itemTitles: [String]?
+    public var fileChecksums: [String: String]
 }
-public struct SplitOptions: Sendable { public var seed: UInt64 = 0 }
+public struct SplitOptions: Sendable { public var seed: UInt64 = 0; public init() {} }
 public enum Scenario: String, CaseIterable, Sendable { case warm, validation, userCold = "user-cold", itemCold = "item-cold", bothCold = "both-cold" }
 public struct Task: Sendable {
     public var user: Int32; public var scenario: Scenario; public var support: [Interaction]; public var query: [Interaction]
@@ -37,4 +38,5 @@ public struct ProtocolSplit: Sendable {
     public var userFeatures: FeatureTable
     public var itemFeatures: FeatureTable
     public func warmRatingsByUser() -> [Int32: [Interaction]] { [:] }
+    public init(dataset: Dataset, options: SplitOptions) throws { fatalError() }
 }
