@@ -133,7 +133,10 @@ public enum BuiltInData {
         // Zipf-like popularity over a random rank, favouring good items.
         var rank = Array(0..<itemCount)
         random.shuffle(&rank)
-        let popularity = (0..<itemCount).map { i in pow(Double(rank[i] + 1), -0.8) * exp(0.6 * Double(quality[i])) }
+        // Recent releases are in demand (they still get fewer ratings: they exist for less time).
+        let popularity = (0..<itemCount).map { i in
+            pow(Double(rank[i] + 1), -0.8) * exp(0.6 * Double(quality[i])) * (release[i] >= periodStart ? 2 : 1)
+        }
 
         // Users: archetype, features that hint at it, bias and taste deviations.
         random = root.derived("users")
