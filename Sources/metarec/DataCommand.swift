@@ -1,6 +1,180 @@
 import ArgumentParser
+import Foundation
+import MetaRecCore
+import MetaRecData
 
-/// `metarec data`: placeholder until the data layer lands.
+/// Where the data comes from: shared by every command that reads a data set (data, train,
+/// evaluate). Without `--data`, the built-in synthetic set.
+struct DataOptions: ParsableArguments {
+    @Option(help: "synthetic (default), a MovieLens directory, or a generic-log schema file (.yaml/.json).")
+    var data: String = "synthetic"
+
+    @Option(help: "movielens-100k, movielens-1m, movielens-10m, movielens-latest or generic (detected from the directory when omitted).")
+    var format: String?
+
+    @Option(help: "Schema file (YAML or JSON) for --format generic.")
+    var schema: String?
+
+    @Option(help: "Treat ratings >= this value as positive clicks (implicit feedback).")
+    var implicitThreshold: Float?
+
+    @Flag(help: "Skip malformed lines and report how many, instead of stopping at the first.")
+    var skipBadLines = false
+
+    @Option(help: "Synthetic data: generator seed.")
+    var syntheticSeed: UInt64 = 0
+
+    @Option(help: "Synthetic data: number of users.")
+    var syntheticUsers: Int = 1000
+
+    @Option(help: "Synthetic data: number of items.")
+    var syntheticItems: Int = 800
+
+    @Option(help: "Synthetic data: number of interactions.")
+    var syntheticInteractions: Int = 60_000
+
+    var feedback: FeedbackKind { implicitThreshold.map { .implicit(threshold: $0) } ?? .explicit }
+
+    func validate() throws {
+        if let format, !(["generic"] + MovieLens.Format.allCases.map(\.rawValue)).contains(format) {
+            throw ValidationError("unknown --format '\(format)'; expected movielens-100k, movielens-1m, movielens-10m, movielens-latest or generic")
+        }
+        if format == "generic", schema == nil, !isSchemaPath(data) {
+            throw ValidationError("--format generic needs --schema FILE (or --data pointing at the schema file)")
+        }
+        if syntheticUsers < 1 || syntheticItems < 2 || syntheticInteractions < 1 {
+            throw ValidationError("synthetic sizes must be positive (users >= 1, items >= 2, interactions >= 1)")
+        }
+    }
+
+    private func isSchemaPath(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") || lower.hasSuffix(".json")
+    }
+
+    /// Loads the data set the options name.
+    func load() throws -> Dataset {
+        let options = ImportOptions(skipBadLines: skipBadLines)
+        if let schema { return try GenericLog.load(schema: URL(fileURLWithPath: schema), options: options, feedbackOverride: implicitThreshold.map { .implicit(threshold: $0) }) }
+        if data == "synthetic" && format == nil {
+            return BuiltInData.synthetic(seed: syntheticSeed, users: syntheticUsers, items: syntheticItems, targetInteractions: syntheticInteractions, feedback: feedback).dataset
+        }
+        let url = URL(fileURLWithPath: data)
+        if format == "generic" || isSchemaPath(data) {
+            return try GenericLog.load(schema: url, options: options, feedbackOverride: implicitThreshold.map { .implicit(threshold: $0) })
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw DataError(file: data, "not found; expected 'synthetic', a MovieLens directory or a schema file")
+        }
+        guard isDirectory.boolValue else {
+            throw DataError(file: data, "is a file; expected a MovieLens directory or a schema file ending in .yaml, .yml or .json")
+        }
+        let detected = format.flatMap(MovieLens.Format.init(rawValue:)) ?? MovieLens.detectFormat(directory: url)
+        if let detected { return try MovieLens.load(detected, directory: url, feedback: feedback, options: options) }
+        for name in ["schema.yaml", "schema.yml", "schema.json"] where FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) {
+            return try GenericLog.load(schema: url.appendingPathComponent(name), options: options, feedbackOverride: implicitThreshold.map { .implicit(threshold: $0) })
+        }
+        throw DataError(file: data, "cannot tell the format: expected u.data (100K), ratings.dat (1M/10M), ratings.csv (latest) or schema.yaml; or pass --format")
+    }
+}
+
+/// The protocol's split options (PROTOCOL.md, Splits), shared by the commands that split.
+struct SplitArguments: ParsableArguments {
+    @Option(help: "Split seed (the protocol reports seeds 0, 1 and 2).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Minimum ratings for a task.")
+    var minTaskSize: Int = 13
+
+    @Option(help: "Maximum ratings per task (the earliest are kept).")
+    var maxTaskSize: Int = 100
+
+    @Option(help: "Query ratings per task.")
+    var querySize: Int = 10
+
+    var options: SplitOptions {
+        SplitOptions(seed: seed, minimumTaskSize: minTaskSize, maximumTaskSize: maxTaskSize, querySize: querySize)
+    }
+}
+
+/// `metarec data`: inspect and split data sets.
 struct DataCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "data", abstract: "Inspect and split data sets.")
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Inspect and split data sets.",
+        subcommands: [DataStatsCommand.self, DataSplitCommand.self], defaultSubcommand: DataStatsCommand.self)
+}
+
+struct DataStatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Print a data set's counts and its protocol split per scenario.")
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var split: SplitArguments
+
+    func run() throws {
+        let dataset = try data.load()
+        let protocolSplit = try ProtocolSplit(dataset: dataset, options: split.options)
+        print(describe(dataset, protocolSplit))
+    }
+}
+
+struct DataSplitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "split", abstract: "Export the protocol's tasks (support and query rows) so another tool can evaluate on them.")
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var split: SplitArguments
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    func run() throws {
+        let dataset = try data.load()
+        let protocolSplit = try ProtocolSplit(dataset: dataset, options: split.options)
+        let url = URL(fileURLWithPath: out)
+        try protocolSplit.export(to: url, dataset: dataset)
+        print(describe(dataset, protocolSplit))
+        print("wrote \(url.path): \(Scenario.allCases.map { ProtocolSplit.taskFileName($0) }.joined(separator: ", ")), users.csv, items.csv, \(ProtocolSplit.manifestName)")
+    }
+}
+
+/// The stats report: data set, checksums, counts, and one row per scenario.
+func describe(_ dataset: Dataset, _ split: ProtocolSplit) -> String {
+    func n(_ v: Int) -> String {
+        let digits = String(v)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out += "," }
+            out.append(c)
+        }
+        return out
+    }
+    func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - s.count))
+        return left ? s + fill : fill + s
+    }
+    var lines: [String] = []
+    lines.append("data set   \(dataset.name) (\(dataset.feedback))")
+    for (file, sum) in dataset.fileChecksums.sorted(by: { $0.key < $1.key }) {
+        lines.append("  sha256   \(sum)  \(file)")
+    }
+    lines.append("size       \(n(dataset.userCount)) users, \(n(dataset.itemCount)) items, \(n(dataset.interactions.count)) ratings"
+        + " (\(n(dataset.duplicatesRemoved)) duplicate rows removed, latest kept; \(n(dataset.skippedLines)) bad lines skipped)")
+    for message in dataset.skipReport.prefix(5) { lines.append("  skipped  \(message)") }
+    let o = split.options
+    lines.append("split      coldstart-v1, seed \(o.seed): users \(Int(o.userFractions.existing * 100))/\(Int(o.userFractions.validation * 100))/\(Int(o.userFractions.new * 100)) existing/validation/new"
+        + " (\(n(split.existingUsers.count))/\(n(split.validationUsers.count))/\(n(split.newUsers.count))); tasks \(o.minimumTaskSize)-\(o.maximumTaskSize) ratings, query \(o.querySize)")
+    lines.append("new items  \(n(split.isNewItem.filter { $0 }.count)) of \(n(dataset.itemCount)) (latest \(Int(o.newItemFraction * 100))% by release date)")
+    lines.append("")
+    let header = ["scenario", "users", "active", "items", "tasks", "task ratings", "all ratings"]
+    let widths = [12, 7, 7, 7, 7, 13, 12]
+    lines.append(zip(header, widths).enumerated().map { i, p in pad(p.0, p.1, left: i == 0) }.joined(separator: " "))
+    for s in split.statistics {
+        let row = [s.scenario.rawValue, n(s.users), n(s.activeUsers), n(s.items), n(s.tasks), n(s.taskRatings), n(s.allRatings)]
+        lines.append(zip(row, widths).enumerated().map { i, p in pad(p.0, p.1, left: i == 0) }.joined(separator: " "))
+    }
+    lines.append("")
+    lines.append("users: the scenario's user group; active: with at least one rating on its items; tasks: users with >= \(o.minimumTaskSize);")
+    lines.append("task ratings: support + query after keeping the \(o.maximumTaskSize) earliest; all ratings: every rating of the group on the items (warm: what training may use).")
+    return lines.joined(separator: "\n")
 }

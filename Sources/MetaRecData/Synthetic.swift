@@ -1,0 +1,322 @@
+import Foundation
+import MetaRecCore
+
+/// The planted structure of a synthetic data set, so a test can check that a model learned it.
+///
+/// A user's latent rating of an item is
+///
+///     globalMean + archetypeOffset[a] + userBias[u] + itemQuality[i] + directorEffect[d(i)]
+///       + Σ_{g ∈ genres(i)} (archetypePreference[a][g] + userTaste[u][g]) · genreScale / √|genres(i)|
+///
+/// where a is the user's archetype; the observed rating is round(latent + N(0, noise²))
+/// clipped to 1...5 (then thresholded for implicit feedback).
+public struct SyntheticGroundTruth: Sendable {
+    public var genres: [String]
+    public var archetypeCount: Int
+    /// Per user: the archetype (0..<archetypeCount) driving their genre tastes.
+    public var userArchetype: [Int]
+    /// archetypeCount × genres.count
+    public var archetypePreference: [[Float]]
+    public var archetypeOffset: [Float]
+    public var userBias: [Float]
+    /// users × genres, row-major: per-user deviation from the archetype's tastes.
+    public var userTaste: [Float]
+    public var itemQuality: [Float]
+    public var itemDirector: [Int]
+    public var directorEffect: [Float]
+    /// Per item: genre indices.
+    public var itemGenres: [[Int]]
+    public var globalMean: Float
+    public var genreScale: Float
+    /// Standard deviation of the per-rating noise.
+    public var noise: Float
+    public var feedback: FeedbackKind
+
+    /// The latent (noise-free, unrounded) rating.
+    public func latentRating(user: Int, item: Int) -> Float {
+        let a = userArchetype[user]
+        let g = itemGenres[item]
+        var taste: Float = 0
+        let base = user * genres.count
+        for k in g { taste += archetypePreference[a][k] + userTaste[base + k] }
+        let scale = g.isEmpty ? 0 : genreScale / Float(g.count).squareRoot()
+        return globalMean + archetypeOffset[a] + userBias[user] + itemQuality[item] + directorEffect[itemDirector[item]] + taste * scale
+    }
+
+    /// E[observed value | user, item]: the expected rating after noise, rounding and clipping,
+    /// or for implicit feedback the probability of a positive. The best any model can predict.
+    public func expectedRating(user: Int, item: Int) -> Float {
+        let latent = Double(latentRating(user: user, item: item))
+        let sigma = Double(noise)
+        // P(round(latent + e) >= k), k = 2...5, i.e. latent + e >= k - 0.5.
+        func atLeast(_ k: Int) -> Double {
+            if k <= 1 { return 1 }
+            if k > 5 { return 0 }
+            return 0.5 * erfc((Double(k) - 0.5 - latent) / (sigma * 2.0.squareRoot()))
+        }
+        switch feedback {
+        case .explicit:
+            return Float(1 + (2...5).reduce(0.0) { $0 + atLeast($1) })
+        case .implicit(let threshold):
+            return Float(atLeast(Int(Double(threshold).rounded(.up))))
+        }
+    }
+}
+
+/// A generated data set with its ground truth.
+public struct SyntheticDataset: Sendable {
+    public var dataset: Dataset
+    public var groundTruth: SyntheticGroundTruth
+}
+
+/// Built-in data: the synthetic set the README's first command and the tests run on.
+public enum BuiltInData {
+    public static let syntheticGenres = [
+        "Action", "Comedy", "Drama", "Romance", "Thriller", "Horror",
+        "Sci-Fi", "Documentary", "Animation", "Crime", "Fantasy", "Musical",
+    ]
+
+    /// A synthetic data set with planted structure, deterministic in `seed`:
+    /// - 6 user archetypes whose genre preferences drive ratings, plus per-user bias and
+    ///   per-user taste deviations, item quality and a long-tailed "director" effect;
+    /// - user features (age, gender, occupation) that predict the archetype only partly
+    ///   (about half the time), so adapting to a user's ratings pays off;
+    /// - log-normal user activity (many users with 13-40 ratings, some with hundreds) and
+    ///   Zipf-like item popularity; timestamps increase per user over 2000-2003;
+    /// - release dates from 1960 on, with about a fifth of the items released during the
+    ///   rating period, so the newest items (the protocol's new items) get fewer ratings.
+    ///
+    /// `targetInteractions` is met exactly unless users run out of unrated released items.
+    public static func synthetic(
+        seed: UInt64 = 0, users: Int = 1000, items: Int = 800, targetInteractions: Int = 60_000,
+        feedback: FeedbackKind = .explicit
+    ) -> SyntheticDataset {
+        let userCount = max(users, 1), itemCount = max(items, 2)
+        let root = SeededGenerator(seed: seed).derived("synthetic")
+        let genres = syntheticGenres
+        let G = genres.count
+        let archetypes = 6
+
+        // Archetypes.
+        var random = root.derived("archetypes")
+        let preference = (0..<archetypes).map { _ in (0..<G).map { _ in random.normal(mean: 0, standardDeviation: 1) } }
+        let offset = (0..<archetypes).map { _ in random.normal(mean: 0, standardDeviation: 0.2) }
+
+        // Items: genres (skewed popularity), long-tailed directors, quality, release dates.
+        random = root.derived("items")
+        let genreWeights = (0..<G).map { 1 / pow(Double($0 + 1), 0.7) }
+        let directorCount = max(10, itemCount / 4)
+        let directorWeights = (0..<directorCount).map { 1 / pow(Double($0 + 1), 1.1) }
+        let directorCumulative = cumulative(directorWeights)
+        let directorEffect = (0..<directorCount).map { _ in random.normal(mean: 0, standardDeviation: 0.25) }
+        let periodStart = secondsOf(year: 2000), periodEnd = secondsOf(year: 2004)
+        var itemGenres: [[Int]] = [], itemDirector: [Int] = [], quality: [Float] = [], release: [Int64] = []
+        for _ in 0..<itemCount {
+            let count = 1 + (random.uniform() < 0.45 ? 1 : 0) + (random.uniform() < 0.15 ? 1 : 0)
+            var chosen: [Int] = []
+            let genreCumulative = cumulative(genreWeights)
+            while chosen.count < count {
+                let g = pick(genreCumulative, &random)
+                if !chosen.contains(g) { chosen.append(g) }
+            }
+            itemGenres.append(chosen.sorted())
+            itemDirector.append(pick(directorCumulative, &random))
+            quality.append(random.normal(mean: 0, standardDeviation: 0.35))
+            if random.uniform() < 0.2 {
+                release.append(periodStart + Int64(random.uniform() * Float(periodEnd - periodStart)))
+            } else {
+                let u = random.uniform()
+                let year = 1999 - Int(40 * u * u)
+                release.append(secondsOf(year: year) + Int64(random.integer(below: 365 * 86_400)))
+            }
+        }
+        // Zipf-like popularity over a random rank, favouring good items.
+        var rank = Array(0..<itemCount)
+        random.shuffle(&rank)
+        // Recent releases are in demand (they still get fewer ratings: they exist for less time).
+        let popularity = (0..<itemCount).map { i in
+            pow(Double(rank[i] + 1), -0.8) * exp(0.6 * Double(quality[i])) * (release[i] >= periodStart ? 2 : 1)
+        }
+
+        // Users: archetype, features that hint at it, bias and taste deviations.
+        random = root.derived("users")
+        let ages: [ClosedRange<Int>] = [12...17, 18...24, 25...34, 35...44, 45...49, 50...55, 56...75]
+        var archetype: [Int] = [], bias: [Float] = [], taste: [Float] = []
+        var age: [Double?] = [], gender: [[String]] = [], occupation: [[String]] = []
+        archetype.reserveCapacity(userCount)
+        taste.reserveCapacity(userCount * G)
+        for _ in 0..<userCount {
+            let a = random.integer(below: archetypes)
+            archetype.append(a)
+            bias.append(random.normal(mean: 0, standardDeviation: 0.35))
+            for _ in 0..<G { taste.append(random.normal(mean: 0, standardDeviation: 0.35)) }
+            let band = random.uniform() < 0.5 ? ages[(a * 2 + 1) % ages.count] : ages[random.integer(below: ages.count)]
+            age.append(Double(band.lowerBound + random.integer(below: band.count)))
+            let male = random.uniform() < (a % 2 == 0 ? 0.75 : 0.35)
+            gender.append([male ? "M" : "F"])
+            let job = random.uniform() < 0.4 ? (a * 3 + random.integer(below: 3)) % 21 : random.integer(below: 21)
+            occupation.append([String(job)])
+        }
+
+        let truth = SyntheticGroundTruth(
+            genres: genres, archetypeCount: archetypes, userArchetype: archetype, archetypePreference: preference,
+            archetypeOffset: offset, userBias: bias, userTaste: taste, itemQuality: quality, itemDirector: itemDirector,
+            directorEffect: directorEffect, itemGenres: itemGenres, globalMean: 3.6, genreScale: 0.8, noise: 0.6,
+            feedback: feedback)
+
+        // Activity: log-normal, scaled to the target, between 8 and half the catalogue.
+        random = root.derived("activity")
+        let cap = max(1, min(itemCount / 2, 2_000))
+        let floor = min(8, cap)
+        let target = min(max(targetInteractions, 0), userCount * cap)
+        let raw = (0..<userCount).map { _ in Double(exp(random.normal(mean: 0, standardDeviation: 1.0))) }
+        let total = raw.reduce(0, +)
+        var counts = raw.map { min(cap, max(floor, Int(($0 / total * Double(target)).rounded()))) }
+        var deficit = target - counts.reduce(0, +)
+        var guardSteps = 0
+        while deficit != 0 && guardSteps < 50 * target + 1000 {
+            let u = random.integer(below: userCount)
+            if deficit > 0 && counts[u] < cap { counts[u] += 1; deficit -= 1 }
+            else if deficit < 0 && counts[u] > floor { counts[u] -= 1; deficit += 1 }
+            guardSteps += 1
+        }
+
+        // Ratings: per user, increasing timestamps; items drawn by popularity among those
+        // already released at that time.
+        let byRelease = (0..<itemCount).sorted { release[$0] != release[$1] ? release[$0] < release[$1] : $0 < $1 }
+        let sortedRelease = byRelease.map { release[$0] }
+        let releaseCumulative = cumulative(byRelease.map { popularity[$0] })
+        random = root.derived("ratings")
+        var interactions: [Interaction] = []
+        interactions.reserveCapacity(target)
+        var lastRater = [Int32](repeating: -1, count: itemCount)
+        var block: [Interaction] = []
+        for u in 0..<userCount {
+            let n = counts[u]
+            let span = Int64(random.uniform(30, 3 * 365) * 86_400)
+            let start = periodStart + Int64(random.uniform() * Float(max(1, periodEnd - span - periodStart)))
+            var gaps = (0...n).map { _ in -log(Double(max(random.uniform(), 1e-7))) }
+            let gapTotal = gaps.reduce(0, +)
+            var clock = 0.0
+            block.removeAll(keepingCapacity: true)
+            for k in 0..<n {
+                clock += gaps[k]
+                let t = start + Int64(clock / gapTotal * Double(span))
+                // Released items are a prefix of byRelease.
+                var lo = 0, hi = itemCount
+                while lo < hi { let mid = (lo + hi) / 2; if sortedRelease[mid] <= t { lo = mid + 1 } else { hi = mid } }
+                let available = max(lo, 1)
+                var item = -1
+                for _ in 0..<64 {
+                    let candidate = byRelease[pick(releaseCumulative, &random, prefix: available)]
+                    if lastRater[candidate] != Int32(u) { item = candidate; break }
+                }
+                if item < 0 {
+                    let from = random.integer(below: available)
+                    for step in 0..<available where lastRater[byRelease[(from + step) % available]] != Int32(u) {
+                        item = byRelease[(from + step) % available]
+                        break
+                    }
+                }
+                if item < 0 { continue }
+                lastRater[item] = Int32(u)
+                let latent = truth.latentRating(user: u, item: item)
+                let rating = min(5, max(1, (latent + random.normal(mean: 0, standardDeviation: truth.noise)).rounded()))
+                block.append(Interaction(user: Int32(u), item: Int32(item), value: feedback.map(rating), timestamp: t))
+            }
+            gaps.removeAll()
+            block.sort { $0.timestamp != $1.timestamp ? $0.timestamp < $1.timestamp : $0.item < $1.item }
+            interactions.append(contentsOf: block)
+        }
+
+        let directorNames = (0..<directorCount).map { "d\($0 + 1)" }
+        let releaseSeconds = release.map { Optional(Double($0)) }
+        let userFeatures = RawFeatures(columns: [
+            RawFeatureColumn(name: "age", spec: FeatureSpec(kind: .numericBucketed, bucketBoundaries: MovieLens.ageBoundaries), values: .numbers(age)),
+            RawFeatureColumn(name: "gender", spec: FeatureSpec(kind: .categorical), values: .categories(gender)),
+            RawFeatureColumn(name: "occupation", spec: FeatureSpec(kind: .categorical), values: .categories(occupation)),
+        ])
+        let itemFeatures = RawFeatures(columns: [
+            RawFeatureColumn(name: "genres", spec: FeatureSpec(kind: .multiCategorical), values: .categories(itemGenres.map { $0.map { genres[$0] } })),
+            RawFeatureColumn(name: "director", spec: FeatureSpec(kind: .categorical), values: .categories(itemDirector.map { [directorNames[$0]] })),
+            RawFeatureColumn(name: "year", spec: FeatureSpec(kind: .date, dateGranularity: .year), values: .numbers(releaseSeconds)),
+            RawFeatureColumn(name: "decade", spec: FeatureSpec(kind: .date, dateGranularity: .decade), values: .numbers(releaseSeconds)),
+        ])
+        let parameters = "synthetic-v1 seed=\(seed) users=\(userCount) items=\(itemCount) target=\(targetInteractions) feedback=\(feedback)"
+        let dataset = Dataset(
+            name: "synthetic(seed: \(seed), users: \(userCount), items: \(itemCount), interactions: \(interactions.count))",
+            feedback: feedback, userCount: userCount, itemCount: itemCount, interactions: interactions,
+            userIDs: (1...userCount).map(String.init), itemIDs: (1...itemCount).map(String.init),
+            itemTitles: (0..<itemCount).map { "Synthetic item \($0 + 1) (\(yearOf(seconds: release[$0])))" },
+            itemReleaseTimes: release.map { Optional($0) }, rawUserFeatures: userFeatures, rawItemFeatures: itemFeatures,
+            fileChecksums: ["(generated) " + parameters: SHA256.hex(Array(parameters.utf8))])
+        return SyntheticDataset(dataset: dataset, groundTruth: truth)
+    }
+
+    static func cumulative(_ weights: [Double]) -> [Double] {
+        var total = 0.0
+        return weights.map { total += $0; return total }
+    }
+
+    /// An index drawn with probability proportional to its weight, among the first `prefix`.
+    @inline(__always)
+    static func pick(_ cumulative: [Double], _ random: inout SeededGenerator, prefix: Int? = nil) -> Int {
+        let n = prefix ?? cumulative.count
+        let r = Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0) * cumulative[n - 1]
+        var lo = 0, hi = n - 1
+        while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] <= r { lo = mid + 1 } else { hi = mid } }
+        return lo
+    }
+}
+
+extension SyntheticDataset {
+    /// Writes the data set in MovieLens 1M's layout (ratings.dat, users.dat, movies.dat,
+    /// "::"-separated), e.g. for the reading benchmark. Ages are written as ML-1M age codes.
+    public func writeMovieLens1M(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let d = dataset
+        var out: [UInt8] = []
+        out.reserveCapacity(d.interactions.count * 26)
+        func int(_ v: Int64) {
+            if v < 0 { out.append(0x2D) }
+            var m = v.magnitude
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var n = 0
+            withUnsafeMutableBytes(of: &digits) { buffer in
+                repeat { buffer[n] = UInt8(48 + m % 10); m /= 10; n += 1 } while m > 0
+                while n > 0 { n -= 1; out.append(buffer[n]) }
+            }
+        }
+        let sep: [UInt8] = [0x3A, 0x3A]
+        for x in d.interactions {
+            out.append(contentsOf: d.userIDs[Int(x.user)].utf8); out += sep
+            out.append(contentsOf: d.itemIDs[Int(x.item)].utf8); out += sep
+            int(Int64(x.value)); out += sep
+            int(x.timestamp); out.append(0x0A)
+        }
+        try Data(out).write(to: directory.appendingPathComponent("ratings.dat"))
+
+        var users = ""
+        guard case .numbers(let age)? = d.rawUserFeatures["age"]?.values,
+            case .categories(let gender)? = d.rawUserFeatures["gender"]?.values,
+            case .categories(let occupation)? = d.rawUserFeatures["occupation"]?.values
+        else { throw DataError(file: "users.dat", "the synthetic data set has no age, gender and occupation to write") }
+        let codes = [1, 18, 25, 35, 45, 50, 56]
+        for u in 0..<d.userCount {
+            let a = age[u] ?? 30
+            let code = codes.last { Double($0) <= a } ?? 1
+            users += "\(d.userIDs[u])::\(gender[u].first ?? "M")::\(code)::\(occupation[u].first ?? "0")::\(10_000 + (u * 7919) % 89_999)\n"
+        }
+        try Data(users.utf8).write(to: directory.appendingPathComponent("users.dat"))
+
+        var movies = ""
+        guard case .categories(let genres)? = d.rawItemFeatures["genres"]?.values else {
+            throw DataError(file: "movies.dat", "the synthetic data set has no genres to write")
+        }
+        for i in 0..<d.itemCount {
+            movies += "\(d.itemIDs[i])::\(d.itemTitles?[i] ?? "Item \(i)")::\(genres[i].joined(separator: "|"))\n"
+        }
+        try Data(movies.utf8).write(to: directory.appendingPathComponent("movies.dat"))
+    }
+}
