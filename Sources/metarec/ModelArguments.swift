@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import MetaRecCore
+import MetaRecData
+import MetaRecEvaluation
+import MetaRecModels
+
+/// Which learner `train` fits.
+enum MethodArgument: String, ExpressibleByArgument, CaseIterable {
+    case maml, firstOrderMAML = "fomaml", metaSGD = "meta-sgd", covariance, pretrained
+}
+
+/// The model and meta-training options shared by `train` and `demo`.
+struct ModelArguments: ParsableArguments {
+    @Option(help: "Which parameters adapt per user: decision-layers (MeLU), all, last-layer, or comma-separated name prefixes.")
+    var partition: String = "decision-layers"
+
+    @Option(help: "Inner (local) gradient steps on a user's support set.")
+    var innerSteps: Int = 5
+
+    @Option(help: "Inner learning rate (the initial value when learned by Meta-SGD).")
+    var innerLearningRate: Float = 0.02
+
+    @Option(help: "Tasks per meta-update.")
+    var metaBatchSize: Int = 32
+
+    @Option(help: "Adam learning rate of the outer (meta) update and of the pretrained network.")
+    var outerLearningRate: Float = 1e-3
+
+    @Option(help: "Maximum epochs; the epoch kept is the one with the best validation score.")
+    var epochs: Int = 30
+
+    @Option(help: "Epochs without validation improvement before stopping.")
+    var patience: Int = 4
+
+    @Option(help: "Embedding width per feature field (MeLU: 32).")
+    var embeddingSize: Int = 32
+
+    @Option(help: "Hidden widths of the decision layers, comma-separated (MeLU: 64,64).")
+    var hidden: String = "64,64"
+
+    @Flag(help: "Add a learned item-id embedding.")
+    var itemIDEmbedding = false
+
+    @Option(help: "Threads for the tasks of a meta-batch and for evaluation.")
+    var threads: Int = 2
+
+    func validate() throws {
+        guard innerSteps >= 0, metaBatchSize > 0, epochs > 0, patience > 0, threads > 0, embeddingSize > 0 else {
+            throw ValidationError("--inner-steps must be >= 0; --meta-batch-size, --epochs, --patience, --threads and --embedding-size must be positive")
+        }
+        guard hiddenSizes != nil else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
+    }
+
+    var hiddenSizes: [Int]? {
+        let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return parts.map { $0! }
+    }
+
+    var model: MeLUModel.Configuration {
+        MeLUModel.Configuration(embeddingSize: embeddingSize, hiddenSizes: hiddenSizes ?? [64, 64], itemIDEmbedding: itemIDEmbedding)
+    }
+
+    var adaptation: AdaptationRule {
+        AdaptationRule(partition: ParameterPartition(parsing: partition), steps: innerSteps, learningRate: innerLearningRate)
+    }
+
+    func metaOptions(order: MetaGradientOrder, learnsRates: Bool = false) -> MetaTrainingOptions {
+        var options = MetaTrainingOptions()
+        options.adaptation = adaptation
+        options.order = order
+        options.learnsInnerRates = learnsRates
+        options.metaBatchSize = metaBatchSize
+        options.outerLearningRate = outerLearningRate
+        options.maxEpochs = epochs
+        options.patience = patience
+        options.threads = threads
+        return options
+    }
+
+    var pretrainingOptions: PretrainedNetwork.Options {
+        var options = PretrainedNetwork.Options()
+        options.learningRate = outerLearningRate
+        options.maxEpochs = min(epochs, 20)
+        options.patience = min(patience, 3)
+        options.threads = threads
+        return options
+    }
+}
+
+/// A one-line progress bar on standard error: epoch, loss, validation score, ETA.
+final class ProgressBar: @unchecked Sendable {
+    let label: String
+    let start = Date()
+    let enabled: Bool
+
+    init(_ label: String, enabled: Bool = true) {
+        self.label = label
+        self.enabled = enabled
+    }
+
+    func update(_ progress: TrainingProgress) {
+        guard enabled else { return }
+        let total = progress.epochs * progress.stepsPerEpoch
+        let done = (progress.epoch - 1) * progress.stepsPerEpoch + progress.step
+        let elapsed = Date().timeIntervalSince(start)
+        let eta = done > 0 ? elapsed / Double(done) * Double(max(total - done, 0)) : 0
+        let width = 20
+        let filled = min(width, Int(Double(width) * Double(progress.step) / Double(max(progress.stepsPerEpoch, 1))))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        var line = String(format: "\r%@ epoch %d/%d [%@] loss %.4f", label, progress.epoch, progress.epochs, bar, progress.trainingLoss)
+        if let best = progress.bestValidationScore { line += String(format: " val %.4f", best) }
+        line += " ETA \(Self.clock(eta)) (max)"
+        FileHandle.standardError.write(Data(line.utf8))
+        if progress.step == progress.stepsPerEpoch, let score = progress.validationScore {
+            let note = String(format: "  epoch %d validation %.4f%@\n", progress.epoch, score, progress.isNewBest ? " (best)" : "")
+            FileHandle.standardError.write(Data(note.utf8))
+        }
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data(String(format: "%@ done in %.1f s\n", label, Date().timeIntervalSince(start)).utf8))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// Standard error, for logs that must not mix with a command's results on standard output.
+func log(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
