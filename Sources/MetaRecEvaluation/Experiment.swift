@@ -62,16 +62,26 @@ public final class Experiment: @unchecked Sendable {
         return [GlobalMean(training: split.warmInteractions), UserMean(fallback: mean), ItemMean(training: split.warmInteractions)]
     }
 
+    /// An untrained meta-learner for this data set (seeded, threads set).
+    public func makeMetaLearner(options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init()) -> MetaLearner {
+        var options = options
+        options.seed = seed
+        options.threads = threads
+        return MetaLearner(model: model(configuration), options: options)
+    }
+
+    /// Meta-trains `learner` on the warm users, selecting by the validation tasks.
+    public func fit(_ learner: MetaLearner, progress: ((TrainingProgress) -> Void)? = nil, shouldStop: () -> Bool = { false }) {
+        learner.fit(training: split.warmRatingsByUser(), validation: validation, features: features,
+                    progress: progress, shouldStop: shouldStop)
+    }
+
     public func trainMetaLearner(
         options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init(),
         progress: ((TrainingProgress) -> Void)? = nil, shouldStop: () -> Bool = { false }
     ) -> MetaLearner {
-        var options = options
-        options.seed = seed
-        options.threads = threads
-        let learner = MetaLearner(model: model(configuration), options: options)
-        learner.fit(training: split.warmRatingsByUser(), validation: validation, features: features,
-                    progress: progress, shouldStop: shouldStop)
+        let learner = makeMetaLearner(options: options, model: configuration)
+        fit(learner, progress: progress, shouldStop: shouldStop)
         return learner
     }
 

@@ -39,6 +39,25 @@ public struct EntityBatch: Sendable {
     }
 }
 
+extension EntityBatch {
+    /// One entity about whom nothing is known: every categorical field at its unknown bucket (0),
+    /// every dense field at zero.
+    public static func unknown(_ space: FeatureSpace) -> EntityBatch {
+        var batch = EntityBatch(rows: 1, lists: [], dense: [], ids: IndexLists([[0]]))
+        for field in space.fields {
+            if field.isEmbedded { batch.lists.append(IndexLists([[0]])) } else { batch.dense.append(Tensor.zeros([1, field.size])) }
+        }
+        return batch
+    }
+
+    init(rows: Int, lists: [IndexLists], dense: [Tensor], ids: IndexLists) {
+        self.rows = rows
+        self.lists = lists
+        self.dense = dense
+        self.ids = ids
+    }
+}
+
 /// The shape of one side's features, as the model needs to size its embedding tables.
 public struct FeatureSpace: Sendable, Equatable, Codable {
     public struct Field: Sendable, Equatable, Codable {

@@ -25,6 +25,14 @@ public struct PreparedTask: Sendable {
         queryTargets = Tensor(shape: [query.count, 1], values: query.map(\.value))
     }
 
+    /// A task for someone the feature tables do not know (a brand-new user): `userBatch` gives
+    /// their features, for example ``EntityBatch/unknown(_:)``.
+    public init(userBatch: EntityBatch, support: [Interaction], query: [Interaction], features: FeatureContext) {
+        self.init(user: 0, support: support, query: query, features: features)
+        self.user = -1
+        self.userBatch = userBatch
+    }
+
     public init(_ task: Task, features: FeatureContext) {
         self.init(user: task.user, support: task.support, query: task.query, features: features)
     }
