@@ -82,6 +82,10 @@ extension Task {
     }
 }
 
+/// `Task` shadows Swift concurrency's `Task` in files that import MetaRecData; this alias (or
+/// `_Concurrency.Task`) avoids the clash.
+public typealias ProtocolTask = Task
+
 /// Counts of one scenario, for `metarec data stats`.
 public struct ScenarioStatistics: Sendable, Equatable {
     public var scenario: Scenario
