@@ -2,11 +2,13 @@
 //
 //     swift run -c release metarec-benchmark [group ...]
 //
-// Groups: core (kernels, MLP, MAML meta-step), data (reading and splitting). No group: all.
+// Groups: core (kernels, MLP, MAML meta-step), models (MeLU meta-learning throughput, adapt-and-rank
+// latency), data (reading and splitting). No group: all.
 import Foundation
 
 let requested = Set(CommandLine.arguments.dropFirst())
 func wants(_ group: String) -> Bool { requested.isEmpty || requested.contains(group) }
 
 if wants("core") { runCoreBenchmarks() }
+if wants("models") { runModelBenchmarks() }
 if wants("data") { runDataBenchmarks() }

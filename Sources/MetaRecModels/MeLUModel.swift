@@ -59,7 +59,7 @@ public struct MeLUModel: Sendable {
         (users.fields.count + items.fields.count + (configuration.itemIDEmbedding ? 1 : 0)) * configuration.embeddingSize
     }
 
-    /// Fresh parameters: embeddings N(0, 0.1²)... scaled to the field width, Glorot-uniform layers.
+    /// Fresh parameters: feature embeddings N(0, 0.1²), item-id embeddings zero, Glorot-uniform layers.
     public func initialParameters(using random: inout SeededGenerator) -> ParameterSet {
         var parameters = ParameterSet()
         let size = configuration.embeddingSize
@@ -76,8 +76,8 @@ public struct MeLUModel: Sendable {
             }
         }
         if configuration.itemIDEmbedding {
-            parameters["item.id.embedding"] = Tensor.normal(
-                [max(items.entityCount, 1), size], standardDeviation: 0.1, using: &random, requiresGradient: true)
+            // Zeros: an item training never saw (a new item) then adds nothing instead of noise.
+            parameters["item.id.embedding"] = Tensor.zeros([max(items.entityCount, 1), size]).asParameter()
         }
         var width = representationWidth
         for (index, hidden) in configuration.hiddenSizes.enumerated() {
@@ -96,15 +96,23 @@ public struct MeLUModel: Sendable {
     /// The concatenated feature embeddings of (user, item) pairs: `[items.rows, representationWidth]`.
     /// A user batch of one row is shared by all item rows.
     public func representation(user: EntityBatch, items batch: EntityBatch, parameters: ParameterSet) -> Tensor {
-        let userPart = embed(side: "user", space: users, batch: user, parameters: parameters)
-        var itemParts = embedParts(side: "item", space: items, batch: batch, parameters: parameters)
-        if configuration.itemIDEmbedding {
-            itemParts.append(embeddingBag(parameters.tensor("item.id.embedding"), batch.ids))
-        }
-        let itemPart = concatenateColumns(itemParts)
+        let userPart = userRepresentation(user, parameters: parameters)
+        let itemPart = itemRepresentation(batch, parameters: parameters)
         let rows = batch.rows
         let sharedUser = user.rows == 1 && rows != 1 ? userPart.expanded(to: [rows, userPart.shape[1]]) : userPart
         return concatenateColumns([sharedUser, itemPart])
+    }
+
+    /// The user's block of the representation: `[user.rows, userWidth]`.
+    public func userRepresentation(_ user: EntityBatch, parameters: ParameterSet) -> Tensor {
+        embed(side: "user", space: users, batch: user, parameters: parameters)
+    }
+
+    /// The items' block of the representation (feature embeddings, then the id embedding).
+    public func itemRepresentation(_ batch: EntityBatch, parameters: ParameterSet) -> Tensor {
+        var parts = embedParts(side: "item", space: items, batch: batch, parameters: parameters)
+        if configuration.itemIDEmbedding { parts.append(embeddingBag(parameters.tensor("item.id.embedding"), batch.ids)) }
+        return concatenateColumns(parts)
     }
 
     /// The decision layers applied to a representation: `[rows, 1]` ratings or click logits.

@@ -1,0 +1,110 @@
+import MetaRecCore
+import MetaRecData
+
+/// Ranks many candidate items for one user in milliseconds: the candidates' representations
+/// are computed once and cached, and the first decision layer is split into its user block and
+/// its item block (x·W = u·W_user + i·W_item), so a request multiplies only the cached item
+/// block by the adapted weights: one matrix product per layer, no autodiff graph.
+///
+/// ```swift
+/// let ranker = CandidateRanker(model: model, parameters: learner.parameters, items: features.items, candidates: all)
+/// let top = ranker.rank(userRepresentation: u, parameters: fast, count: 10, excluding: rated)
+/// ```
+public final class CandidateRanker: @unchecked Sendable {
+    public let model: MeLUModel
+    public let candidates: [Int32]
+    /// Row-major `[candidates.count, itemWidth]`.
+    let itemBlock: [Float]
+    let itemWidth: Int
+
+    /// Caches the candidates' representations under `parameters`. Valid while the adaptive
+    /// partition leaves the item embeddings alone (MeLU's decision layers, the last layer).
+    public init(model: MeLUModel, parameters: ParameterSet, items: FeatureTable, candidates: [Int32]) {
+        self.model = model
+        self.candidates = candidates
+        let block = GradientMode.withoutRecording {
+            model.itemRepresentation(EntityBatch(items, entities: candidates), parameters: parameters)
+        }
+        itemBlock = block.denseValues
+        itemWidth = block.shape[1]
+    }
+
+    /// Scores of every candidate for a user whose representation block is `user` (`[1, userWidth]`)
+    /// under (adapted) `parameters`: ratings, or click logits.
+    public func scores(userRepresentation user: Tensor, parameters: ParameterSet) -> [Float] {
+        let rows = candidates.count
+        let userValues = user.denseValues
+        let userWidth = userValues.count
+        var layers: [(weight: [Float], bias: [Float], width: Int)] = model.configuration.hiddenSizes.indices.map {
+            (parameters.tensor("decision.\($0).weight").denseValues, parameters.tensor("decision.\($0).bias").denseValues,
+             model.configuration.hiddenSizes[$0])
+        }
+        layers.append((parameters.tensor("output.weight").denseValues, parameters.tensor("output.bias").denseValues, 1))
+
+        // First layer: bias + u·W_user once, then the cached item block times W_item for all rows.
+        let first = layers[0]
+        var shared = first.bias
+        for j in 0..<first.width {
+            var total: Float = 0
+            for k in 0..<userWidth { total += userValues[k] * first.weight[k * first.width + j] }
+            shared[j] += total
+        }
+        var current = [Float](unsafeUninitializedCapacity: rows * first.width) { buffer, count in
+            for r in 0..<rows { for j in 0..<first.width { buffer[r * first.width + j] = shared[j] } }
+            count = rows * first.width
+        }
+        itemBlock.withUnsafeBufferPointer { items in
+            first.weight.withUnsafeBufferPointer { weight in
+                current.withUnsafeMutableBufferPointer { out in
+                    Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: first.width, k: itemWidth, alpha: 1,
+                                 a: items.baseAddress!, lda: itemWidth, b: weight.baseAddress! + userWidth * first.width,
+                                 ldb: first.width, beta: 1, c: out.baseAddress!, ldc: first.width)
+                }
+            }
+        }
+        var width = first.width
+        for layer in layers.dropFirst() {
+            for i in current.indices where current[i] < 0 { current[i] = 0 }  // relu of the previous layer
+            var next = [Float](unsafeUninitializedCapacity: rows * layer.width) { buffer, count in
+                for r in 0..<rows { for j in 0..<layer.width { buffer[r * layer.width + j] = layer.bias[j] } }
+                count = rows * layer.width
+            }
+            current.withUnsafeBufferPointer { input in
+                layer.weight.withUnsafeBufferPointer { weight in
+                    next.withUnsafeMutableBufferPointer { out in
+                        Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: layer.width, k: width, alpha: 1,
+                                     a: input.baseAddress!, lda: width, b: weight.baseAddress!, ldb: layer.width,
+                                     beta: 1, c: out.baseAddress!, ldc: layer.width)
+                    }
+                }
+            }
+            current = next
+            width = layer.width
+        }
+        return current
+    }
+
+    /// The `count` best candidates (item, score), best first, skipping `excluded` items.
+    public func rank(userRepresentation user: Tensor, parameters: ParameterSet, count: Int, excluding excluded: Set<Int32> = [])
+        -> [(item: Int32, score: Float)]
+    {
+        let all = scores(userRepresentation: user, parameters: parameters)
+        return Self.top(count, of: all, items: candidates, excluding: excluded)
+    }
+
+    /// Partial selection of the best `count` scores: O(n log count).
+    static func top(_ count: Int, of scores: [Float], items: [Int32], excluding excluded: Set<Int32>) -> [(item: Int32, score: Float)] {
+        var best: [(item: Int32, score: Float)] = []
+        best.reserveCapacity(count + 1)
+        for (index, score) in scores.enumerated() {
+            if best.count == count, let last = best.last, score <= last.score { continue }
+            let item = items[index]
+            if excluded.contains(item) { continue }
+            var position = best.count
+            while position > 0 && best[position - 1].score < score { position -= 1 }
+            best.insert((item, score), at: position)
+            if best.count > count { best.removeLast() }
+        }
+        return best
+    }
+}
