@@ -63,11 +63,16 @@ public final class Experiment: @unchecked Sendable {
     }
 
     /// An untrained meta-learner for this data set (seeded, threads set).
-    public func makeMetaLearner(options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init()) -> MetaLearner {
+    /// - Parameter initial: parameters to start meta-training from (for example a pretrained
+    ///   network's, so that meta-learning refines an already good model); copied.
+    public func makeMetaLearner(
+        options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init(), initial: ParameterSet? = nil
+    ) -> MetaLearner {
         var options = options
         options.seed = seed
         options.threads = threads
-        return MetaLearner(model: model(configuration), options: options)
+        options.startsFromPretrained = initial != nil
+        return MetaLearner(model: model(configuration), options: options, parameters: initial?.copied())
     }
 
     /// Meta-trains `learner` on the warm users, selecting by the validation tasks.
@@ -77,10 +82,10 @@ public final class Experiment: @unchecked Sendable {
     }
 
     public func trainMetaLearner(
-        options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init(),
+        options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init(), initial: ParameterSet? = nil,
         progress: ((TrainingProgress) -> Void)? = nil, shouldStop: () -> Bool = { false }
     ) -> MetaLearner {
-        let learner = makeMetaLearner(options: options, model: configuration)
+        let learner = makeMetaLearner(options: options, model: configuration, initial: initial)
         fit(learner, progress: progress, shouldStop: shouldStop)
         return learner
     }

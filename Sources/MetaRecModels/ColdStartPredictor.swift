@@ -13,7 +13,8 @@ public protocol ColdStartPredictor: Sendable {
 extension MetaLearner: ColdStartPredictor {
     public var name: String {
         let base = options.learnsInnerRates ? "Meta-SGD" : (options.order == .second ? "MAML" : "first-order MAML")
-        return "\(base) (\(options.adaptation.partition), \(options.adaptation.steps) steps)"
+        let start = options.startsFromPretrained ? ", from pretrained" : ""
+        return "\(base) (\(options.adaptation.partition), \(options.adaptation.steps) steps\(start))"
     }
 }
 

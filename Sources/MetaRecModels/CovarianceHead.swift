@@ -33,6 +33,8 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         public var objective: Objective = .rating
         /// Starting prior mean of the bias weight (the global mean rating).
         public var initialBias: Float = 0
+        /// Adds a learned item-id embedding (zero for items training never saw) to the tower's input.
+        public var itemIDEmbedding = true
         public init() {}
     }
 
@@ -75,7 +77,11 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
                     [max(field.size, 1), e], standardDeviation: 0.1, using: &random, requiresGradient: true)
             }
         }
-        let itemWidth = max(items.fields.count, 1) * e, userWidth = max(users.fields.count, 1) * e
+        if configuration.itemIDEmbedding {
+            parameters["item.id.embedding"] = Tensor.zeros([max(items.entityCount, 1), e]).asParameter()
+        }
+        let itemWidth = (max(items.fields.count, 1) + (configuration.itemIDEmbedding ? 1 : 0)) * e
+        let userWidth = max(users.fields.count, 1) * e
         let towerBound = (6 / Float(itemWidth + d)).squareRoot()
         parameters["tower.weight"] = Tensor.uniform([itemWidth, d], low: -towerBound, high: towerBound, using: &random, requiresGradient: true)
         parameters["tower.bias"] = Tensor.zeros([d]).asParameter()
@@ -107,7 +113,11 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
 
     /// φ(item) with a trailing constant 1: `[rows, k]`.
     func itemRepresentation(_ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
-        let hidden = tanh(linear(fieldEmbeddings("item", items, batch, p), weight: p.tensor("tower.weight"), bias: p.tensor("tower.bias")))
+        var input = fieldEmbeddings("item", items, batch, p)
+        if configuration.itemIDEmbedding {
+            input = concatenateColumns([input, embeddingBag(p.tensor("item.id.embedding"), batch.ids)])
+        }
+        let hidden = tanh(linear(input, weight: p.tensor("tower.weight"), bias: p.tensor("tower.bias")))
         return concatenateColumns([hidden, Tensor.filled([batch.rows, 1], with: 1)])
     }
 

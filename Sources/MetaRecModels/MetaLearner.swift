@@ -28,6 +28,8 @@ public struct MetaTrainingOptions: Sendable, Codable, Equatable {
     public var seed: UInt64 = 0
     /// Threads the tasks of a meta-batch run on.
     public var threads = 2
+    /// Whether meta-training starts from a pretrained network's weights rather than at random.
+    public var startsFromPretrained = false
 
     public init() {}
 }

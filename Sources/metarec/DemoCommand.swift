@@ -43,9 +43,13 @@ struct DemoCommand: ParsableCommand {
         methods.append(network)
         methods.append(experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps))
 
+        // Meta-training refines the pretrained network's weights into an initialisation that adapts
+        // well; --from-scratch meta-trains from random weights instead.
         for (label, order) in [("MAML", MetaGradientOrder.second), ("first-order MAML", .first)] {
             let bar = ProgressBar(label, enabled: !quiet)
-            methods.append(experiment.trainMetaLearner(options: model.metaOptions(order: order), model: model.model, progress: bar.update))
+            methods.append(experiment.trainMetaLearner(
+                options: model.metaOptions(order: order), model: model.model,
+                initial: model.fromScratch ? nil : network.parameters, progress: bar.update))
             bar.finish()
         }
         let covarianceBar = ProgressBar("covariance head", enabled: !quiet)

@@ -39,8 +39,11 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Hidden widths of the decision layers, comma-separated (MeLU: 64,64).")
     var hidden: String = "64,64"
 
-    @Flag(help: "Add a learned item-id embedding.")
-    var itemIDEmbedding = false
+    @Flag(inversion: .prefixedNo, help: "Add a learned item-id embedding (zero for new items).")
+    var itemIDEmbedding = true
+
+    @Flag(help: "Meta-train from random weights instead of starting from the pretrained network.")
+    var fromScratch = false
 
     @Option(help: "Threads for the tasks of a meta-batch and for evaluation.")
     var threads: Int = 2

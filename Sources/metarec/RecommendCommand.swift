@@ -62,6 +62,11 @@ struct RecommendCommand: ParsableCommand {
     }
 
     func run() throws {
+        for line in try recommendations() { print(line) }
+    }
+
+    /// The printed report: a header line, a column line, then one line per recommended item.
+    func recommendations() throws -> [String] {
         let dataset = try data.load()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: 2, splitOptions: split.options)
         let (predictor, archive) = try loadPredictor(model, for: experiment)
@@ -112,13 +117,16 @@ struct RecommendCommand: ParsableCommand {
         }
         let milliseconds = Date().timeIntervalSince(start) * 1000
         let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-        print("\(predictor.name), trained on \(archive.header.data.name); adapted to \(support.count) ratings and scored \(pool.count) items in \(String(format: "%.1f", milliseconds)) ms")
-        print("rank\titem\tscore\(uncertainty == nil ? "" : "\t±sd")\ttitle")
+        var lines = [
+            "\(predictor.name), trained on \(archive.header.data.name); adapted to \(support.count) ratings and scored \(pool.count) items in \(String(format: "%.1f", milliseconds)) ms",
+            "rank\titem\tscore\(uncertainty == nil ? "" : "\t±sd")\ttitle",
+        ]
         for (rank, index) in order.prefix(top).enumerated() {
             let item = Int(pool[index])
             let title = dataset.itemTitles?[item] ?? ""
             let spread = uncertainty.map { String(format: "\t%.3f", $0[index]) } ?? ""
-            print("\(rank + 1)\t\(dataset.itemIDs[item])\t\(String(format: "%.3f", scores[index]))\(spread)\t\(title)")
+            lines.append("\(rank + 1)\t\(dataset.itemIDs[item])\t\(String(format: "%.3f", scores[index]))\(spread)\t\(title)")
         }
+        return lines
     }
 }

@@ -54,7 +54,13 @@ struct TrainCommand: ParsableCommand {
         switch method {
         case .maml, .firstOrderMAML, .metaSGD:
             let options = model.metaOptions(order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD)
-            let learner = experiment.makeMetaLearner(options: options, model: model.model)
+            var initial: ParameterSet?
+            if !model.fromScratch {
+                let pretrainBar = ProgressBar("pretraining", enabled: !quiet)
+                initial = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: pretrainBar.update).parameters
+                pretrainBar.finish()
+            }
+            let learner = experiment.makeMetaLearner(options: options, model: model.model, initial: initial)
             experiment.fit(
                 learner,
                 progress: { progress in

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import metarec
+
+/// The command-line tool end to end on a small synthetic data set: train, evaluate, recommend,
+/// and the errors a user sees for bad input.
+@Suite(.serialized) struct CommandLineTests {
+    let directory: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-cli-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }()
+
+    let small = ["--synthetic-users", "250", "--synthetic-items", "100", "--synthetic-interactions", "10000",
+                 "--embedding-size", "8", "--hidden", "16", "--quiet"]
+
+    func run(_ arguments: [String]) throws {
+        var command = try MetaRecCommand.parseAsRoot(arguments)
+        try command.run()
+    }
+
+    @Test func trainEvaluateRecommend() throws {
+        let model = directory.appendingPathComponent("maml.safetensors").path
+        try run(["train", "--method", "maml", "--epochs", "2", "--inner-steps", "2", "--out", model] + small)
+        #expect(FileManager.default.fileExists(atPath: model))
+
+        let json = directory.appendingPathComponent("report.json").path
+        let markdown = directory.appendingPathComponent("report.md").path
+        try run(["evaluate", "--model", model, "--epochs", "1", "--json", json, "--markdown", markdown] + small)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let names = (report["methods"] as! [[String: Any]]).map { $0["name"] as! String }
+        for expected in ["global mean", "user mean", "item mean", "pretrained network"] {
+            #expect(names.contains(expected), "report lacks \(expected): \(names)")
+        }
+        #expect(names.contains { $0.hasPrefix("pretrained + fine-tune") } && names.contains { $0.hasPrefix("MAML") })
+        let table = try String(contentsOfFile: markdown, encoding: .utf8)
+        #expect(table.contains("| user-cold MAE |") || table.contains("user-cold MAE"))
+        #expect(table.contains("Few-shot curve"))
+
+        var recommend = try RecommendCommand.parse(
+            ["--model", model, "--rate", "1=5", "--rate", "2=1", "--top", "4"] + small.filter { !["--embedding-size", "8", "--hidden", "16", "--quiet"].contains($0) })
+        let lines = try recommend.recommendations()
+        #expect(lines.count == 2 + 4)
+        #expect(!lines.dropFirst(2).contains { $0.split(separator: "\t")[1] == "1" || $0.split(separator: "\t")[1] == "2" },
+                "rated items must not be recommended")
+        let scores = lines.dropFirst(2).map { Float($0.split(separator: "\t")[2])! }
+        #expect(scores == scores.sorted(by: >))
+        _ = recommend
+    }
+
+    @Test func badInputGetsAClearError() throws {
+        #expect { try RecommendCommand.parseRatings(["A=5", "B five"], source: "mine.csv") } throws: { error in
+            "\(error)".contains("mine.csv line 2") && "\(error)".contains("ITEM=VALUE")
+        }
+        let missing = directory.appendingPathComponent("absent.safetensors").path
+        #expect(throws: (any Error).self) { try run(["evaluate", "--model", missing, "--no-network-baselines"] + small) }
+        #expect(throws: (any Error).self) { try run(["train", "--data", "/nonexistent/place"] + small) }
+    }
+}
