@@ -55,7 +55,16 @@ func runModelBenchmarks() {
         let user = GradientMode.withoutRecording { model.userRepresentation(request.userBatch, parameters: fast) }
         _ = ranker.rank(userRepresentation: user, parameters: fast, count: 10, excluding: Set(request.supportItemIDs))
     }
+    let probe = requests[0]
+    let adaptOnly = latencies(count: 200) { _ = model.adaptForInference(parameters, to: probe, rule: rule) }
+    let probeFast = model.adaptForInference(parameters, to: probe, rule: rule)
+    let probeUser = GradientMode.withoutRecording { model.userRepresentation(probe.userBatch, parameters: probeFast) }
+    let scoreOnly = latencies(count: 200) { _ = ranker.scores(userRepresentation: probeUser, parameters: probeFast) }
+    let all = ranker.scores(userRepresentation: probeUser, parameters: probeFast)
+    let topOnly = latencies(count: 200) { _ = CandidateRanker.top(10, of: all, items: candidates, excluding: []) }
+    print("  of which: adapt p50 \(format(adaptOnly.p50 * 1e3, 2)) ms, score p50 \(format(scoreOnly.p50 * 1e3, 2)) ms, top-10 p50 \(format(topOnly.p50 * 1e3, 3)) ms")
     print("adapt (5 steps on 20 ratings) + score \(candidates.count) items + top 10: "
           + "p50 \(format(timing.p50 * 1e3, 2)) ms, p99 \(format(timing.p99 * 1e3, 2)) ms, mean \(format(timing.mean * 1e3, 2)) ms")
     print("peak resident memory of this benchmark: \(peakResidentBytes() / 1_048_576) MiB")
 }
+

@@ -41,21 +41,17 @@ public final class CandidateRanker: @unchecked Sendable {
         }
         layers.append((parameters.tensor("output.weight").denseValues, parameters.tensor("output.bias").denseValues, 1))
 
-        // First layer: bias + u·W_user once, then the cached item block times W_item for all rows.
+        // First layer: bias + u·W_user once, shared by every row; then the cached item block
+        // times W_item is added for all rows in one product.
         let first = layers[0]
         var shared = first.bias
         for j in 0..<first.width {
-            var total: Float = 0
-            for k in 0..<userWidth { total += userValues[k] * first.weight[k * first.width + j] }
-            shared[j] += total
+            for k in 0..<userWidth { shared[j] += userValues[k] * first.weight[k * first.width + j] }
         }
-        var current = [Float](unsafeUninitializedCapacity: rows * first.width) { buffer, count in
-            for r in 0..<rows { for j in 0..<first.width { buffer[r * first.width + j] = shared[j] } }
-            count = rows * first.width
-        }
-        itemBlock.withUnsafeBufferPointer { items in
-            first.weight.withUnsafeBufferPointer { weight in
-                current.withUnsafeMutableBufferPointer { out in
+        var current = Self.rowsFilled(with: shared, count: rows)
+        current.withUnsafeMutableBufferPointer { out in
+            itemBlock.withUnsafeBufferPointer { items in
+                first.weight.withUnsafeBufferPointer { weight in
                     Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: first.width, k: itemWidth, alpha: 1,
                                  a: items.baseAddress!, lda: itemWidth, b: weight.baseAddress! + userWidth * first.width,
                                  ldb: first.width, beta: 1, c: out.baseAddress!, ldc: first.width)
@@ -64,12 +60,9 @@ public final class CandidateRanker: @unchecked Sendable {
         }
         var width = first.width
         for layer in layers.dropFirst() {
-            for i in current.indices where current[i] < 0 { current[i] = 0 }  // relu of the previous layer
-            var next = [Float](unsafeUninitializedCapacity: rows * layer.width) { buffer, count in
-                for r in 0..<rows { for j in 0..<layer.width { buffer[r * layer.width + j] = layer.bias[j] } }
-                count = rows * layer.width
-            }
-            current.withUnsafeBufferPointer { input in
+            var next = Self.rowsFilled(with: layer.bias, count: rows)
+            current.withUnsafeMutableBufferPointer { input in
+                for i in 0..<input.count { input[i] = max(input[i], 0) }  // the previous layer's relu, branch-free
                 layer.weight.withUnsafeBufferPointer { weight in
                     next.withUnsafeMutableBufferPointer { out in
                         Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: layer.width, k: width, alpha: 1,
@@ -84,6 +77,19 @@ public final class CandidateRanker: @unchecked Sendable {
         return current
     }
 
+    /// `count` copies of `row`, back to back.
+    static func rowsFilled(with row: [Float], count: Int) -> [Float] {
+        let width = row.count
+        return [Float](unsafeUninitializedCapacity: count * width) { buffer, initialized in
+            row.withUnsafeBufferPointer { source in
+                for r in 0..<count {
+                    (buffer.baseAddress! + r * width).update(from: source.baseAddress!, count: width)
+                }
+            }
+            initialized = count * width
+        }
+    }
+
     /// The `count` best candidates (item, score), best first, skipping `excluded` items.
     public func rank(userRepresentation user: Tensor, parameters: ParameterSet, count: Int, excluding excluded: Set<Int32> = [])
         -> [(item: Int32, score: Float)]
@@ -93,7 +99,7 @@ public final class CandidateRanker: @unchecked Sendable {
     }
 
     /// Partial selection of the best `count` scores: O(n log count).
-    static func top(_ count: Int, of scores: [Float], items: [Int32], excluding excluded: Set<Int32>) -> [(item: Int32, score: Float)] {
+    public static func top(_ count: Int, of scores: [Float], items: [Int32], excluding excluded: Set<Int32>) -> [(item: Int32, score: Float)] {
         var best: [(item: Int32, score: Float)] = []
         best.reserveCapacity(count + 1)
         for (index, score) in scores.enumerated() {

@@ -41,14 +41,16 @@ struct DemoCommand: ParsableCommand {
         let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: pretrainedBar.update)
         pretrainedBar.finish()
         methods.append(network)
-        methods.append(experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps))
+        let fineTuned = experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps)
+        methods.append(fineTuned)
 
         // Meta-training refines the pretrained network's weights into an initialisation that adapts
         // well; --from-scratch meta-trains from random weights instead.
         for (label, order) in [("MAML", MetaGradientOrder.second), ("first-order MAML", .first)] {
             let bar = ProgressBar(label, enabled: !quiet)
             methods.append(experiment.trainMetaLearner(
-                options: model.metaOptions(order: order), model: model.model,
+                options: model.metaOptions(order: order, chosenRate: model.fromScratch ? nil : fineTuned.fineTuning?.learningRate),
+                model: model.model,
                 initial: model.fromScratch ? nil : network.parameters, progress: bar.update))
             bar.finish()
         }

@@ -18,14 +18,17 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Inner (local) gradient steps on a user's support set.")
     var innerSteps: Int = 5
 
-    @Option(help: "Inner learning rate (the initial value when learned by Meta-SGD).")
-    var innerLearningRate: Float = 0.02
+    @Option(help: "Inner learning rate (the initial value when learned by Meta-SGD); by default the fine-tuning rate chosen on validation users when starting from the pretrained network, else 0.02.")
+    var innerLearningRate: Float?
 
     @Option(help: "Tasks per meta-update.")
     var metaBatchSize: Int = 32
 
-    @Option(help: "Adam learning rate of the outer (meta) update and of the pretrained network.")
-    var outerLearningRate: Float = 1e-3
+    @Option(help: "Adam learning rate of the outer (meta) update.")
+    var outerLearningRate: Float = 3e-4
+
+    @Option(help: "Adam learning rate of the pretrained network (the protocol's baseline and the meta-learners' start).")
+    var pretrainLearningRate: Float = 1e-3
 
     @Option(help: "Maximum epochs; the epoch kept is the one with the best validation score.")
     var epochs: Int = 30
@@ -66,12 +69,15 @@ struct ModelArguments: ParsableArguments {
     }
 
     var adaptation: AdaptationRule {
-        AdaptationRule(partition: ParameterPartition(parsing: partition), steps: innerSteps, learningRate: innerLearningRate)
+        AdaptationRule(partition: ParameterPartition(parsing: partition), steps: innerSteps, learningRate: innerLearningRate ?? 0.02)
     }
 
-    func metaOptions(order: MetaGradientOrder, learnsRates: Bool = false) -> MetaTrainingOptions {
+    /// - Parameter chosenRate: the inner rate selected on validation users, used unless
+    ///   --inner-learning-rate was given.
+    func metaOptions(order: MetaGradientOrder, learnsRates: Bool = false, chosenRate: Float? = nil) -> MetaTrainingOptions {
         var options = MetaTrainingOptions()
         options.adaptation = adaptation
+        if innerLearningRate == nil, let chosenRate { options.adaptation.learningRate = chosenRate }
         options.order = order
         options.learnsInnerRates = learnsRates
         options.metaBatchSize = metaBatchSize
@@ -84,7 +90,7 @@ struct ModelArguments: ParsableArguments {
 
     var pretrainingOptions: PretrainedNetwork.Options {
         var options = PretrainedNetwork.Options()
-        options.learningRate = outerLearningRate
+        options.learningRate = pretrainLearningRate
         options.maxEpochs = min(epochs, 20)
         options.patience = min(patience, 3)
         options.threads = threads

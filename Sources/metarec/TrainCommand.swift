@@ -53,13 +53,17 @@ struct TrainCommand: ParsableCommand {
 
         switch method {
         case .maml, .firstOrderMAML, .metaSGD:
-            let options = model.metaOptions(order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD)
             var initial: ParameterSet?
+            var chosenRate: Float?
             if !model.fromScratch {
                 let pretrainBar = ProgressBar("pretraining", enabled: !quiet)
-                initial = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: pretrainBar.update).parameters
+                let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: pretrainBar.update)
                 pretrainBar.finish()
+                initial = network.parameters
+                chosenRate = experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps).fineTuning?.learningRate
             }
+            let options = model.metaOptions(
+                order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD, chosenRate: chosenRate)
             let learner = experiment.makeMetaLearner(options: options, model: model.model, initial: initial)
             experiment.fit(
                 learner,
