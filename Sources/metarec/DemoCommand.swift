@@ -44,14 +44,14 @@ struct DemoCommand: ParsableCommand {
         let fineTuned = experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps)
         methods.append(fineTuned)
 
-        // Meta-training refines the pretrained network's weights into an initialisation that adapts
-        // well; --from-scratch meta-trains from random weights instead.
-        for (label, order) in [("MAML", MetaGradientOrder.second), ("first-order MAML", .first)] {
+        // Meta-training starts at random; --from-pretrained starts from the pretrained network.
+        for (label, order, learnsRates) in [("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true)] {
             let bar = ProgressBar(label, enabled: !quiet)
             methods.append(experiment.trainMetaLearner(
-                options: model.metaOptions(order: order, chosenRate: model.fromScratch ? nil : fineTuned.fineTuning?.learningRate),
+                options: model.metaOptions(order: order, learnsRates: learnsRates,
+                                           chosenRate: model.fromPretrained ? fineTuned.fineTuning?.learningRate : nil),
                 model: model.model,
-                initial: model.fromScratch ? nil : network.parameters, progress: bar.update))
+                initial: model.fromPretrained ? network.parameters : nil, progress: bar.update))
             bar.finish()
         }
         let covarianceBar = ProgressBar("covariance head", enabled: !quiet)

@@ -55,7 +55,7 @@ struct TrainCommand: ParsableCommand {
         case .maml, .firstOrderMAML, .metaSGD:
             var initial: ParameterSet?
             var chosenRate: Float?
-            if !model.fromScratch {
+            if model.fromPretrained {
                 let pretrainBar = ProgressBar("pretraining", enabled: !quiet)
                 let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: pretrainBar.update)
                 pretrainBar.finish()
