@@ -80,14 +80,16 @@ public struct Evaluator: Sendable {
         return MethodReport(name: method.name, scenarios: results, fewShot: curve, seconds: Date().timeIntervalSince(start))
     }
 
-    /// The protocol's metrics of `method` on `tasks`, averaged over tasks.
-    public static func score(_ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int) -> ScenarioResult {
+    /// The protocol's metrics of `method` on `tasks`, averaged over tasks. AUC counts a target
+    /// of at least `positiveAt` as positive (0.5 for clicks; 4 turns ratings into likes).
+    public static func score(_ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int, positiveAt: Float = 0.5) -> ScenarioResult {
         let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?) in
             let predictions = method.predict(task)
             let targets = task.queryTargets.values
             return (
                 Metrics.meanAbsoluteError(predictions, targets), Metrics.rootMeanSquaredError(predictions, targets),
-                Metrics.normalizedDCG(predictions, targets, at: 3), Metrics.areaUnderCurve(predictions, targets)
+                Metrics.normalizedDCG(predictions, targets, at: 3),
+                Metrics.areaUnderCurve(predictions, targets.map { $0 >= positiveAt ? 1 : 0 })
             )
         }
         func mean(_ values: [Double]) -> Double {

@@ -74,6 +74,6 @@ extension MeLUModel {
     }
 
     static func isDecisionLayer(_ name: String) -> Bool {
-        name.hasPrefix("decision.") || name.hasPrefix("output.")
+        name.hasPrefix("decision.") || name.hasPrefix("output.") || name.hasPrefix("modulation.")
     }
 }

@@ -35,6 +35,11 @@ public final class CandidateRanker: @unchecked Sendable {
         let rows = candidates.count
         let userValues = user.denseValues
         let userWidth = userValues.count
+        let modulation: [(scale: [Float], shift: [Float])]? =
+            model.configuration.modulation
+            ? model.configuration.hiddenSizes.indices.map {
+                (parameters.tensor("modulation.\($0).scale").denseValues, parameters.tensor("modulation.\($0).shift").denseValues)
+            } : nil
         var layers: [(weight: [Float], bias: [Float], width: Int)] = model.configuration.hiddenSizes.indices.map {
             (parameters.tensor("decision.\($0).weight").denseValues, parameters.tensor("decision.\($0).bias").denseValues,
              model.configuration.hiddenSizes[$0])
@@ -59,10 +64,15 @@ public final class CandidateRanker: @unchecked Sendable {
             }
         }
         var width = first.width
-        for layer in layers.dropFirst() {
+        for (index, layer) in layers.dropFirst().enumerated() {
             var next = Self.rowsFilled(with: layer.bias, count: rows)
             current.withUnsafeMutableBufferPointer { input in
                 for i in 0..<input.count { input[i] = max(input[i], 0) }  // the previous layer's relu, branch-free
+                if let (scale, shift) = modulation?[index] {
+                    for r in 0..<rows {
+                        for j in 0..<width { input[r * width + j] = input[r * width + j] * scale[j] + shift[j] }
+                    }
+                }
                 layer.weight.withUnsafeBufferPointer { weight in
                     next.withUnsafeMutableBufferPointer { out in
                         Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: layer.width, k: width, alpha: 1,

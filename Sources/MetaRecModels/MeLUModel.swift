@@ -33,14 +33,18 @@ public struct MeLUModel: Sendable {
         public var objective: Objective = .rating
         /// Starting value of the output bias: the global mean rating, or the click log-odds.
         public var outputBias: Float = 0
+        /// A per-unit scale and shift after each hidden layer (1 and 0 at first): a small part
+        /// that can adapt per user instead of whole layers (the `modulation` partition).
+        public var modulation: Bool = false
 
         public init(embeddingSize: Int = 32, hiddenSizes: [Int] = [64, 64], itemIDEmbedding: Bool = false,
-                    objective: Objective = .rating, outputBias: Float = 0) {
+                    objective: Objective = .rating, outputBias: Float = 0, modulation: Bool = false) {
             self.embeddingSize = embeddingSize
             self.hiddenSizes = hiddenSizes
             self.itemIDEmbedding = itemIDEmbedding
             self.objective = objective
             self.outputBias = outputBias
+            self.modulation = modulation
         }
     }
 
@@ -85,6 +89,10 @@ public struct MeLUModel: Sendable {
             parameters["decision.\(index).weight"] = Tensor.uniform(
                 [width, hidden], low: -bound, high: bound, using: &random, requiresGradient: true)
             parameters["decision.\(index).bias"] = Tensor(shape: [hidden], values: .init(repeating: 0, count: hidden), requiresGradient: true)
+            if configuration.modulation {
+                parameters["modulation.\(index).scale"] = Tensor.filled([hidden], with: 1).asParameter()
+                parameters["modulation.\(index).shift"] = Tensor.zeros([hidden]).asParameter()
+            }
             width = hidden
         }
         let bound = (6 / Float(width + 1)).squareRoot()
@@ -121,6 +129,9 @@ public struct MeLUModel: Sendable {
         for index in configuration.hiddenSizes.indices {
             hidden = relu(linear(hidden, weight: parameters.tensor("decision.\(index).weight"),
                                  bias: parameters.tensor("decision.\(index).bias")))
+            if configuration.modulation {
+                hidden = hidden * parameters.tensor("modulation.\(index).scale") + parameters.tensor("modulation.\(index).shift")
+            }
         }
         return linear(hidden, weight: parameters.tensor("output.weight"), bias: parameters.tensor("output.bias"))
     }

@@ -96,9 +96,10 @@ public final class MetaLearner: @unchecked Sendable {
     }
 
     /// The mean meta-gradient and mean query loss over a meta-batch, with the tasks spread over
-    /// `options.threads` threads.
-    public func metaGradient(_ tasks: [PreparedTask]) -> (gradients: [[Float]], loss: Float) {
-        let targets = metaParameters
+    /// `options.threads` threads; with respect to every meta-parameter, or to `targets` only
+    /// (the online stage updates the adaptive initialisation alone).
+    public func metaGradient(_ tasks: [PreparedTask], withRespectTo selected: [Tensor]? = nil) -> (gradients: [[Float]], loss: Float) {
+        let targets = selected ?? metaParameters
         let threads = max(1, min(options.threads, tasks.count))
         let partials = Parallel.map(Array(0..<threads), workers: threads) { thread -> ([[Float]], Float) in
             var sums = targets.map { [Float](repeating: 0, count: $0.count) }

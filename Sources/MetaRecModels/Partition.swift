@@ -8,6 +8,9 @@ public enum ParameterPartition: Sendable, Equatable, Codable, CustomStringConver
     case decisionLayers
     /// The output layer only.
     case lastLayer
+    /// The per-unit scale and shift of the hidden layers (a model built with `modulation`):
+    /// a few hundred numbers per user.
+    case modulation
     /// The parameters whose names start with one of these prefixes.
     case named([String])
 
@@ -17,6 +20,7 @@ public enum ParameterPartition: Sendable, Equatable, Codable, CustomStringConver
         case "all": self = .all
         case "decision-layers", "decision": self = .decisionLayers
         case "last-layer", "last": self = .lastLayer
+        case "modulation": self = .modulation
         default: self = .named(text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         }
     }
@@ -26,6 +30,7 @@ public enum ParameterPartition: Sendable, Equatable, Codable, CustomStringConver
         case .all: return "all"
         case .decisionLayers: return "decision-layers"
         case .lastLayer: return "last-layer"
+        case .modulation: return "modulation"
         case .named(let prefixes): return prefixes.joined(separator: ",")
         }
     }
@@ -34,8 +39,10 @@ public enum ParameterPartition: Sendable, Equatable, Codable, CustomStringConver
     public func adapts(_ name: String) -> Bool {
         switch self {
         case .all: return true
-        case .decisionLayers: return name.hasPrefix("decision.") || name.hasPrefix("output.")
+        case .decisionLayers:
+            return name.hasPrefix("decision.") || name.hasPrefix("output.") || name.hasPrefix("modulation.")
         case .lastLayer: return name.hasPrefix("output.")
+        case .modulation: return name.hasPrefix("modulation.")
         case .named(let prefixes): return prefixes.contains { name.hasPrefix($0) }
         }
     }

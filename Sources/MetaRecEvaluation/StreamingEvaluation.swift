@@ -1,0 +1,142 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+import MetaRecModels
+
+/// Settings of the streaming (prequential) evaluation of the meta parameter partition.
+public struct StreamingOptions: Sendable, Codable {
+    /// A streaming user's first ratings (on existing items), used to adapt.
+    public var supportSize = 10
+    /// Their next ratings, predicted before the user is learned from.
+    public var querySize = 10
+    /// Earlier (offline, warm) users whose metric is measured before and after the stream.
+    public var earlierUsers = 100
+    public var partitions: [ParameterPartition] = [.all, .decisionLayers, .lastLayer, .modulation]
+    public var online = OnlineMetaLearner.Options()
+    public init() {}
+}
+
+/// One partition under one condition of the stream.
+public struct StreamingRow: Sendable, Codable {
+    public var partition: String
+    public var condition: String
+    public var users: Int
+    public var meanAbsoluteError: Double
+    /// Mean per-user AUC (positive: rating ≥ 4, or a click), users with both classes only.
+    public var auc: Double?
+    public var earlierBefore: ScenarioResult
+    public var earlierAfter: ScenarioResult
+    public var bytesPerUser: Int
+    public var adaptationMilliseconds: Double
+    public var updateMilliseconds: Double
+}
+
+public struct StreamingReport: Sendable, Codable {
+    public var dataset: String
+    public var seed: UInt64
+    public var options: StreamingOptions
+    public var rows: [StreamingRow]
+
+    public func markdown() -> String {
+        func f(_ value: Double?, _ digits: Int = 4) -> String {
+            guard let value, value.isFinite else { return "n/a" }
+            return String(format: "%.\(digits)f", value)
+        }
+        var lines = [
+            "## Streaming new users: \(dataset), seed \(seed) (adapt on the first \(options.supportSize) ratings, predict the next \(options.querySize), then learn)",
+            "",
+            "| partition | condition | stream AUC | stream MAE | earlier users AUC before → after | earlier MAE before → after | bytes per user | adapt ms (median) | meta-update ms (median) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in rows {
+            lines.append(
+                "| \(row.partition) | \(row.condition) | \(f(row.auc)) | \(f(row.meanAbsoluteError)) | "
+                    + "\(f(row.earlierBefore.auc)) → \(f(row.earlierAfter.auc)) | "
+                    + "\(f(row.earlierBefore.meanAbsoluteError)) → \(f(row.earlierAfter.meanAbsoluteError)) | "
+                    + "\(row.bytesPerUser) | \(f(row.adaptationMilliseconds, 2)) | \(f(row.updateMilliseconds, 2)) |")
+        }
+        lines.append("")
+        lines.append("Users stream in the order of their first interaction; each is predicted before it is learned from.")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Experiment {
+    /// The protocol's new users in the order of their first interaction, each as a task whose
+    /// support is their first `supportSize` ratings of existing items and whose query is the next
+    /// `querySize` (users with fewer are left out).
+    public func streamingTasks(supportSize: Int, querySize: Int) -> [PreparedTask] {
+        let newUsers = Set(split.newUsers)
+        var byUser: [Int32: [Interaction]] = [:]
+        var firstSeen: [Int32: Int64] = [:]
+        for rating in dataset.interactions where newUsers.contains(rating.user) {
+            firstSeen[rating.user] = min(firstSeen[rating.user] ?? .max, rating.timestamp)
+            if !split.isNewItem[Int(rating.item)] { byUser[rating.user, default: []].append(rating) }
+        }
+        let order = byUser.keys.filter { byUser[$0]!.count >= supportSize + querySize }
+            .sorted { (firstSeen[$0]!, $0) < (firstSeen[$1]!, $1) }
+        return order.map { user in
+            let ratings = byUser[user]!.sorted { ($0.timestamp, $0.item) < ($1.timestamp, $1.item) }
+            return PreparedTask(user: user, support: Array(ratings.prefix(supportSize)),
+                                query: Array(ratings[supportSize..<(supportSize + querySize)]), features: features)
+        }
+    }
+
+    /// Offline meta-training per partition, then the stream of new users under three conditions:
+    /// offline only, online with replay (the guard against forgetting), online without replay.
+    public func streamingEvaluation(
+        options: StreamingOptions, metaTraining: MetaTrainingOptions, model configuration: MeLUModel.Configuration,
+        log: ((String) -> Void)? = nil
+    ) -> StreamingReport {
+        var configuration = configuration
+        configuration.modulation = true  // one architecture for every partition; only what adapts differs
+        let stream = streamingTasks(supportSize: options.supportSize, querySize: options.querySize)
+        let earlier = Array(evaluator.tasks(.userCold).isEmpty ? [] : warmTasks(limit: options.earlierUsers))
+        let positiveAt: Float = objective == .click ? 0.5 : 4
+        var rows: [StreamingRow] = []
+        for partition in options.partitions {
+            var training = metaTraining
+            training.adaptation.partition = partition
+            log?("offline meta-training, partition \(partition)")
+            let offline = trainMetaLearner(options: training, model: configuration)
+            let conditions: [(String, Bool, Int)] = [
+                ("offline only", false, 0), ("online + replay", true, options.online.replayTasks), ("online, no replay", true, 0),
+            ]
+            for (name, updates, replay) in conditions {
+                let learner = MetaLearner(model: offline.model, options: offline.options, parameters: offline.parameters.copied(),
+                                          innerRates: offline.innerRates.mapValues { $0.asParameter() })
+                var onlineOptions = options.online
+                onlineOptions.updates = updates
+                onlineOptions.replayTasks = replay
+                onlineOptions.seed = seed
+                let online = OnlineMetaLearner(offline: learner, options: onlineOptions)
+                online.seedReplay(with: earlier)
+                let before = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
+                var errors: [Double] = [], aucs: [Double] = [], adaptTimes: [Double] = [], updateTimes: [Double] = []
+                for task in stream {
+                    let step = online.process(task)
+                    let targets = task.queryTargets.values
+                    errors.append(Metrics.meanAbsoluteError(step.predictions, targets))
+                    if let auc = Metrics.areaUnderCurve(step.predictions, targets.map { $0 >= positiveAt ? 1 : 0 }) { aucs.append(auc) }
+                    adaptTimes.append(step.adaptationSeconds * 1e3)
+                    updateTimes.append(step.updateSeconds * 1e3)
+                }
+                let after = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
+                func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
+                rows.append(StreamingRow(
+                    partition: partition.description, condition: name, users: stream.count,
+                    meanAbsoluteError: errors.reduce(0, +) / Double(max(errors.count, 1)),
+                    auc: aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count),
+                    earlierBefore: before, earlierAfter: after, bytesPerUser: online.bytesPerUser,
+                    adaptationMilliseconds: median(adaptTimes), updateMilliseconds: updates ? median(updateTimes) : 0))
+                log?("  \(name): stream AUC \(rows.last!.auc.map { String(format: "%.4f", $0) } ?? "n/a"), MAE \(String(format: "%.4f", rows.last!.meanAbsoluteError))")
+            }
+        }
+        return StreamingReport(dataset: dataset.name, seed: seed, options: options, rows: rows)
+    }
+
+    /// Up to `limit` warm (offline training) users' tasks, for measuring forgetting.
+    func warmTasks(limit: Int) -> [PreparedTask] {
+        split.tasks(.warm).prefix(limit).map { PreparedTask($0, features: features) }
+    }
+}

@@ -1,0 +1,99 @@
+import Dispatch
+import MetaRecCore
+import MetaRecData
+
+/// The online stage of "Learning to Recommend via Meta Parameter Partition" (Zhao et al.,
+/// arXiv 1912.04108): after offline meta-training, the fixed (shared) parameters are frozen and
+/// only the adaptive part's initialisation keeps learning as new users stream in. Each user is
+/// adapted from their first ratings and predicted on their next ones before being learned from
+/// (prequential), and only their adapted adaptive part needs storing.
+///
+/// Forgetting of earlier users is guarded by replay: each online meta-update mixes the new
+/// user's task with tasks drawn from a reservoir of earlier ones (offline users first).
+///
+/// ```swift
+/// let online = OnlineMetaLearner(offline: learner, options: .init())
+/// online.seedReplay(with: warmTasks)
+/// for task in stream { let step = online.process(task) }
+/// ```
+public final class OnlineMetaLearner: @unchecked Sendable {
+    public struct Options: Sendable, Codable, Equatable {
+        /// Earlier tasks replayed with each new user's (0 turns the guard off).
+        public var replayTasks = 7
+        /// Reservoir size of earlier tasks kept for replay.
+        public var replayCapacity = 256
+        /// Adam learning rate of the online meta-updates.
+        public var learningRate: Float = 1e-3
+        /// Whether to meta-update at all (false gives the offline-only stream).
+        public var updates = true
+        public var seed: UInt64 = 0
+        public init() {}
+    }
+
+    /// What happened for one streaming user.
+    public struct Step: Sendable {
+        /// Scores of the query rows, made before the user was learned from.
+        public var predictions: [Float]
+        public var adaptationSeconds: Double
+        public var updateSeconds: Double
+    }
+
+    public let learner: MetaLearner
+    public let options: Options
+    /// The adaptive parameters' names: what each user stores and what the online stage updates.
+    public let adaptiveNames: [String]
+    private let optimizer: Adam
+    private var reservoir: [PreparedTask] = []
+    private var seen = 0
+    private var random: SeededGenerator
+
+    /// Takes over an offline-trained learner; its adaptive initialisation is updated in place.
+    public init(offline learner: MetaLearner, options: Options) {
+        self.learner = learner
+        self.options = options
+        adaptiveNames = learner.options.adaptation.partition.adaptive(learner.parameters.names)
+        optimizer = Adam(groups: [ParameterGroup(learner.parameters.tensors(adaptiveNames), learningRate: options.learningRate)])
+        random = SeededGenerator(seed: options.seed).derived("online")
+    }
+
+    /// Bytes each user's adapted part takes (Float32).
+    public var bytesPerUser: Int { adaptiveNames.reduce(0) { $0 + learner.parameters.tensor($1).count } * 4 }
+
+    /// Fills the replay reservoir with earlier users' tasks.
+    public func seedReplay(with tasks: [PreparedTask]) {
+        for task in tasks { remember(task) }
+    }
+
+    /// Predicts the user's query rows after adapting to their support rows, then (if enabled)
+    /// meta-updates the adaptive initialisation on this task plus replayed earlier ones.
+    public func process(_ task: PreparedTask) -> Step {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let predictions = learner.predict(task)
+        let adapted = DispatchTime.now().uptimeNanoseconds
+        if options.updates {
+            var batch = [task]
+            if options.replayTasks > 0 && !reservoir.isEmpty {
+                let count = min(options.replayTasks, reservoir.count)
+                batch += random.sample(count, from: reservoir.count).map { reservoir[$0] }
+            }
+            let targets = learner.parameters.tensors(adaptiveNames)
+            let (meanGradients, _) = learner.metaGradient(batch, withRespectTo: targets)
+            optimizer.step(Gradients(targets, zip(targets, meanGradients).map { Tensor(shape: $0.shape, values: $1) }))
+            remember(task)
+        }
+        let updated = DispatchTime.now().uptimeNanoseconds
+        return Step(predictions: predictions, adaptationSeconds: Double(adapted - start) / 1e9,
+                    updateSeconds: Double(updated - adapted) / 1e9)
+    }
+
+    /// Reservoir sampling (Vitter's algorithm R): every task seen so far is kept with equal probability.
+    private func remember(_ task: PreparedTask) {
+        seen += 1
+        if reservoir.count < options.replayCapacity {
+            reservoir.append(task)
+        } else {
+            let slot = random.integer(below: seen)
+            if slot < options.replayCapacity { reservoir[slot] = task }
+        }
+    }
+}
