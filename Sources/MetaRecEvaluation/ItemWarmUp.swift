@@ -247,19 +247,29 @@ extension Experiment {
 
     /// Trains a meta-embedding generator on the warm items for `base` (which must have item-id
     /// embeddings); its scale is the standard deviation of the trained ID embeddings.
+    /// - Parameter innerRates: candidate inner rates α; one generator is trained per rate and the
+    ///   one with the best validation objective (held-out warm items) is kept. Nil or empty: `options.innerLearningRate`.
     public func trainMetaEmbedding(
-        base: PretrainedNetwork, options: MetaEmbeddingOptions = .init(), progress: ((String) -> Void)? = nil
+        base: PretrainedNetwork, options: MetaEmbeddingOptions = .init(), innerRates: [Float]? = nil,
+        progress: ((String) -> Void)? = nil
     ) throws -> MetaEmbeddingGenerator {
         guard base.parameters[MeLUModel.itemIDEmbeddingName] != nil else {
             throw MetaEmbeddingError("the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)")
         }
-        var options = options
-        options.seed = seed
         let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(base.parameters, items: trainedItems)
-        let generator = try MetaEmbeddingGenerator(model: base.model, base: base.parameters, options: options,
-                                                   scale: max(statistics.standardDeviation, 1e-4))
-        try generator.fit(training: split.warmInteractions, features: features, progress: progress)
-        return generator
+        var best: (score: Double, generator: MetaEmbeddingGenerator)?
+        for rate in (innerRates ?? []).isEmpty ? [options.innerLearningRate] : innerRates! {
+            var candidate = options
+            candidate.seed = seed
+            candidate.innerLearningRate = rate
+            let generator = try MetaEmbeddingGenerator(model: base.model, base: base.parameters, options: candidate,
+                                                       scale: max(statistics.standardDeviation, 1e-4))
+            let summary = try generator.fit(training: split.warmInteractions, features: features, progress: progress)
+            let score = summary.validationObjective[summary.bestEpoch]
+            progress?(String(format: "meta-embedding: inner rate %g, validation objective %.4f", Double(rate), score))
+            if best == nil || score < best!.score { best = (score, generator) }
+        }
+        return best!.generator
     }
 
     /// MetaEmb's warm-up table on this experiment's new items: initialisations zero (the base model
@@ -309,12 +319,12 @@ extension Experiment {
 
     /// Trains the generator on the warm items, then runs the warm-up table (`metarec evaluate --item-warmup`).
     public func itemWarmUp(
-        base: PretrainedNetwork, generatorOptions: MetaEmbeddingOptions = .init(), options: ItemWarmUpOptions = .init(),
-        log: ((String) -> Void)? = nil
+        base: PretrainedNetwork, generatorOptions: MetaEmbeddingOptions = .init(), innerRates: [Float]? = nil,
+        options: ItemWarmUpOptions = .init(), log: ((String) -> Void)? = nil
     ) throws -> ItemWarmUpReport {
         try options.validate()
         let start = Date()
-        let generator = try trainMetaEmbedding(base: base, options: generatorOptions, progress: log)
+        let generator = try trainMetaEmbedding(base: base, options: generatorOptions, innerRates: innerRates, progress: log)
         var report = try itemWarmUp(base: base, generator: generator, options: options, log: log)
         report.wallSeconds = Date().timeIntervalSince(start)
         return report
