@@ -18,7 +18,10 @@ func runKernelBenchmarks() {
     var backends: [KernelBackend] = [.portable]
     if Kernels.isOpenBLASAvailable { backends.append(.openBLAS) }
     // Restored at the end: setOpenBLASThreads changes the whole process.
-    let defaultOpenBLASThreads = Kernels.isOpenBLASAvailable ? openBLASThreadCount() : 1
+    // MetaRec runs OpenBLAS single-threaded (METAREC_BLAS_THREADS); the many-thread row uses
+    // every core, then the setting is restored.
+    let startingOpenBLASThreads = Kernels.isOpenBLASAvailable ? Kernels.threadCount : 1
+    let defaultOpenBLASThreads = ProcessInfo.processInfo.activeProcessorCount
 
     var rows: [[String]] = []
     for backend in backends {
@@ -31,7 +34,7 @@ func runKernelBenchmarks() {
             Kernels.setOpenBLASThreads(defaultOpenBLASThreads)
             rows.append(
                 row(
-                    backend, large, threads: "\(defaultOpenBLASThreads) (default)",
+                    backend, large, threads: "\(defaultOpenBLASThreads) (all cores)",
                     result: large.measure(backend: backend)))
         } else {
             // The portable kernel picks its own threads: up to 2 above 2^22 multiply-adds.
@@ -39,16 +42,13 @@ func runKernelBenchmarks() {
                 row(backend, large, threads: "\(min(2, cores)) (auto)", result: large.measure(backend: backend)))
         }
     }
-    if Kernels.isOpenBLASAvailable { Kernels.setOpenBLASThreads(defaultOpenBLASThreads) }
+    if Kernels.isOpenBLASAvailable { Kernels.setOpenBLASThreads(startingOpenBLASThreads) }
 
     printTable(header: ["backend", "problem (m×k · k×n)", "threads", "median time", "GFLOPS", "spread"], rows: rows)
 }
 
 /// The thread count OpenBLAS reports, read when OpenBLAS is the active backend or, with the
 /// `METAREC_KERNELS=portable` override, by assuming the library default (all cores).
-private func openBLASThreadCount() -> Int {
-    Kernels.backend == .openBLAS ? Kernels.threadCount : ProcessInfo.processInfo.activeProcessorCount
-}
 
 private func row(_ backend: KernelBackend, _ problem: KernelProblem, threads: String, result: KernelTiming)
     -> [String]

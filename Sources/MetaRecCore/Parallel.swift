@@ -1,22 +1,19 @@
+import Foundation
 import Dispatch
 
 /// Data parallelism over the machine's cores for work whose parts touch disjoint state (the
 /// tasks of a meta-batch, the tasks of an evaluation).
 public enum Parallel {
+    /// Workers for data-parallel work: the machine's active cores.
+    public static var defaultWorkers: Int { ProcessInfo.processInfo.activeProcessorCount }
+
     /// Runs `body(worker)` for every worker in `0..<workers` at once and returns when all are
     /// done. The caller guarantees the workers write disjoint memory.
-    ///
-    /// While the workers run, OpenBLAS is held to one thread: the cores are already busy with
-    /// one task each, and OpenBLAS's own threads would only contend with them (measured: a
-    /// second-order meta-step went from 789 to 1,614 tasks/s on 2 cores).
     public static func run(workers: Int, _ body: (Int) -> Void) {
         guard workers > 1 else {
             if workers == 1 { body(0) }
             return
         }
-        let blasThreads = Kernels.backend == .openBLAS ? Kernels.threadCount : 1
-        if blasThreads > 1 { Kernels.setOpenBLASThreads(1) }
-        defer { if blasThreads > 1 { Kernels.setOpenBLASThreads(blasThreads) } }
         withoutActuallyEscaping(body) { escapable in
             let shared = UncheckedSendable(escapable)
             DispatchQueue.concurrentPerform(iterations: workers) { shared.value($0) }

@@ -91,7 +91,11 @@ extension Experiment {
         var configuration = configuration
         configuration.modulation = true  // one architecture for every partition; only what adapts differs
         let stream = streamingTasks(supportSize: options.supportSize, querySize: options.querySize)
-        let earlier = Array(evaluator.tasks(.userCold).isEmpty ? [] : warmTasks(limit: options.earlierUsers))
+        // Forgetting is measured on earlier (warm) users that replay never draws from, so a
+        // replayed task cannot flatter the metric; replay draws from the other warm users.
+        let warm = split.tasks(.warm).map { PreparedTask($0, features: features) }
+        let earlier = Array(warm.prefix(options.earlierUsers))
+        let replayPool = Array(warm.dropFirst(options.earlierUsers))
         let positiveAt: Float = objective == .click ? 0.5 : 4
         var rows: [StreamingRow] = []
         for partition in options.partitions {
@@ -110,7 +114,7 @@ extension Experiment {
                 onlineOptions.replayTasks = replay
                 onlineOptions.seed = seed
                 let online = OnlineMetaLearner(offline: learner, options: onlineOptions)
-                online.seedReplay(with: earlier)
+                online.seedReplay(with: replayPool)
                 let before = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
                 var errors: [Double] = [], aucs: [Double] = [], adaptTimes: [Double] = [], updateTimes: [Double] = []
                 for task in stream {
@@ -133,10 +137,5 @@ extension Experiment {
             }
         }
         return StreamingReport(dataset: dataset.name, seed: seed, options: options, rows: rows)
-    }
-
-    /// Up to `limit` warm (offline training) users' tasks, for measuring forgetting.
-    func warmTasks(limit: Int) -> [PreparedTask] {
-        split.tasks(.warm).prefix(limit).map { PreparedTask($0, features: features) }
     }
 }

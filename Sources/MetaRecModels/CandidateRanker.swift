@@ -32,7 +32,20 @@ public final class CandidateRanker: @unchecked Sendable {
     /// Scores of every candidate for a user whose representation block is `user` (`[1, userWidth]`)
     /// under (adapted) `parameters`: ratings, or click logits.
     public func scores(userRepresentation user: Tensor, parameters: ParameterSet) -> [Float] {
-        let rows = candidates.count
+        // Blocks of candidates on every core; below a few thousand rows one block is faster.
+        let workers = candidates.count >= 4096 ? max(1, Parallel.defaultWorkers) : 1
+        let block = (candidates.count + workers - 1) / max(workers, 1)
+        let parts = Parallel.map(Array(0..<workers), workers: workers) { worker -> [Float] in
+            let start = min(worker * block, candidates.count)
+            return scores(rows: start..<min(start + block, candidates.count), userRepresentation: user, parameters: parameters)
+        }
+        return parts.flatMap { $0 }
+    }
+
+    /// Scores of the candidates in `range`.
+    func scores(rows range: Range<Int>, userRepresentation user: Tensor, parameters: ParameterSet) -> [Float] {
+        let rows = range.count
+        guard rows > 0 else { return [] }
         let userValues = user.denseValues
         let userWidth = userValues.count
         let modulation: [(scale: [Float], shift: [Float])]? =
@@ -58,7 +71,7 @@ public final class CandidateRanker: @unchecked Sendable {
             itemBlock.withUnsafeBufferPointer { items in
                 first.weight.withUnsafeBufferPointer { weight in
                     Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: first.width, k: itemWidth, alpha: 1,
-                                 a: items.baseAddress!, lda: itemWidth, b: weight.baseAddress! + userWidth * first.width,
+                                 a: items.baseAddress! + range.lowerBound * itemWidth, lda: itemWidth, b: weight.baseAddress! + userWidth * first.width,
                                  ldb: first.width, beta: 1, c: out.baseAddress!, ldc: first.width)
                 }
             }

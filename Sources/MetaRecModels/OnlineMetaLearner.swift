@@ -23,7 +23,7 @@ public final class OnlineMetaLearner: @unchecked Sendable {
         /// Reservoir size of earlier tasks kept for replay.
         public var replayCapacity = 256
         /// Adam learning rate of the online meta-updates.
-        public var learningRate: Float = 1e-3
+        public var learningRate: Float = 3e-4
         /// Whether to meta-update at all (false gives the offline-only stream).
         public var updates = true
         public var seed: UInt64 = 0

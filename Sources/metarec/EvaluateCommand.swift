@@ -43,6 +43,24 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Skip training the network baselines (faster; the table then lacks them).")
     var noNetworkBaselines = false
 
+    @Flag(help: "Also run the streaming evaluation of the meta parameter partition (offline meta-training per partition, then new users in time order).")
+    var streaming = false
+
+    @Option(help: "Streaming: ratings a new user is adapted from (then the next as many are predicted).")
+    var streamSupport: Int = 10
+
+    @Option(help: "Streaming: partitions to compare, comma-separated (all, decision-layers, last-layer, modulation).")
+    var streamPartitions: String = "all,decision-layers,last-layer,modulation"
+
+    @Flag(help: "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation.")
+    var itemWarmup = false
+
+    @Option(help: "Item warm-up: interactions per new item in each warm-up round (a, b, c).")
+    var warmupK: Int = 20
+
+    @Flag(help: "Skip the protocol's table (with --streaming or --item-warmup).")
+    var noTable = false
+
     @Option(help: "Write the report as JSON to this file.")
     var json: String?
 
@@ -55,6 +73,49 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let dataset = try data.load()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
+        var sections: [String] = []
+        var documents: [String: String] = [:]
+        if !noTable {
+            let report = try protocolTable(experiment)
+            sections.append(report.markdown())
+            documents["protocol"] = try report.json()
+        }
+        if streaming {
+            var options = StreamingOptions()
+            options.supportSize = streamSupport
+            options.querySize = streamSupport
+            options.partitions = streamPartitions.split(separator: ",").map { ParameterPartition(parsing: String($0)) }
+            let report = experiment.streamingEvaluation(
+                options: options, metaTraining: model.metaOptions(order: .second), model: model.model,
+                log: quiet ? nil : { log($0) })
+            sections.append(report.markdown())
+            documents["streaming"] = try encodeJSON(report)
+        }
+        if itemWarmup {
+            let bar = ProgressBar("base network (item ids)", enabled: !quiet)
+            var configuration = model.model
+            configuration.itemIDEmbedding = true
+            let base = experiment.trainPretrained(options: model.pretrainingOptions, model: configuration, progress: bar.update)
+            bar.finish()
+            var generatorOptions = MetaEmbeddingOptions()
+            generatorOptions.k = warmupK
+            var warmUp = ItemWarmUpOptions()
+            warmUp.k = warmupK
+            let report = try experiment.itemWarmUp(base: base, generatorOptions: generatorOptions, options: warmUp,
+                                                   log: quiet ? nil : { log($0) })
+            sections.append(report.markdown())
+            documents["itemWarmUp"] = try report.json()
+        }
+        let text = sections.joined(separator: "\n\n")
+        print(text)
+        if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
+        if let json {
+            let body = documents.keys.sorted().map { "\"\($0)\": \(documents[$0]!)" }.joined(separator: ",\n")
+            try "{\n\(body)\n}\n".write(toFile: json, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func protocolTable(_ experiment: Experiment) throws -> EvaluationReport {
         var methods: [ColdStartPredictor] = experiment.baselines()
         var loaded: [(ColdStartPredictor, ModelArchive)] = []
         for path in models { loaded.append(try loadPredictor(path, for: experiment)) }
@@ -67,10 +128,12 @@ struct EvaluateCommand: ParsableCommand {
             methods.append(experiment.fineTuned(network, partition: rule.partition, steps: rule.steps))
         }
         methods.append(contentsOf: loaded.map(\.0))
-        let report = experiment.report(for: methods, log: quiet ? nil : { log($0) })
-        let table = report.markdown()
-        print(table)
-        if let markdown { try table.write(toFile: markdown, atomically: true, encoding: .utf8) }
-        if let json { try report.json().write(toFile: json, atomically: true, encoding: .utf8) }
+        return experiment.report(for: methods, log: quiet ? nil : { log($0) })
     }
+}
+
+func encodeJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -27,7 +27,8 @@ import Testing
         let json = directory.appendingPathComponent("report.json").path
         let markdown = directory.appendingPathComponent("report.md").path
         try run(["evaluate", "--model", model, "--epochs", "1", "--json", json, "--markdown", markdown] + small)
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let report = try #require(document["protocol"] as? [String: Any])
         let names = (report["methods"] as! [[String: Any]]).map { $0["name"] as! String }
         for expected in ["global mean", "user mean", "item mean", "pretrained network"] {
             #expect(names.contains(expected), "report lacks \(expected): \(names)")

@@ -51,12 +51,15 @@ import MetaRecData
     }
 
     /// The fast ranking path agrees with the model's own forward pass.
-    @Test func candidateRankerAgreesWithTheModel() {
-        let model = world.model()
+    @Test(arguments: [false, true])
+    func candidateRankerAgreesWithTheModel(modulation: Bool) {
+        var configuration = world.model().configuration
+        configuration.modulation = modulation
+        let model = MeLUModel(configuration: configuration, users: world.model().users, items: world.model().items)
         var random = SeededGenerator(seed: 4)
         let parameters = model.initialParameters(using: &random)
         let task = world.userCold[0]
-        let fast = model.adaptForInference(parameters, to: task, rule: AdaptationRule(steps: 3, learningRate: 0.05))
+        let fast = model.adaptForInference(parameters, to: task, rule: AdaptationRule(partition: .decisionLayers, steps: 3, learningRate: 0.05))
         let candidates = Array(0..<Int32(world.split.itemFeatures.count))
         let ranker = CandidateRanker(model: model, parameters: parameters, items: world.features.items, candidates: candidates)
         let user = model.userRepresentation(task.userBatch, parameters: fast)

@@ -32,6 +32,8 @@ public enum Kernels {
     public static var openBLASConfiguration: String? { OpenBLASLibrary.shared?.configuration }
 
     /// Sets the OpenBLAS thread count for the whole process (at least 1); a no-op without OpenBLAS.
+    /// MetaRec starts OpenBLAS with one thread (see `METAREC_BLAS_THREADS`); change it only while
+    /// no other thread is multiplying, as benchmarks do.
     public static func setOpenBLASThreads(_ n: Int) {
         guard let set = OpenBLASLibrary.shared?.setNumThreads else { return }
         set(Int32(clamping: max(1, n)))
