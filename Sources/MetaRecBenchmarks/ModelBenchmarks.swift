@@ -65,6 +65,6 @@ func runModelBenchmarks() {
     print("  of which: adapt p50 \(format(adaptOnly.p50 * 1e3, 2)) ms, score p50 \(format(scoreOnly.p50 * 1e3, 2)) ms, top-10 p50 \(format(topOnly.p50 * 1e3, 3)) ms")
     print("adapt (5 steps on 20 ratings) + score \(candidates.count) items + top 10: "
           + "p50 \(format(timing.p50 * 1e3, 2)) ms, p99 \(format(timing.p99 * 1e3, 2)) ms, mean \(format(timing.mean * 1e3, 2)) ms")
-    print("peak resident memory of this benchmark: \(peakResidentBytes() / 1_048_576) MiB")
+    print("peak resident memory of this benchmark: \((ResourceUsage.peakResidentBytes() ?? 0) / 1_048_576) MiB")
 }
 

@@ -40,14 +40,5 @@ func latencies(count: Int, _ body: () -> Void) -> (p50: Double, p99: Double, mea
     return (p(0.5), p(0.99), samples.reduce(0, +) / Double(samples.count))
 }
 
-/// Peak resident memory of this process so far (VmHWM), in bytes.
-func peakResidentBytes() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let digits = line.split(separator: " ").compactMap { Int($0) }
-        return (digits.first ?? 0) * 1024
-    }
-    return 0
-}
 
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }

@@ -41,7 +41,7 @@ public struct TrainingProgress: Sendable {
     public var step: Int
     public var stepsPerEpoch: Int
     public var trainingLoss: Float
-    /// The selection metric on the validation tasks: MAE for ratings, log-loss for clicks (lower is better).
+    /// The selection metric on the validation tasks: MAE for ratings, 1 − GAUC for clicks (lower is better).
     public var validationScore: Double?
     public var bestValidationScore: Double?
     public var isNewBest: Bool
@@ -212,32 +212,39 @@ public final class MetaLearner: @unchecked Sendable {
         return model.scoreQuery(task, parameters: fast)
     }
 
-    /// The selection metric on validation tasks, lower is better: MAE (ratings) or log-loss (clicks).
+    /// The selection metric on validation tasks, lower is better: MAE (ratings) or 1 − GAUC (clicks).
     public func validationScore(_ tasks: [PreparedTask]) -> Double {
         guard !tasks.isEmpty else { return .nan }
         return selectionScore(tasks, objective: model.configuration.objective, threads: options.threads, predict)
     }
 }
 
-/// Mean over tasks of MAE (ratings) or log-loss (clicks) of `predict`, in parallel.
+/// Mean over tasks of MAE (ratings) or 1 − AUC (clicks; tasks with one class skipped) of
+/// `predict`, in parallel: lower is better.
 public func selectionScore(
     _ tasks: [PreparedTask], objective: Objective, threads: Int, _ predict: (PreparedTask) -> [Float]
 ) -> Double {
-    let perTask = Parallel.map(tasks, workers: threads) { task -> Double in
+    let perTask = Parallel.map(tasks, workers: threads) { task -> Double? in
         let predictions = predict(task)
         let targets = task.queryTargets.values
-        var total = 0.0
-        for (p, t) in zip(predictions, targets) {
-            switch objective {
-            case .rating: total += Double(abs(p - t))
-            case .click:
-                let q = min(max(Double(p), 1e-7), 1 - 1e-7)
-                total -= Double(t) * Foundation.log(q) + Double(1 - t) * Foundation.log(1 - q)
+        switch objective {
+        case .rating:
+            return zip(predictions, targets).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(max(targets.count, 1))
+        case .click:
+            // The protocol ranks clicks by per-user AUC (GAUC); calibration across users, which
+            // log-loss would reward, is not what a recommender is judged on.
+            var wins = 0.0, pairs = 0.0
+            for (p, t) in zip(predictions, targets) where t >= 0.5 {
+                for (q, u) in zip(predictions, targets) where u < 0.5 {
+                    pairs += 1
+                    wins += p > q ? 1 : (p == q ? 0.5 : 0)
+                }
             }
+            return pairs > 0 ? 1 - wins / pairs : nil
         }
-        return total / Double(max(targets.count, 1))
     }
-    return perTask.reduce(0, +) / Double(tasks.count)
+    let scored = perTask.compactMap { $0 }
+    return scored.isEmpty ? .nan : scored.reduce(0, +) / Double(scored.count)
 }
 
 /// Adds a gradient (dense or row-sparse) into a dense buffer.

@@ -101,7 +101,9 @@ struct EvaluateCommand: ParsableCommand {
             generatorOptions.k = warmupK
             var warmUp = ItemWarmUpOptions()
             warmUp.k = warmupK
-            let report = try experiment.itemWarmUp(base: base, generatorOptions: generatorOptions, options: warmUp,
+            // The generator's inner rate (also the warm-up rate) is chosen on held-out warm items.
+            let report = try experiment.itemWarmUp(base: base, generatorOptions: generatorOptions,
+                                                   innerRates: [0.01, 0.03, 0.1, 0.3], options: warmUp,
                                                    log: quiet ? nil : { log($0) })
             sections.append(report.markdown())
             documents["itemWarmUp"] = try report.json()

@@ -105,10 +105,21 @@ struct RecommendCommand: ParsableCommand {
         }
         let query = pool.map { Interaction(user: 0, item: $0, value: 0, timestamp: 0) }
         let task = PreparedTask(userBatch: userBatch, support: support, query: query, features: experiment.features)
+        // A meta-learner whose item embeddings do not adapt ranks through the fast path: cached
+        // item representations (built once, before the clock starts), one product per layer.
+        var ranker: (MetaLearner, CandidateRanker)?
+        if let learner = predictor as? MetaLearner,
+           !learner.parameters.names.contains(where: { $0.hasPrefix("item.") && learner.options.adaptation.partition.adapts($0) }) {
+            ranker = (learner, CandidateRanker(model: learner.model, parameters: learner.parameters, items: experiment.features.items, candidates: pool))
+        }
         let start = Date()
         var uncertainty: [Float]?
         let scores: [Float]
-        if let head = predictor as? CovarianceHead {
+        if let (learner, ranker) = ranker {
+            let fast = learner.model.adaptForInference(learner.parameters, to: task, rule: learner.options.adaptation, rates: learner.innerRates)
+            let user = GradientMode.withoutRecording { learner.model.userRepresentation(task.userBatch, parameters: fast) }
+            scores = learner.model.score(ranker.scores(userRepresentation: user, parameters: fast))
+        } else if let head = predictor as? CovarianceHead {
             let result = head.predictWithUncertainty(task)
             scores = result.means
             uncertainty = result.variances.map { $0.squareRoot() }

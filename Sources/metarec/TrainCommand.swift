@@ -84,5 +84,6 @@ struct TrainCommand: ParsableCommand {
         bar.finish()
         if let saveError { throw saveError }
         log(interrupted != 0 ? "interrupted: \(url.path) holds the last good model" : "wrote \(url.path)")
+        if let peak = ResourceUsage.peakResidentBytes() { log("peak resident memory: \(peak / 1_048_576) MiB") }
     }
 }
