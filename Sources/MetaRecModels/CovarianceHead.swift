@@ -96,19 +96,7 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
     // MARK: - The model
 
     private func fieldEmbeddings(_ side: String, _ space: FeatureSpace, _ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
-        var parts: [Tensor] = []
-        var listIndex = 0, denseIndex = 0
-        for field in space.fields {
-            if field.isEmbedded {
-                parts.append(embeddingBag(p.tensor("\(side).\(field.name).embedding"), batch.lists[listIndex]))
-                listIndex += 1
-            } else {
-                parts.append(matmul(batch.dense[denseIndex], p.tensor("\(side).\(field.name).projection")))
-                denseIndex += 1
-            }
-        }
-        if parts.isEmpty { parts.append(Tensor.zeros([batch.rows, configuration.embeddingSize])) }
-        return concatenateColumns(parts)
+        concatenateColumns(space.embeddings(of: batch, side: side, parameters: p, width: configuration.embeddingSize))
     }
 
     /// φ(item) with a trailing constant 1: `[rows, k]`.
@@ -142,9 +130,8 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         for rating in training { byUser[rating.user, default: []].append(rating) }
         var order = Array(training.indices)
         let batches = (training.count + configuration.batchSize - 1) / configuration.batchSize
-        var best = Double.nan
+        var stopping = EarlyStopping(patience: configuration.patience)
         var bestState = (parameters.copied(), priorCovariance, noiseVariance)
-        var stale = 0
         for epoch in 1...max(1, configuration.maxEpochs) {
             random.shuffle(&order)
             let precision = Tensor(shape: [dimension, dimension], values: (try? Cholesky(priorCovariance, size: dimension))
@@ -171,19 +158,18 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
                     if !validation.isEmpty {
                         let value = selectionScore(validation, objective: configuration.objective, threads: configuration.threads, predict)
                         score = value
-                        if value < best || best.isNaN {
-                            best = value; bestState = (parameters.copied(), priorCovariance, noiseVariance); stale = 0; isNewBest = true
-                        } else {
-                            stale += 1
+                        if stopping.record(value) {
+                            bestState = (parameters.copied(), priorCovariance, noiseVariance)
+                            isNewBest = true
                         }
                     }
                 }
                 progress?(TrainingProgress(
                     epoch: epoch, epochs: configuration.maxEpochs, step: batch + 1, stepsPerEpoch: batches,
                     trainingLoss: lossSum / Float(batch + 1), validationScore: score,
-                    bestValidationScore: best.isNaN ? nil : best, isNewBest: isNewBest))
+                    bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
             }
-            if stale >= configuration.patience { break }
+            if stopping.shouldStop { break }
         }
         if !validation.isEmpty {
             parameters.assign(from: bestState.0)

@@ -162,18 +162,6 @@ public struct MeLUModel: Sendable {
     }
 
     private func embedParts(side: String, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> [Tensor] {
-        var parts: [Tensor] = []
-        var listIndex = 0, denseIndex = 0
-        for field in space.fields {
-            if field.isEmbedded {
-                parts.append(embeddingBag(parameters.tensor("\(side).\(field.name).embedding"), batch.lists[listIndex]))
-                listIndex += 1
-            } else {
-                parts.append(matmul(batch.dense[denseIndex], parameters.tensor("\(side).\(field.name).projection")))
-                denseIndex += 1
-            }
-        }
-        if parts.isEmpty { parts.append(Tensor.zeros([batch.rows, configuration.embeddingSize])) }
-        return parts
+        space.embeddings(of: batch, side: side, parameters: parameters, width: configuration.embeddingSize)
     }
 }

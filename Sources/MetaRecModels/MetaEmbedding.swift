@@ -248,9 +248,10 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
 
         let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
         var (best, bestCold, bestWarm) = validate()
+        var stopping = EarlyStopping(patience: options.patience, initial: best)
         var history = [best]
         var bestParameters = parameters.copied()
-        var bestEpoch = 0, stale = 0, epochsRun = 0
+        var bestEpoch = 0, epochsRun = 0
         progress?(String(format: "meta-embedding: %d training items, %d validation items; before training validation objective %.4f (cold %.4f, warm %.4f)",
                          trainingItems.count, validationItems.count, best, bestCold, bestWarm))
         for epoch in 1...options.epochs {
@@ -269,14 +270,12 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
             history.append(score)
             progress?(String(format: "meta-embedding epoch %d: training objective %.4f, validation %.4f (cold %.4f, warm %.4f)",
                              epoch, trainingObjective / Double(trainingItems.count), score, cold, warm))
-            if score < best {
+            if stopping.record(score) {
                 (best, bestCold, bestWarm) = (score, cold, warm)
                 bestParameters = parameters.copied()
                 bestEpoch = epoch
-                stale = 0
-            } else {
-                stale += 1
-                if stale >= options.patience { break }
+            } else if stopping.shouldStop {
+                break
             }
         }
         parameters.assign(from: bestParameters)

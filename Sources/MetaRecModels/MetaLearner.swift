@@ -139,10 +139,9 @@ public final class MetaLearner: @unchecked Sendable {
         guard !users.isEmpty else { return }
         let optimizer = Adam(groups: [ParameterGroup(metaParameters, learningRate: options.outerLearningRate)])
         let batchesPerEpoch = (users.count + options.metaBatchSize - 1) / options.metaBatchSize
-        var best = validationScore(validation)
+        var stopping = EarlyStopping(patience: options.patience, initial: validationScore(validation))
         var bestParameters = parameters.copied()
         var bestRates = innerRates.mapValues { $0.asParameter() }
-        var epochsWithoutImprovement = 0
         for epoch in 1...max(1, options.maxEpochs) {
             var order = users
             random.shuffle(&order)
@@ -160,23 +159,19 @@ public final class MetaLearner: @unchecked Sendable {
                 var score: Double?
                 if last {
                     score = validationScore(validation)
-                    if let value = score, value < best || best.isNaN {
-                        best = value
+                    if let value = score, stopping.record(value) {
                         bestParameters = parameters.copied()
                         bestRates = innerRates.mapValues { $0.asParameter() }
-                        epochsWithoutImprovement = 0
                         isNewBest = true
-                    } else {
-                        epochsWithoutImprovement += 1
                     }
                 }
                 progress?(TrainingProgress(
                     epoch: epoch, epochs: options.maxEpochs, step: batch + 1, stepsPerEpoch: batchesPerEpoch,
                     trainingLoss: lossSum / Float(batch + 1), validationScore: score,
-                    bestValidationScore: best.isNaN ? nil : best, isNewBest: isNewBest))
+                    bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
                 if shouldStop() { break }
             }
-            if shouldStop() || epochsWithoutImprovement >= options.patience { break }
+            if shouldStop() || stopping.shouldStop { break }
         }
         parameters.assign(from: bestParameters)
         for (name, rate) in bestRates { innerRates[name]?.values = rate.values }

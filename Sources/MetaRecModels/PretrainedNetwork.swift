@@ -52,9 +52,8 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
         let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
         var order = Array(training.indices)
         let batches = (training.count + options.batchSize - 1) / options.batchSize
-        var best = validation.isEmpty ? Double.nan : validationScore(validation)
+        var stopping = EarlyStopping(patience: options.patience, initial: validation.isEmpty ? .nan : validationScore(validation))
         var bestParameters = parameters.copied()
-        var stale = 0
         for epoch in 1...max(1, options.maxEpochs) {
             random.shuffle(&order)
             var lossSum: Float = 0
@@ -72,18 +71,17 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
                 if batch == batches - 1 && !validation.isEmpty {
                     let value = validationScore(validation)
                     score = value
-                    if value < best || best.isNaN {
-                        best = value; bestParameters = parameters.copied(); stale = 0; isNewBest = true
-                    } else {
-                        stale += 1
+                    if stopping.record(value) {
+                        bestParameters = parameters.copied()
+                        isNewBest = true
                     }
                 }
                 progress?(TrainingProgress(
                     epoch: epoch, epochs: options.maxEpochs, step: batch + 1, stepsPerEpoch: batches,
                     trainingLoss: lossSum / Float(batch + 1), validationScore: score,
-                    bestValidationScore: best.isNaN ? nil : best, isNewBest: isNewBest))
+                    bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
             }
-            if stale >= options.patience { break }
+            if stopping.shouldStop { break }
         }
         if !validation.isEmpty { parameters.assign(from: bestParameters) }
     }
