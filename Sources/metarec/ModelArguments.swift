@@ -45,6 +45,9 @@ struct ModelArguments: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Add a learned item-id embedding (zero for new items).")
     var itemIDEmbedding = true
 
+    @Flag(help: "Add a per-unit scale and shift after each hidden layer (needed by --partition modulation).")
+    var modulation = false
+
     @Flag(help: "Start meta-training from the pretrained network's weights instead of at random (on ml-100k this selected no better validation score than fine-tuning).")
     var fromPretrained = false
 
@@ -54,6 +57,13 @@ struct ModelArguments: ParsableArguments {
     func validate() throws {
         guard innerSteps >= 0, metaBatchSize > 0, epochs > 0, patience > 0, threads > 0, embeddingSize > 0 else {
             throw ValidationError("--inner-steps must be >= 0; --meta-batch-size, --epochs, --patience, --threads and --embedding-size must be positive")
+        }
+        if case .named(let prefixes) = ParameterPartition(parsing: partition) {
+            let roots = ["user.", "item.", "decision.", "output.", "modulation."]
+            for prefix in prefixes where !roots.contains(where: { prefix.hasPrefix($0) || $0.hasPrefix(prefix) }) || prefix.isEmpty {
+                throw ValidationError(
+                    "--partition: '\(prefix)' names no parameter; use all, decision-layers, last-layer, modulation, or name prefixes starting with \(roots.joined(separator: ", "))")
+            }
         }
         guard hiddenSizes != nil else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
     }
@@ -65,7 +75,9 @@ struct ModelArguments: ParsableArguments {
     }
 
     var model: MeLUModel.Configuration {
-        MeLUModel.Configuration(embeddingSize: embeddingSize, hiddenSizes: hiddenSizes ?? [64, 64], itemIDEmbedding: itemIDEmbedding)
+        MeLUModel.Configuration(
+            embeddingSize: embeddingSize, hiddenSizes: hiddenSizes ?? [64, 64], itemIDEmbedding: itemIDEmbedding,
+            modulation: modulation || ParameterPartition(parsing: partition) == .modulation)
     }
 
     var adaptation: AdaptationRule {
