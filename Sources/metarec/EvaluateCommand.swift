@@ -58,6 +58,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Item warm-up: interactions per new item in each warm-up round (a, b, c).")
     var warmupK: Int = 20
 
+    @Option(help: "Item warm-up: the meta-embedding generator's training epochs.")
+    var generatorEpochs: Int = 20
+
+    @Option(help: "Item warm-up: candidate inner (and warm-up) rates of the generator, comma-separated; the one with the best objective on held-out warm items is used.")
+    var generatorRates: String = "0.01,0.03,0.1,0.3"
+
     @Flag(help: "Skip the protocol's table (with --streaming or --item-warmup).")
     var noTable = false
 
@@ -99,11 +105,16 @@ struct EvaluateCommand: ParsableCommand {
             bar.finish()
             var generatorOptions = MetaEmbeddingOptions()
             generatorOptions.k = warmupK
+            generatorOptions.epochs = generatorEpochs
+            let rates = generatorRates.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--generator-rates must be positive numbers separated by commas, got '\(generatorRates)'")
+            }
             var warmUp = ItemWarmUpOptions()
             warmUp.k = warmupK
             // The generator's inner rate (also the warm-up rate) is chosen on held-out warm items.
             let report = try experiment.itemWarmUp(base: base, generatorOptions: generatorOptions,
-                                                   innerRates: [0.01, 0.03, 0.1, 0.3], options: warmUp,
+                                                   innerRates: rates, options: warmUp,
                                                    log: quiet ? nil : { log($0) })
             sections.append(report.markdown())
             documents["itemWarmUp"] = try report.json()

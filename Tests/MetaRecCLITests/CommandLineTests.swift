@@ -49,6 +49,21 @@ import Testing
         _ = recommend
     }
 
+    @Test func streamingAndItemWarmUpTables() throws {
+        let json = directory.appendingPathComponent("more.json").path
+        try run(["evaluate", "--no-table", "--streaming", "--stream-partitions", "last-layer,modulation", "--epochs", "1",
+                 "--item-warmup", "--warmup-k", "4", "--generator-epochs", "2", "--implicit-threshold", "4", "--json", json] + small)
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let streaming = try #require(document["streaming"] as? [String: Any])
+        let rows = try #require(streaming["rows"] as? [[String: Any]])
+        #expect(rows.count == 2 * 3, "two partitions × three conditions")
+        #expect(Set(rows.compactMap { $0["partition"] as? String }) == ["last-layer", "modulation"])
+        let bytes = rows.compactMap { $0["bytesPerUser"] as? Int }
+        #expect(bytes.allSatisfy { $0 > 0 })
+        #expect(document["itemWarmUp"] != nil)
+        #expect(document["protocol"] == nil)
+    }
+
     @Test func badInputGetsAClearError() throws {
         #expect { try RecommendCommand.parseRatings(["A=5", "B five"], source: "mine.csv") } throws: { error in
             "\(error)".contains("mine.csv line 2") && "\(error)".contains("ITEM=VALUE")
