@@ -14,7 +14,7 @@ import Foundation
 /// let w = Tensor([[0.5], [-1]], requiresGradient: true)     // 2×1 parameter
 /// let x = Tensor([[1, 2], [3, 4]])                           // 2×2 batch
 /// let loss = meanSquaredError(matmul(x, w), Tensor([[1], [0]]))
-/// let (g) = gradients(of: loss, withRespectTo: [w], createGraph: true)[0]
+/// let g = gradients(of: loss, withRespectTo: [w], createGraph: true)[0]
 /// let hessianVector = gradients(of: (g * Tensor([[1], [0]])).sum(), withRespectTo: [w])[0]
 /// ```
 ///
