@@ -41,8 +41,12 @@ public struct EvaluationReport: Sendable, Codable {
         lines.append("## \(dataset) (protocol coldstart-v1, seed \(seed), \(feedback) feedback)")
         lines.append("")
         let counts = scenarios.map { "\($0) \(taskCounts[$0] ?? 0)" }.joined(separator: ", ")
-        lines.append("Tasks: \(counts). Wall time \(String(format: "%.1f", wallSeconds)) s.")
+        lines.append("Tasks: \(counts.isEmpty ? "none" : counts). Wall time \(String(format: "%.1f", wallSeconds)) s.")
         lines.append("")
+        if scenarios.isEmpty {
+            lines.append("No test tasks: no new user or new item has the 13 ratings a task needs (PROTOCOL.md, Splits). Use a larger data set.")
+            return lines.joined(separator: "\n")
+        }
         var header = "| method |"
         var rule = "|---|"
         for scenario in scenarios {
