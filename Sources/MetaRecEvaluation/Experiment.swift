@@ -16,7 +16,13 @@ public final class Experiment: @unchecked Sendable {
     public let dataset: Dataset
     public let split: ProtocolSplit
     public let features: FeatureContext
-    public let evaluator: Evaluator
+    /// The test scenarios' prepared tasks; built on first use, so `train` and `recommend` do
+    /// not prepare tasks they never score.
+    public private(set) lazy var evaluator: Evaluator = {
+        var tasks: [Scenario: [Task]] = [:]
+        for scenario in Scenario.allCases { tasks[scenario] = split.tasks(scenario) }
+        return Evaluator(tasks: tasks, features: features, threads: threads)
+    }()
     public let validation: [PreparedTask]
     public let objective: Objective
     public let threads: Int
@@ -32,9 +38,6 @@ public final class Experiment: @unchecked Sendable {
         split = try ProtocolSplit(dataset: dataset, options: options)
         features = FeatureContext(split)
         if case .implicit = dataset.feedback { objective = .click } else { objective = .rating }
-        var tasks: [Scenario: [Task]] = [:]
-        for scenario in Scenario.allCases { tasks[scenario] = split.tasks(scenario) }
-        evaluator = Evaluator(tasks: tasks, features: features, threads: threads)
         validation = Parallel.map(split.tasks(.validation), workers: threads) { [features] in PreparedTask($0, features: features) }
     }
 

@@ -191,7 +191,7 @@ public enum ItemWarmUp {
                 phase: phase, meanAbsoluteError: Metrics.meanAbsoluteError(scores, targets),
                 rootMeanSquaredError: Metrics.rootMeanSquaredError(scores, targets), loss: loss, auc: nil, gauc: nil, gaucItems: 0)
             if model.configuration.objective == .click {
-                result.auc = rankAUC(scores, targets)
+                result.auc = Metrics.areaUnderCurve(scores, targets)
                 var aucs: [Double] = []
                 var offset = 0
                 for item in items {
@@ -218,26 +218,6 @@ public enum ItemWarmUp {
             phases.append(evaluate(Self.phases[round + 1]))
         }
         return (phases, parameters)
-    }
-
-    /// AUC by ranks (ties count one half); nil with one class only.
-    static func rankAUC(_ scores: [Float], _ labels: [Float]) -> Double? {
-        let order = scores.indices.sorted { scores[$0] < scores[$1] }
-        var ranks = [Double](repeating: 0, count: scores.count)
-        var i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
-            let rank = Double(i + j) / 2 + 1
-            for t in i...j { ranks[order[t]] = rank }
-            i = j + 1
-        }
-        let positives = labels.indices.filter { labels[$0] >= 0.5 }
-        let negativeCount = labels.count - positives.count
-        guard !positives.isEmpty, negativeCount > 0 else { return nil }
-        let rankSum = positives.reduce(0.0) { $0 + ranks[$1] }
-        let p = Double(positives.count)
-        return (rankSum - p * (p + 1) / 2) / (p * Double(negativeCount))
     }
 }
 

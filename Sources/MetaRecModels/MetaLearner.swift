@@ -224,18 +224,11 @@ public func selectionScore(
         let targets = task.queryTargets.values
         switch objective {
         case .rating:
-            return zip(predictions, targets).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(max(targets.count, 1))
+            return Metrics.meanAbsoluteError(predictions, targets)
         case .click:
             // The protocol ranks clicks by per-user AUC (GAUC); calibration across users, which
             // log-loss would reward, is not what a recommender is judged on.
-            var wins = 0.0, pairs = 0.0
-            for (p, t) in zip(predictions, targets) where t >= 0.5 {
-                for (q, u) in zip(predictions, targets) where u < 0.5 {
-                    pairs += 1
-                    wins += p > q ? 1 : (p == q ? 0.5 : 0)
-                }
-            }
-            return pairs > 0 ? 1 - wins / pairs : nil
+            return Metrics.areaUnderCurve(predictions, targets).map { 1 - $0 }
         }
     }
     let scored = perTask.compactMap { $0 }

@@ -105,8 +105,15 @@ final class WarmUpWorld: @unchecked Sendable {
         var random = SeededGenerator(seed: 4)
         let scores = (0..<60).map { _ in Float(random.integer(below: 8)) }
         let labels = (0..<60).map { _ in random.uniform() < 0.4 ? Float(1) : 0 }
-        let byRank = ItemWarmUp.rankAUC(scores, labels)!
-        let byPairs = Metrics.areaUnderCurve(scores, labels)!
+        let byRank = Metrics.areaUnderCurve(scores, labels)!
+        var wins = 0.0, pairs = 0.0  // every (positive, negative) pair, ties one half
+        for p in labels.indices where labels[p] == 1 {
+            for n in labels.indices where labels[n] == 0 {
+                pairs += 1
+                wins += scores[p] > scores[n] ? 1 : (scores[p] == scores[n] ? 0.5 : 0)
+            }
+        }
+        let byPairs = wins / pairs
         #expect(abs(byRank - byPairs) < 1e-9)
     }
 }

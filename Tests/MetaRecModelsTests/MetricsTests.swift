@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import MetaRecEvaluation
+@testable import MetaRecModels
 
 @Suite struct MetricsTests {
     @Test func errors() {

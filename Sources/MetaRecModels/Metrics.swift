@@ -1,7 +1,8 @@
 import Foundation
 
 /// The per-task metrics of the cold-start protocol (coldstart-v1, ../shared/PROTOCOL.md),
-/// computed on one task's query set; tables average them over tasks.
+/// computed on one task's query set; tables average them over tasks. They live with the models
+/// because every trainer selects its epoch by them on validation users.
 public enum Metrics {
     /// Mean absolute error.
     public static func meanAbsoluteError(_ predictions: [Float], _ targets: [Float]) -> Double {
@@ -30,18 +31,25 @@ public enum Metrics {
         return best > 0 ? dcg(ranked.map { targets[$0] }) / best : .nan
     }
 
-    /// Area under the ROC curve of scores against 0/1 labels (ties count one half); nil when
-    /// the task has one class only, as the protocol skips such tasks.
+    /// Area under the ROC curve of scores against 0/1 labels, from the ranks of the positives
+    /// (Mann-Whitney U; tied scores share their mean rank, so a tie counts one half): O(n log n),
+    /// for one task's ten items or a whole test set alike. Nil when there is one class only, as
+    /// the protocol skips such tasks.
     public static func areaUnderCurve(_ scores: [Float], _ labels: [Float]) -> Double? {
         let positives = labels.indices.filter { labels[$0] >= 0.5 }
-        let negatives = labels.indices.filter { labels[$0] < 0.5 }
-        guard !positives.isEmpty, !negatives.isEmpty else { return nil }
-        var wins = 0.0
-        for p in positives {
-            for n in negatives {
-                if scores[p] > scores[n] { wins += 1 } else if scores[p] == scores[n] { wins += 0.5 }
-            }
+        let negatives = labels.count - positives.count
+        guard !positives.isEmpty, negatives > 0 else { return nil }
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        var ranks = [Double](repeating: 0, count: scores.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
+            for t in i...j { ranks[order[t]] = Double(i + j) / 2 + 1 }
+            i = j + 1
         }
-        return wins / Double(positives.count * negatives.count)
+        let p = Double(positives.count)
+        let rankSum = positives.reduce(0.0) { $0 + ranks[$1] }
+        return (rankSum - p * (p + 1) / 2) / (p * Double(negatives))
     }
 }
