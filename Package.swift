@@ -51,10 +51,19 @@ let package = Package(
             name: "MetaRecBenchmarks",
             dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation"]
         ),
+        // Fixtures shared by the test targets: small files on disk, a small synthetic world.
+        .target(
+            name: "MetaRecTestSupport",
+            dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels"],
+            path: "Tests/MetaRecTestSupport"
+        ),
         .testTarget(name: "MetaRecCoreTests", dependencies: ["MetaRecCore"]),
-        .testTarget(name: "MetaRecDataTests", dependencies: ["MetaRecData"]),
-        .testTarget(name: "MetaRecModelsTests", dependencies: ["MetaRecModels", "MetaRecData"]),
-        .testTarget(name: "MetaRecEvaluationTests", dependencies: ["MetaRecEvaluation", "MetaRecModels", "MetaRecData"]),
+        .testTarget(name: "MetaRecDataTests", dependencies: ["MetaRecData", "MetaRecTestSupport"]),
+        .testTarget(name: "MetaRecModelsTests", dependencies: ["MetaRecModels", "MetaRecData", "MetaRecTestSupport"]),
+        .testTarget(
+            name: "MetaRecEvaluationTests",
+            dependencies: ["MetaRecEvaluation", "MetaRecModels", "MetaRecData", "MetaRecTestSupport"]
+        ),
         .testTarget(name: "MetaRecCLITests", dependencies: ["metarec"]),
     ]
 )

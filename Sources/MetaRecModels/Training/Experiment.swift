@@ -1,11 +1,11 @@
 import Foundation
 import MetaRecCore
 import MetaRecData
-import MetaRecModels
 
-/// One data set under the protocol: its split, encoded features, validation tasks and test
-/// evaluator, and the training of every method on the warm data only. The command-line tool's
-/// `train`, `evaluate` and `demo` are thin layers over this type.
+/// One data set under the protocol: its split, encoded features and validation tasks, and the
+/// training of every method on the warm data only, with model selection on validation users.
+/// Evaluation on the test scenarios is `report(for:)` in MetaRecEvaluation. The command-line
+/// tool's `train`, `evaluate` and `demo` are thin layers over this type.
 ///
 /// ```swift
 /// let experiment = try Experiment(dataset: BuiltInData.synthetic().dataset, seed: 0)
@@ -16,18 +16,12 @@ public final class Experiment: @unchecked Sendable {
     public let dataset: Dataset
     public let split: ProtocolSplit
     public let features: FeatureContext
-    /// The test scenarios' prepared tasks; built on first use, so `train` and `recommend` do
-    /// not prepare tasks they never score.
-    public private(set) lazy var evaluator: Evaluator = {
-        var tasks: [Scenario: [Task]] = [:]
-        for scenario in Scenario.allCases { tasks[scenario] = split.tasks(scenario) }
-        return Evaluator(tasks: tasks, features: features, threads: threads)
-    }()
     public let validation: [PreparedTask]
     public let objective: Objective
     public let threads: Int
     public let seed: UInt64
-    let started = Date()
+    /// When this experiment was set up: reports give the wall time since.
+    public let started = Date()
 
     public init(dataset: Dataset, seed: UInt64 = 0, threads: Int = 2, splitOptions: SplitOptions? = nil) throws {
         self.dataset = dataset
@@ -130,26 +124,5 @@ public final class Experiment: @unchecked Sendable {
                                   items: FeatureSpace(split.itemFeatures), noiseVariance: 1)
         head.fit(training: split.warmInteractions, validation: validation, features: features, progress: progress)
         return head
-    }
-
-    /// Evaluates `methods` on the test scenarios and assembles the protocol's table.
-    public func report(for methods: [ColdStartPredictor], log: ((String) -> Void)? = nil) -> EvaluationReport {
-        var reports: [MethodReport] = []
-        for method in methods {
-            log?("evaluating \(method.name)")
-            reports.append(evaluator.evaluate(method))
-        }
-        var counts: [String: Int] = [:]
-        var floors: [String: Double] = [:]
-        for scenario in evaluator.scenarios {
-            counts[scenario.rawValue] = evaluator.tasks(scenario).count
-            floors[scenario.rawValue] = evaluator.randomOrderNDCG(scenario, seed: seed)
-        }
-        let implicit: Bool
-        if case .implicit = dataset.feedback { implicit = true } else { implicit = false }
-        return EvaluationReport(
-            dataset: dataset.name, seed: seed, implicitFeedback: implicit, checksums: dataset.fileChecksums,
-            scenarios: evaluator.scenarios.map(\.rawValue), taskCounts: counts, randomOrderNDCG: floors,
-            methods: reports, wallSeconds: Date().timeIntervalSince(started))
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
-@testable import MetaRecData
+import MetaRecData
 
 /// A fresh temporary directory holding the given files (name → bytes), removed by the caller.
-func makeDirectory(_ files: [String: [UInt8]]) throws -> URL {
+public func makeDirectory(_ files: [String: [UInt8]]) throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-data-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     for (name, bytes) in files {
@@ -13,15 +13,15 @@ func makeDirectory(_ files: [String: [UInt8]]) throws -> URL {
     return dir
 }
 
-func text(_ s: String) -> [UInt8] { Array(s.utf8) }
+public func text(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 /// The error a throwing call raised, as a DataError (nil when it did not throw one).
-func dataError(_ body: () throws -> Void) -> DataError? {
+public func dataError(_ body: () throws -> Void) -> DataError? {
     do { try body(); return nil } catch let e as DataError { return e } catch { return nil }
 }
 
 /// Small, valid ML-100K files; tests override single files to make them bad.
-func ml100KFiles() -> [String: [UInt8]] {
+public func ml100KFiles() -> [String: [UInt8]] {
     var files: [String: [UInt8]] = [:]
     files["u.data"] = text("1\t10\t4\t100\n2\t10\t3\t200\n1\t2\t5\t50\n10\t2\t1\t70\n1\t10\t2\t300\n")
     files["u.user"] = text("1|24|M|technician|85711\n2|53|F|other|94043\n10|17|M|writer|T8H1N\n")

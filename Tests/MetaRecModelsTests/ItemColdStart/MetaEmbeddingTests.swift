@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
 @testable import MetaRecModels

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MetaRecTestSupport
 @testable import MetaRecData
 
 @Suite struct GenericLogTests {

@@ -1,21 +1,21 @@
 import Foundation
 import MetaRecCore
 import MetaRecData
-@testable import MetaRecModels
+import MetaRecModels
 
 /// A small synthetic data set, split by the protocol, shared by the model tests.
-final class SmallWorld: @unchecked Sendable {
-    static let shared = SmallWorld()
+public final class SmallWorld: @unchecked Sendable {
+    public static let shared = SmallWorld()
 
-    let synthetic: SyntheticDataset
-    let split: ProtocolSplit
-    let features: FeatureContext
-    let validation: [PreparedTask]
-    let userCold: [PreparedTask]
-    let warm: [Interaction]
-    let globalMean: Float
+    public let synthetic: SyntheticDataset
+    public let split: ProtocolSplit
+    public let features: FeatureContext
+    public let validation: [PreparedTask]
+    public let userCold: [PreparedTask]
+    public let warm: [Interaction]
+    public let globalMean: Float
 
-    init() {
+    private init() {
         synthetic = BuiltInData.synthetic(seed: 3, users: 360, items: 120, targetInteractions: 16_000)
         split = try! ProtocolSplit(dataset: synthetic.dataset, options: SplitOptions())
         let features = FeatureContext(split)
@@ -26,13 +26,13 @@ final class SmallWorld: @unchecked Sendable {
         globalMean = GlobalMean(training: warm).mean
     }
 
-    func model(embedding: Int = 8, hidden: [Int] = [16], itemIDs: Bool = true) -> MeLUModel {
+    public func model(embedding: Int = 8, hidden: [Int] = [16], itemIDs: Bool = true) -> MeLUModel {
         MeLUModel(configuration: .init(embeddingSize: embedding, hiddenSizes: hidden, itemIDEmbedding: itemIDs, outputBias: globalMean),
                   users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
     }
 
     /// Mean over tasks of the query MAE.
-    func userColdMAE(_ predictor: ColdStartPredictor) -> Double {
+    public func userColdMAE(_ predictor: ColdStartPredictor) -> Double {
         let errors = userCold.map { task -> Double in
             let predictions = predictor.predict(task)
             return zip(predictions, task.queryTargets.values).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(task.queryCount)
@@ -40,7 +40,7 @@ final class SmallWorld: @unchecked Sendable {
         return errors.reduce(0, +) / Double(errors.count)
     }
 
-    lazy var bestBaselineMAE: Double = {
+    public lazy var bestBaselineMAE: Double = {
         [GlobalMean(training: warm), UserMean(fallback: globalMean), ItemMean(training: warm)].map(userColdMAE).min()!
     }()
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MetaRecTestSupport
 @testable import MetaRecData
 
 /// Small synthetic data, shared across the split tests (generation is deterministic).
