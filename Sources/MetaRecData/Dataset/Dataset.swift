@@ -1,4 +1,4 @@
-/// Explicit ratings, or clicks derived from them (PROTOCOL.md, Metrics: "rating >= 4 is positive").
+/// Explicit ratings, or clicks derived from them (Docs/protocol.md, Metrics: "rating >= 4 is positive").
 public enum FeedbackKind: Sendable, Equatable, CustomStringConvertible {
     case explicit
     /// value >= threshold becomes 1, else 0 (a click log's 0/1 values pass through with threshold 1).
@@ -56,7 +56,7 @@ public struct Dataset: Sendable {
     public var itemIDs: [String]
     public var itemTitles: [String]?
     /// Release time per item (seconds since 1970), nil when unknown; the protocol then uses
-    /// the item's first interaction (PROTOCOL.md, Splits 2).
+    /// the item's first interaction (Docs/protocol.md, Splits 2).
     public var itemReleaseTimes: [Int64?]
     /// Unencoded features, aligned with internal ids, so vocabularies can be fitted on
     /// training entities only.

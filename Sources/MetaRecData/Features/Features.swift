@@ -138,7 +138,7 @@ public struct FeatureTable: Sendable, Equatable {
 
 /// Vocabularies and scalings fitted on training entities only, so a new user or item with
 /// unseen values still gets a representation (the unknown row 0) and nothing about test
-/// entities leaks into training (PROTOCOL.md: "nothing about a new user or a new item may be
+/// entities leaks into training (Docs/protocol.md: "nothing about a new user or a new item may be
 /// seen in training").
 public struct FeatureEncoder: Sendable {
     enum Fitted: Sendable {

@@ -1,6 +1,6 @@
 import MetaRecCore
 
-/// The knobs of the protocol's splits (PROTOCOL.md, Splits); the defaults are the protocol's.
+/// The knobs of the protocol's splits (Docs/protocol.md, Splits); the defaults are the protocol's.
 public struct SplitOptions: Sendable, Equatable {
     public var seed: UInt64
     /// Existing (meta-training), validation and new (test) user fractions, cut in that order.
@@ -45,7 +45,7 @@ public struct SplitOptions: Sendable, Equatable {
     }
 }
 
-/// The protocol's five scenarios: which users meet which items (PROTOCOL.md, Splits 4).
+/// The protocol's five scenarios: which users meet which items (Docs/protocol.md, Splits 4).
 public enum Scenario: String, CaseIterable, Sendable, Codable {
     case warm
     case validation
@@ -58,7 +58,8 @@ public enum Scenario: String, CaseIterable, Sendable, Codable {
 }
 
 /// One user's ratings restricted to one item set: support (time order) to adapt on, query to score.
-public struct Task: Sendable, Equatable {
+/// (Named so that it does not shadow Swift concurrency's `Task`.)
+public struct ProtocolTask: Sendable, Equatable {
     public var user: Int32
     public var scenario: Scenario
     public var support: [Interaction]
@@ -72,19 +73,15 @@ public struct Task: Sendable, Equatable {
     }
 }
 
-extension Task {
-    /// The few-shot variant: only the `k` earliest support ratings (PROTOCOL.md, Metrics,
+extension ProtocolTask {
+    /// The few-shot variant: only the `k` earliest support ratings (Docs/protocol.md, Metrics,
     /// few-shot curve; k = 0 means no adaptation). The query is unchanged.
-    public func truncatedSupport(toEarliest k: Int) -> Task {
+    public func truncatedSupport(toEarliest k: Int) -> ProtocolTask {
         var copy = self
         copy.support = Array(support.prefix(max(0, k)))
         return copy
     }
 }
-
-/// `Task` shadows Swift concurrency's `Task` in files that import MetaRecData; this alias (or
-/// `_Concurrency.Task`) avoids the clash.
-public typealias ProtocolTask = Task
 
 /// Counts of one scenario, for `metarec data stats`.
 public struct ScenarioStatistics: Sendable, Equatable {
@@ -122,7 +119,7 @@ public struct ProtocolSplit: Sendable {
     public var userEncoder: FeatureEncoder
     public var itemEncoder: FeatureEncoder
     public private(set) var statistics: [ScenarioStatistics] = []
-    var tasksByScenario: [Scenario: [Task]] = [:]
+    var tasksByScenario: [Scenario: [ProtocolTask]] = [:]
 
     public init(dataset: Dataset, options: SplitOptions = SplitOptions()) throws {
         try options.validate()
@@ -175,7 +172,7 @@ public struct ProtocolSplit: Sendable {
         ]
         var block: [Interaction] = []
         for (scenario, users) in groups {
-            var tasks: [Task] = []
+            var tasks: [ProtocolTask] = []
             var stats = ScenarioStatistics(
                 scenario: scenario, users: users.count, activeUsers: 0,
                 items: scenario.usesNewItems ? newItemCount : existingItemCount, tasks: 0, taskRatings: 0, allRatings: 0)
@@ -197,7 +194,7 @@ public struct ProtocolSplit: Sendable {
                 support.reserveCapacity(size - options.querySize)
                 query.reserveCapacity(options.querySize)
                 for k in 0..<size { if inQuery[k] { query.append(block[k]) } else { support.append(block[k]) } }
-                tasks.append(Task(user: u, scenario: scenario, support: support, query: query))
+                tasks.append(ProtocolTask(user: u, scenario: scenario, support: support, query: query))
                 stats.taskRatings += size
             }
             stats.tasks = tasks.count
@@ -214,7 +211,7 @@ public struct ProtocolSplit: Sendable {
     }
 
     /// The tasks of `scenario`, ordered by user.
-    public func tasks(_ scenario: Scenario) -> [Task] { tasksByScenario[scenario] ?? [] }
+    public func tasks(_ scenario: Scenario) -> [ProtocolTask] { tasksByScenario[scenario] ?? [] }
 
     /// The counts of one scenario.
     public func statistics(_ scenario: Scenario) -> ScenarioStatistics {
@@ -222,7 +219,7 @@ public struct ProtocolSplit: Sendable {
     }
 
     /// Warm ratings grouped by user, each in time order: what meta-training samples its own
-    /// support and query sets from (PROTOCOL.md, Splits 3).
+    /// support and query sets from (Docs/protocol.md, Splits 3).
     public func warmRatingsByUser() -> [Int32: [Interaction]] {
         var result: [Int32: [Interaction]] = [:]
         for x in warmInteractions { result[x.user, default: []].append(x) }

@@ -65,7 +65,7 @@ extension ProtocolSplit {
     /// Reads tasks exported by `export(to:dataset:)` back, mapped to `dataset`'s internal ids.
     /// Throws when the manifest's file checksums differ from the data set's (the tasks would
     /// not be the same), or when a row names an unknown user or item.
-    public static func importTasks(from directory: URL, dataset: Dataset) throws -> [Scenario: [Task]] {
+    public static func importTasks(from directory: URL, dataset: Dataset) throws -> [Scenario: [ProtocolTask]] {
         let manifestFile = try TextFile.read(directory.appendingPathComponent(manifestName))
         guard let manifest = (try? JSONSerialization.jsonObject(with: Data(manifestFile.bytes))) as? [String: Any] else {
             throw DataError(file: manifestFile.name, "expected a JSON object")
@@ -76,13 +76,13 @@ extension ProtocolSplit {
             }
         }
         let users = dataset.userLookup(), items = dataset.itemLookup()
-        var result: [Scenario: [Task]] = [:]
+        var result: [Scenario: [ProtocolTask]] = [:]
         var handler = BadLineHandler(ImportOptions())
         for scenario in Scenario.allCases {
             let url = directory.appendingPathComponent(taskFileName(scenario))
             guard FileManager.default.fileExists(atPath: url.path) else { continue }
             let file = try TextFile.read(url)
-            var tasks: [Task] = []
+            var tasks: [ProtocolTask] = []
             var currentID: Int64 = -1
             try forEachRecord(file, RecordFormat(delimiter: [0x2C], quotes: true, header: true, fields: .exactly(6), describe: "6 comma-separated fields (task_id, user, item, value, timestamp, part)"), &handler) { bytes, fields, line in
                 guard let id = parseInt(bytes, fields[0].range) else { throw DataError(file: file.name, line: line, "expected a task id, found '\(fieldText(bytes, fields[0]))'") }
@@ -96,7 +96,7 @@ extension ProtocolSplit {
                 if id != currentID {
                     guard id == Int64(tasks.count) else { throw DataError(file: file.name, line: line, "expected task id \(tasks.count) (rows of a task together, ids in order), found \(id)") }
                     currentID = id
-                    tasks.append(Task(user: user, scenario: scenario, support: [], query: []))
+                    tasks.append(ProtocolTask(user: user, scenario: scenario, support: [], query: []))
                 }
                 guard tasks[tasks.count - 1].user == user else { throw DataError(file: file.name, line: line, "task \(id) mixes users") }
                 let x = Interaction(user: user, item: item, value: value, timestamp: time)

@@ -44,7 +44,7 @@ public struct EvaluationReport: Sendable, Codable {
         lines.append("Tasks: \(counts.isEmpty ? "none" : counts). Wall time \(String(format: "%.1f", wallSeconds)) s.")
         lines.append("")
         if scenarios.isEmpty {
-            lines.append("No test tasks: no new user or new item has the 13 ratings a task needs (PROTOCOL.md, Splits). Use a larger data set.")
+            lines.append("No test tasks: no new user or new item has the 13 ratings a task needs (Docs/protocol.md, Splits). Use a larger data set.")
             return lines.joined(separator: "\n")
         }
         var header = "| method |"

@@ -30,7 +30,7 @@ public struct FewShotPoint: Sendable, Codable, Equatable {
     public var auc: Double?
 }
 
-/// Runs methods over the protocol's test scenarios (coldstart-v1, ../shared/PROTOCOL.md).
+/// Runs methods over the protocol's test scenarios (coldstart-v1, Docs/protocol.md).
 public struct Evaluator: Sendable {
     public var scenarios: [Scenario]
     public var fewShotSizes: [Int]
@@ -41,7 +41,7 @@ public struct Evaluator: Sendable {
 
     /// Prepares each scenario's tasks once, and the user-cold tasks truncated to each few-shot size.
     public init(
-        tasks: [Scenario: [Task]], features: FeatureContext,
+        tasks: [Scenario: [ProtocolTask]], features: FeatureContext,
         scenarios: [Scenario] = [.userCold, .itemCold, .bothCold], fewShotSizes: [Int] = [0, 1, 3, 5, 10, -1],
         threads: Int = 2
     ) {

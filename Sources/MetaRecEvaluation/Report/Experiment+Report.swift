@@ -7,7 +7,7 @@ extension Experiment {
     /// An evaluator of the test scenarios. Built on demand, so `train` and `recommend` never
     /// prepare test tasks they do not score.
     public func makeEvaluator() -> Evaluator {
-        var tasks: [Scenario: [Task]] = [:]
+        var tasks: [Scenario: [ProtocolTask]] = [:]
         for scenario in Scenario.allCases { tasks[scenario] = split.tasks(scenario) }
         return Evaluator(tasks: tasks, features: features, threads: threads)
     }

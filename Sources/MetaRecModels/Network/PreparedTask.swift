@@ -33,7 +33,7 @@ public struct PreparedTask: Sendable {
         self.userBatch = userBatch
     }
 
-    public init(_ task: Task, features: FeatureContext) {
+    public init(_ task: ProtocolTask, features: FeatureContext) {
         self.init(user: task.user, support: task.support, query: task.query, features: features)
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The per-task metrics of the cold-start protocol (coldstart-v1, ../shared/PROTOCOL.md),
+/// The per-task metrics of the cold-start protocol (coldstart-v1, Docs/protocol.md),
 /// computed on one task's query set; tables average them over tasks. They live with the models
 /// because every trainer selects its epoch by them on validation users.
 public enum Metrics {

@@ -79,7 +79,7 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// The protocol's split options (PROTOCOL.md, Splits), shared by the commands that split.
+/// The protocol's split options (Docs/protocol.md, Splits), shared by the commands that split.
 struct SplitArguments: ParsableArguments {
     @Option(help: "Split seed (the protocol reports seeds 0, 1 and 2).")
     var seed: UInt64 = 0
