@@ -1,4 +1,5 @@
 import Foundation
+import MetaRecCore
 
 /// Export and re-import of a split, so another tool (or another MetaRec build) evaluates on
 /// exactly the same tasks. Layout of the directory (see Docs/data.md):
@@ -37,29 +38,24 @@ extension ProtocolSplit {
         for (i, id) in dataset.itemIDs.enumerated() { items += "\(csvEscape(id)),\(isNewItem[i] ? 1 : 0)\n" }
         try write(items, to: directory.appendingPathComponent("items.csv"))
 
-        var counts: [String: Any] = [:]
+        var counts: [String: SplitManifest.Counts] = [:]
         for s in statistics {
-            counts[s.scenario.rawValue] = ["users": s.users, "items": s.items, "tasks": s.tasks, "task_ratings": s.taskRatings, "all_ratings": s.allRatings]
+            counts[s.scenario.rawValue] = .init(users: s.users, items: s.items, tasks: s.tasks, taskRatings: s.taskRatings, allRatings: s.allRatings)
         }
-        let manifest: [String: Any] = [
-            "protocol": "coldstart-v1",
-            "dataset": dataset.name,
-            "feedback": dataset.feedback.description,
-            "checksums": dataset.fileChecksums,
-            "seed": String(options.seed),
-            "options": [
-                "user_fractions": [options.userFractions.existing, options.userFractions.validation, options.userFractions.new],
-                "new_item_fraction": options.newItemFraction,
-                "minimum_task_size": options.minimumTaskSize,
-                "maximum_task_size": options.maximumTaskSize,
-                "query_size": options.querySize,
-            ] as [String: Any],
-            "users": dataset.userCount, "items": dataset.itemCount, "interactions": dataset.interactions.count,
-            "new_items": isNewItem.filter { $0 }.count,
-            "scenarios": counts,
-        ]
-        let json = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
-        try json.write(to: directory.appendingPathComponent(Self.manifestName))
+        let manifest = SplitManifest(
+            dataset: dataset.name, feedback: dataset.feedback.description, checksums: dataset.fileChecksums,
+            seed: String(options.seed),
+            options: .init(
+                userFractions: [options.userFractions.existing, options.userFractions.validation, options.userFractions.new],
+                newItemFraction: options.newItemFraction, minimumTaskSize: options.minimumTaskSize,
+                maximumTaskSize: options.maximumTaskSize, querySize: options.querySize),
+            users: dataset.userCount, items: dataset.itemCount, interactions: dataset.interactions.count,
+            newItems: isNewItem.filter { $0 }.count, scenarios: counts)
+        do {
+            try JSONFormat.write(manifest, to: directory.appendingPathComponent(Self.manifestName))
+        } catch {
+            throw DataError(file: Self.manifestName, "cannot write \(directory.path): \(error)")
+        }
     }
 
     /// Reads tasks exported by `export(to:dataset:)` back, mapped to `dataset`'s internal ids.
@@ -67,10 +63,13 @@ extension ProtocolSplit {
     /// not be the same), or when a row names an unknown user or item.
     public static func importTasks(from directory: URL, dataset: Dataset) throws -> [Scenario: [ProtocolTask]] {
         let manifestFile = try TextFile.read(directory.appendingPathComponent(manifestName))
-        guard let manifest = (try? JSONSerialization.jsonObject(with: Data(manifestFile.bytes))) as? [String: Any] else {
-            throw DataError(file: manifestFile.name, "expected a JSON object")
+        let manifest: SplitManifest
+        do {
+            manifest = try JSONFormat.decoder().decode(SplitManifest.self, from: Data(manifestFile.bytes))
+        } catch {
+            throw DataError(file: manifestFile.name, "expected the manifest that 'metarec data split' writes: \(error)")
         }
-        if let checksums = manifest["checksums"] as? [String: String], !checksums.isEmpty, !dataset.fileChecksums.isEmpty {
+        if case let checksums = manifest.checksums, !checksums.isEmpty, !dataset.fileChecksums.isEmpty {
             for (name, sum) in checksums.sorted(by: { $0.key < $1.key }) where dataset.fileChecksums[name] != sum {
                 throw DataError(file: manifestFile.name, "the split was made from a different \(name) (SHA-256 \(sum.prefix(12))…, this data set has \(dataset.fileChecksums[name].map { String($0.prefix(12)) + "…" } ?? "no such file"))")
             }
@@ -118,4 +117,35 @@ private func write(_ text: String, to url: URL) throws {
 func csvEscape(_ s: String) -> String {
     guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
     return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// What `metarec data split` writes beside the task files: where the split came from and its counts.
+struct SplitManifest: Codable {
+    struct Options: Codable {
+        var userFractions: [Double]
+        var newItemFraction: Double
+        var minimumTaskSize: Int
+        var maximumTaskSize: Int
+        var querySize: Int
+    }
+
+    struct Counts: Codable {
+        var users: Int
+        var items: Int
+        var tasks: Int
+        var taskRatings: Int
+        var allRatings: Int
+    }
+
+    var `protocol` = "coldstart-v1"
+    var dataset: String
+    var feedback: String
+    var checksums: [String: String]
+    var seed: String
+    var options: Options
+    var users: Int
+    var items: Int
+    var interactions: Int
+    var newItems: Int
+    var scenarios: [String: Counts]
 }

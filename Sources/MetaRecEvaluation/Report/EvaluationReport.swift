@@ -1,4 +1,5 @@
 import Foundation
+import MetaRecCore
 import MetaRecData
 
 /// The protocol's table for one data set: rows are methods, columns scenario × metric, with the
@@ -28,12 +29,7 @@ public struct EvaluationReport: Sendable, Codable {
         self.wallSeconds = wallSeconds
     }
 
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(self)
-        return String(decoding: data, as: UTF8.self)
-    }
+    public func json() throws -> String { try JSONFormat.string(self) }
 
     public func markdown() -> String {
         var lines: [String] = []

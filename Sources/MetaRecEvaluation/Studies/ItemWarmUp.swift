@@ -82,11 +82,7 @@ public struct ItemWarmUpReport: Sendable, Codable {
     public var generatorOptions: MetaEmbeddingOptions?
     public var wallSeconds: Double
 
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try JSONFormat.string(self) }
 
     /// Markdown tables: rows are initialisations, columns cold, a, b, c.
     public func markdown() -> String {
@@ -231,7 +227,7 @@ extension Experiment {
     ///   one with the best validation objective (held-out warm items) is kept. Nil or empty: `options.innerLearningRate`.
     public func trainMetaEmbedding(
         base: PretrainedNetwork, options: MetaEmbeddingOptions = .init(), innerRates: [Float]? = nil,
-        progress: ((String) -> Void)? = nil
+        monitor: TrainingMonitor = .silent, log: ((String) -> Void)? = nil
     ) throws -> MetaEmbeddingGenerator {
         guard base.parameters[MeLUModel.itemIDEmbeddingName] != nil else {
             throw MetaEmbeddingError("the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)")
@@ -240,13 +236,13 @@ extension Experiment {
         var best: (score: Double, generator: MetaEmbeddingGenerator)?
         for rate in (innerRates ?? []).isEmpty ? [options.innerLearningRate] : innerRates! {
             var candidate = options
-            candidate.seed = seed
+            candidate.seed = initialisationSeed
             candidate.innerLearningRate = rate
             let generator = try MetaEmbeddingGenerator(model: base.model, base: base.parameters, options: candidate,
                                                        scale: max(statistics.standardDeviation, 1e-4))
-            let summary = try generator.fit(training: split.warmInteractions, features: features, progress: progress)
+            let summary = try generator.fit(training: split.warmInteractions, features: features, monitor: monitor)
             let score = summary.validationObjective[summary.bestEpoch]
-            progress?(String(format: "meta-embedding: inner rate %g, validation objective %.4f", Double(rate), score))
+            log?(String(format: "meta-embedding: inner rate %g, validation objective %.4f", Double(rate), score))
             if best == nil || score < best!.score { best = (score, generator) }
         }
         return best!.generator
@@ -300,11 +296,11 @@ extension Experiment {
     /// Trains the generator on the warm items, then runs the warm-up table (`metarec evaluate --item-warmup`).
     public func itemWarmUp(
         base: PretrainedNetwork, generatorOptions: MetaEmbeddingOptions = .init(), innerRates: [Float]? = nil,
-        options: ItemWarmUpOptions = .init(), log: ((String) -> Void)? = nil
+        options: ItemWarmUpOptions = .init(), monitor: TrainingMonitor = .silent, log: ((String) -> Void)? = nil
     ) throws -> ItemWarmUpReport {
         try options.validate()
         let start = Date()
-        let generator = try trainMetaEmbedding(base: base, options: generatorOptions, innerRates: innerRates, progress: log)
+        let generator = try trainMetaEmbedding(base: base, options: generatorOptions, innerRates: innerRates, monitor: monitor, log: log)
         var report = try itemWarmUp(base: base, generator: generator, options: options, log: log)
         report.wallSeconds = Date().timeIntervalSince(start)
         return report

@@ -86,8 +86,8 @@ extension Experiment {
     /// offline only, online with replay (the guard against forgetting), online without replay.
     public func streamingEvaluation(
         options: StreamingOptions, metaTraining: MetaTrainingOptions, model configuration: MeLUModel.Configuration,
-        log: ((String) -> Void)? = nil
-    ) -> StreamingReport {
+        monitor: TrainingMonitor = .silent, log: ((String) -> Void)? = nil
+    ) throws -> StreamingReport {
         var configuration = configuration
         configuration.modulation = true  // one architecture for every partition; only what adapts differs
         let stream = streamingTasks(supportSize: options.supportSize, querySize: options.querySize)
@@ -102,7 +102,7 @@ extension Experiment {
             var training = metaTraining
             training.adaptation.partition = partition
             log?("offline meta-training, partition \(partition)")
-            let offline = trainMetaLearner(options: training, model: configuration)
+            let offline = try trainMetaLearner(options: training, model: configuration, phase: "offline meta-training, partition \(partition)", monitor: monitor)
             let conditions: [(String, Bool, Int)] = [
                 ("offline only", false, 0), ("online + replay", true, options.online.replayTasks), ("online, no replay", true, 0),
             ]
@@ -112,7 +112,7 @@ extension Experiment {
                 var onlineOptions = options.online
                 onlineOptions.updates = updates
                 onlineOptions.replayTasks = replay
-                onlineOptions.seed = seed
+                onlineOptions.seed = initialisationSeed
                 let online = OnlineMetaLearner(offline: learner, options: onlineOptions)
                 online.seedReplay(with: replayPool)
                 let before = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)

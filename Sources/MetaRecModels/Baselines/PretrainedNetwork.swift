@@ -43,47 +43,39 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
 
     /// Mini-batch training on warm ratings, epoch chosen by the validation tasks' score without
     /// adaptation.
+    /// - Throws: `TrainingError` when the loss or the validation score stops being finite.
+    @discardableResult
     public func fit(
         training: [Interaction], validation: [PreparedTask], features: FeatureContext,
-        progress: ((TrainingProgress) -> Void)? = nil
-    ) {
-        guard !training.isEmpty else { return }
+        monitor: TrainingMonitor = .silent, phase: String = "pretrained network"
+    ) throws -> TrainingOutcome {
+        guard !training.isEmpty else {
+            return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+        }
         var random = SeededGenerator(seed: options.seed).derived("pretraining")
         let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
         var order = Array(training.indices)
-        let batches = (training.count + options.batchSize - 1) / options.batchSize
-        var stopping = EarlyStopping(patience: options.patience, initial: validation.isEmpty ? .nan : validationScore(validation))
-        var bestParameters = parameters.copied()
-        for epoch in 1...max(1, options.maxEpochs) {
-            random.shuffle(&order)
-            var lossSum: Float = 0
-            for batch in 0..<batches {
-                let rows = order[(batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)].map { training[$0] }
+        let batchSize = options.batchSize
+        let loop = TrainingLoop(
+            phase: phase, maxEpochs: options.maxEpochs, patience: options.patience, monitor: monitor,
+            divergenceHint: "Lower --pretrain-learning-rate (a small positive number).")
+        return try loop.run(
+            stepsPerEpoch: (training.count + batchSize - 1) / batchSize,
+            initialScore: validation.isEmpty ? nil : selectable(validationScore(validation)),
+            beginEpoch: { _ in random.shuffle(&order) },
+            step: { _, step in
+                let rows = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)].map { training[$0] }
                 let users = EntityBatch(features.users, entities: rows.map(\.user))
                 let items = EntityBatch(features.items, entities: rows.map(\.item))
                 let targets = Tensor(shape: [rows.count, 1], values: rows.map(\.value))
                 let tensors = parameters.tensors
                 let loss = model.loss(model.predict(user: users, items: items, parameters: parameters), targets)
-                lossSum += loss.scalar
                 optimizer.step(Gradients(tensors, gradients(of: loss, withRespectTo: tensors)))
-                var score: Double?
-                var isNewBest = false
-                if batch == batches - 1 && !validation.isEmpty {
-                    let value = validationScore(validation)
-                    score = value
-                    if stopping.record(value) {
-                        bestParameters = parameters.copied()
-                        isNewBest = true
-                    }
-                }
-                progress?(TrainingProgress(
-                    epoch: epoch, epochs: options.maxEpochs, step: batch + 1, stepsPerEpoch: batches,
-                    trainingLoss: lossSum / Float(batch + 1), validationScore: score,
-                    bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
-            }
-            if stopping.shouldStop { break }
-        }
-        if !validation.isEmpty { parameters.assign(from: bestParameters) }
+                return loss.scalar
+            },
+            validate: { validation.isEmpty ? nil : selectable(validationScore(validation)) },
+            snapshot: { parameters.copied() },
+            restore: { parameters.assign(from: $0) })
     }
 
     public func predict(_ task: PreparedTask) -> [Float] {

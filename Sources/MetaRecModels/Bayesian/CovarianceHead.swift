@@ -116,11 +116,17 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
 
     // MARK: - Training
 
+    /// Trains the item tower, the prior-mean map and the offsets, with the EM update of the
+    /// prior after every epoch; the epoch is chosen by validation users' exact posteriors.
+    /// - Throws: `TrainingError` when the loss or the validation score stops being finite.
+    @discardableResult
     public func fit(
         training: [Interaction], validation: [PreparedTask], features: FeatureContext,
-        progress: ((TrainingProgress) -> Void)? = nil
-    ) {
-        guard !training.isEmpty else { return }
+        monitor: TrainingMonitor = .silent, phase: String = "covariance head"
+    ) throws -> TrainingOutcome {
+        guard !training.isEmpty else {
+            return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+        }
         var random = SeededGenerator(seed: configuration.seed).derived("covariance-training")
         let trainable = parameters.tensors
         let optimizer = Adam(groups: [ParameterGroup(trainable, learningRate: configuration.learningRate)])
@@ -129,16 +135,20 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         var byUser: [Int32: [Interaction]] = [:]
         for rating in training { byUser[rating.user, default: []].append(rating) }
         var order = Array(training.indices)
-        let batches = (training.count + configuration.batchSize - 1) / configuration.batchSize
-        var stopping = EarlyStopping(patience: configuration.patience)
-        var bestState = (parameters.copied(), priorCovariance, noiseVariance)
-        for epoch in 1...max(1, configuration.maxEpochs) {
-            random.shuffle(&order)
-            let precision = Tensor(shape: [dimension, dimension], values: (try? Cholesky(priorCovariance, size: dimension))
-                .map { $0.inverse().map(Float.init) } ?? identity(dimension).map(Float.init))
-            var lossSum: Float = 0
-            for batch in 0..<batches {
-                let rows = order[(batch * configuration.batchSize)..<min(order.count, (batch + 1) * configuration.batchSize)].map { training[$0] }
+        let batchSize = configuration.batchSize
+        var precision = Tensor.zeros([dimension, dimension])
+        let loop = TrainingLoop(
+            phase: phase, maxEpochs: configuration.maxEpochs, patience: configuration.patience, monitor: monitor,
+            divergenceHint: "Lower the covariance head's learning rate.")
+        return try loop.run(
+            stepsPerEpoch: (training.count + batchSize - 1) / batchSize,
+            beginEpoch: { _ in
+                random.shuffle(&order)
+                precision = Tensor(shape: [dimension, dimension], values: (try? Cholesky(priorCovariance, size: dimension))
+                    .map { $0.inverse().map(Float.init) } ?? identity(dimension).map(Float.init))
+            },
+            step: { _, step in
+                let rows = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)].map { training[$0] }
                 let userBatch = EntityBatch(features.users, entities: rows.map(\.user))
                 let itemBatch = EntityBatch(features.items, entities: rows.map(\.item))
                 let phi = itemRepresentation(itemBatch, parameters)
@@ -148,34 +158,20 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
                 let fit = meanSquaredError(predictions, Tensor(shape: [rows.count, 1], values: rows.map(\.value)))
                 let rowWeights = Tensor(rows.map { Float(noiseVariance) / Float(counts[$0.user] ?? 1) })
                 let penalty = ((matmul(offsets, precision) * offsets).sumRows() * rowWeights).sum() * (1 / Float(rows.count))
-                let loss = fit + penalty
-                lossSum += fit.scalar
-                optimizer.step(Gradients(trainable, gradients(of: loss, withRespectTo: trainable)))
-                var score: Double?
-                var isNewBest = false
-                if batch == batches - 1 {
-                    updatePrior(byUser, features: features)
-                    if !validation.isEmpty {
-                        let value = selectionScore(validation, objective: configuration.objective, threads: configuration.threads, predict)
-                        score = value
-                        if stopping.record(value) {
-                            bestState = (parameters.copied(), priorCovariance, noiseVariance)
-                            isNewBest = true
-                        }
-                    }
-                }
-                progress?(TrainingProgress(
-                    epoch: epoch, epochs: configuration.maxEpochs, step: batch + 1, stepsPerEpoch: batches,
-                    trainingLoss: lossSum / Float(batch + 1), validationScore: score,
-                    bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
-            }
-            if stopping.shouldStop { break }
-        }
-        if !validation.isEmpty {
-            parameters.assign(from: bestState.0)
-            priorCovariance = bestState.1
-            noiseVariance = bestState.2
-        }
+                optimizer.step(Gradients(trainable, gradients(of: fit + penalty, withRespectTo: trainable)))
+                return fit.scalar
+            },
+            endEpoch: { _ in updatePrior(byUser, features: features) },
+            validate: {
+                validation.isEmpty ? nil : selectable(selectionScore(
+                    validation, objective: configuration.objective, threads: configuration.threads, predict))
+            },
+            snapshot: { (parameters.copied(), priorCovariance, noiseVariance) },
+            restore: { best in
+                parameters.assign(from: best.0)
+                priorCovariance = best.1
+                noiseVariance = best.2
+            })
     }
 
     /// The EM step for the prior: each warm user's exact posterior under the current prior gives

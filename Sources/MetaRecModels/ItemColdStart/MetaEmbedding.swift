@@ -204,7 +204,7 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
     /// them is held out and selects the epoch (the test items are never seen).
     @discardableResult
     public func fit(
-        training: [Interaction], features: FeatureContext, progress: ((String) -> Void)? = nil
+        training: [Interaction], features: FeatureContext, monitor: TrainingMonitor = .silent
     ) throws -> MetaEmbeddingTrainingSummary {
         let start = Date()
         let k = options.k
@@ -247,41 +247,43 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
         }
 
         let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
-        var (best, bestCold, bestWarm) = validate()
-        var stopping = EarlyStopping(patience: options.patience, initial: best)
-        var history = [best]
-        var bestParameters = parameters.copied()
-        var bestEpoch = 0, epochsRun = 0
-        progress?(String(format: "meta-embedding: %d training items, %d validation items; before training validation objective %.4f (cold %.4f, warm %.4f)",
-                         trainingItems.count, validationItems.count, best, bestCold, bestWarm))
-        for epoch in 1...options.epochs {
-            random.shuffle(&trainingItems)
-            var trainingObjective = 0.0
-            for first in stride(from: 0, to: trainingItems.count, by: options.metaBatchSize) {
-                let items = Array(trainingItems[first..<min(trainingItems.count, first + options.metaBatchSize)])
-                let batch = draw(items, &random)
-                let result = objective(batch)
+        let before = validate()
+        // The cold and warm parts of the last validation; `snapshot` keeps them with the best epoch.
+        var last = (cold: before.1, warm: before.2)
+        var bestParts = last
+        var trainingObjective = 0.0
+        let batchSize = options.metaBatchSize
+        let loop = TrainingLoop(
+            phase: "meta-embedding generator", maxEpochs: options.epochs, patience: options.patience, monitor: monitor,
+            divergenceHint: "Lower the generator's learning rate or its inner rate (--generator-rates).")
+        let outcome = try loop.run(
+            stepsPerEpoch: (trainingItems.count + batchSize - 1) / batchSize,
+            initialScore: before.0,
+            beginEpoch: { _ in
+                random.shuffle(&trainingItems)
+                trainingObjective = 0
+            },
+            step: { _, step in
+                let items = Array(trainingItems[((step - 1) * batchSize)..<min(trainingItems.count, step * batchSize)])
+                let result = objective(draw(items, &random))
                 trainingObjective += Double(result.objective.scalar) * Double(items.count)
                 let tensors = parameters.tensors
                 optimizer.step(Gradients(tensors, gradients(of: result.objective, withRespectTo: tensors)))
-            }
-            epochsRun = epoch
-            let (score, cold, warm) = validate()
-            history.append(score)
-            progress?(String(format: "meta-embedding epoch %d: training objective %.4f, validation %.4f (cold %.4f, warm %.4f)",
-                             epoch, trainingObjective / Double(trainingItems.count), score, cold, warm))
-            if stopping.record(score) {
-                (best, bestCold, bestWarm) = (score, cold, warm)
-                bestParameters = parameters.copied()
-                bestEpoch = epoch
-            } else if stopping.shouldStop {
-                break
-            }
-        }
-        parameters.assign(from: bestParameters)
+                return result.objective.scalar
+            },
+            validate: {
+                let (score, cold, warm) = validate()
+                last = (cold, warm)
+                return score
+            },
+            snapshot: { (parameters.copied(), last) },
+            restore: { best in
+                parameters.assign(from: best.0)
+                bestParts = best.1
+            })
         let result = MetaEmbeddingTrainingSummary(
-            trainingItems: trainingItems.count, validationItems: validationItems.count, epochsRun: epochsRun,
-            bestEpoch: bestEpoch, validationObjective: history, validationColdLoss: bestCold, validationWarmLoss: bestWarm,
+            trainingItems: trainingItems.count, validationItems: validationItems.count, epochsRun: outcome.epochsRun,
+            bestEpoch: outcome.bestEpoch, validationObjective: outcome.validationHistory, validationColdLoss: bestParts.cold, validationWarmLoss: bestParts.warm,
             seconds: Date().timeIntervalSince(start))
         summary = result
         return result

@@ -34,19 +34,6 @@ public struct MetaTrainingOptions: Sendable, Codable, Equatable {
     public init() {}
 }
 
-/// Progress of a training run, reported after each meta-batch.
-public struct TrainingProgress: Sendable {
-    public var epoch: Int
-    public var epochs: Int
-    public var step: Int
-    public var stepsPerEpoch: Int
-    public var trainingLoss: Float
-    /// The selection metric on the validation tasks: MAE for ratings, 1 − GAUC for clicks (lower is better).
-    public var validationScore: Double?
-    public var bestValidationScore: Double?
-    public var isNewBest: Bool
-}
-
 /// Meta-learns an initialisation (and optionally inner learning rates) from warm users so that
 /// a few gradient steps on a new user's support set personalise the model: MAML (Finn et al.,
 /// ICML 2017) as MeLU uses it (Lee et al., KDD 2019), with an exact second-order meta-gradient,
@@ -130,51 +117,45 @@ public final class MetaLearner: @unchecked Sendable {
     }
 
     /// Trains on warm users' ratings, selecting the epoch by the validation tasks only.
+    /// - Throws: `TrainingError` when the meta-loss or the validation score stops being finite.
+    @discardableResult
     public func fit(
         training ratingsByUser: [Int32: [Interaction]], validation: [PreparedTask], features: FeatureContext,
-        progress: ((TrainingProgress) -> Void)? = nil, shouldStop: () -> Bool = { false }
-    ) {
+        monitor: TrainingMonitor = .silent, phase: String = "meta-training"
+    ) throws -> TrainingOutcome {
         var random = SeededGenerator(seed: options.seed).derived("meta-training")
         let users = ratingsByUser.keys.sorted().filter { ratingsByUser[$0]!.count >= options.minimumTaskSize }
-        guard !users.isEmpty else { return }
+        guard !users.isEmpty else {
+            return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+        }
         let optimizer = Adam(groups: [ParameterGroup(metaParameters, learningRate: options.outerLearningRate)])
-        let batchesPerEpoch = (users.count + options.metaBatchSize - 1) / options.metaBatchSize
-        var stopping = EarlyStopping(patience: options.patience, initial: validationScore(validation))
-        var bestParameters = parameters.copied()
-        var bestRates = innerRates.mapValues { $0.asParameter() }
-        for epoch in 1...max(1, options.maxEpochs) {
-            var order = users
-            random.shuffle(&order)
-            var lossSum: Float = 0
-            for batch in 0..<batchesPerEpoch {
-                let members = order[(batch * options.metaBatchSize)..<min(order.count, (batch + 1) * options.metaBatchSize)]
+        let batchSize = options.metaBatchSize
+        var order = users
+        let loop = TrainingLoop(
+            phase: phase, maxEpochs: options.maxEpochs, patience: options.patience, monitor: monitor,
+            divergenceHint: "Lower --outer-learning-rate or --inner-learning-rate (both must be small positive numbers).")
+        return try loop.run(
+            stepsPerEpoch: (users.count + batchSize - 1) / batchSize,
+            initialScore: selectable(validationScore(validation)),
+            beginEpoch: { _ in
+                order = users
+                random.shuffle(&order)
+            },
+            step: { _, step in
+                let members = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)]
                 let tasks = members.map { sampleTask(user: $0, ratings: ratingsByUser[$0]!, features: features, random: &random) }
                 let (meanGradients, loss) = metaGradient(tasks)
-                lossSum += loss
                 let targets = metaParameters
                 optimizer.step(Gradients(targets, zip(targets, meanGradients).map { Tensor(shape: $0.shape, values: $1) }))
                 clampInnerRates()
-                let last = batch == batchesPerEpoch - 1
-                var isNewBest = false
-                var score: Double?
-                if last {
-                    score = validationScore(validation)
-                    if let value = score, stopping.record(value) {
-                        bestParameters = parameters.copied()
-                        bestRates = innerRates.mapValues { $0.asParameter() }
-                        isNewBest = true
-                    }
-                }
-                progress?(TrainingProgress(
-                    epoch: epoch, epochs: options.maxEpochs, step: batch + 1, stepsPerEpoch: batchesPerEpoch,
-                    trainingLoss: lossSum / Float(batch + 1), validationScore: score,
-                    bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
-                if shouldStop() { break }
-            }
-            if shouldStop() || stopping.shouldStop { break }
-        }
-        parameters.assign(from: bestParameters)
-        for (name, rate) in bestRates { innerRates[name]?.values = rate.values }
+                return loss
+            },
+            validate: { selectable(validationScore(validation)) },
+            snapshot: { (parameters.copied(), innerRates.mapValues { $0.asParameter() }) },
+            restore: { best in
+                parameters.assign(from: best.0)
+                for (name, rate) in best.1 { innerRates[name]?.values = rate.values }
+            })
     }
 
     /// Meta-SGD's rates must stay non-negative, or an inner step would climb the loss.
@@ -234,6 +215,10 @@ public func selectionScore(
     let scored = perTask.compactMap { $0 }
     return scored.isEmpty ? .nan : scored.reduce(0, +) / Double(scored.count)
 }
+
+/// A selection score the training loop can select on: nil when it is undefined (no validation
+/// task, or no click task with both classes). An infinite score stays, so the loop reports it.
+func selectable(_ score: Double) -> Double? { score.isNaN ? nil : score }
 
 /// Adds a gradient (dense or row-sparse) into a dense buffer.
 func accumulate(_ gradient: Tensor, into sum: inout [Float]) {

@@ -87,9 +87,15 @@ public struct ModelArchive: Sendable {
             let k = Int(Double(prior.count).squareRoot())
             tensors["prior.covariance"] = StoredTensor(shape: [k, k], values: prior.map(Float.init))
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(header), as: UTF8.self)
+        // A diverged model must never replace a good one.
+        for name in tensors.keys.sorted() {
+            if let index = tensors[name]!.values.firstIndex(where: { !$0.isFinite }) {
+                throw ModelArchiveError(
+                    path: url.path,
+                    reason: "'\(name)' holds \(tensors[name]!.values[index]) at element \(index): a model with non-finite weights is not saved; retrain with a lower learning rate")
+            }
+        }
+        let json = try JSONFormat.string(header, pretty: false)
         try Checkpoint(tensors: tensors, metadata: [Self.headerKey: json]).write(to: url)
     }
 

@@ -14,41 +14,55 @@ import MetaRecData
 /// ```
 public final class Experiment: @unchecked Sendable {
     public let dataset: Dataset
+    public let configuration: RunConfiguration
     public let split: ProtocolSplit
     public let features: FeatureContext
     public let validation: [PreparedTask]
     public let objective: Objective
-    public let threads: Int
-    public let seed: UInt64
     /// When this experiment was set up: reports give the wall time since.
     public let started = Date()
 
-    public init(dataset: Dataset, seed: UInt64 = 0, threads: Int = 2, splitOptions: SplitOptions? = nil) throws {
+    public var threads: Int { configuration.threads }
+    /// The split seed.
+    public var seed: UInt64 { configuration.splitSeed }
+    /// The seed of every trainer's initialisation and sampling.
+    public var initialisationSeed: UInt64 { configuration.effectiveInitialisationSeed }
+
+    public init(dataset: Dataset, configuration: RunConfiguration = .standard) throws {
         self.dataset = dataset
-        self.seed = seed
-        self.threads = threads
-        var options = splitOptions ?? SplitOptions()
-        options.seed = seed
-        split = try ProtocolSplit(dataset: dataset, options: options)
+        self.configuration = configuration
+        split = try ProtocolSplit(dataset: dataset, options: configuration.split)
         features = FeatureContext(split)
         if case .implicit = dataset.feedback { objective = .click } else { objective = .rating }
-        validation = Parallel.map(split.tasks(.validation), workers: threads) { [features] in PreparedTask($0, features: features) }
+        validation = Parallel.map(split.tasks(.validation), workers: configuration.threads) { [features] in
+            PreparedTask($0, features: features)
+        }
+    }
+
+    /// A run with the default configuration but for the split seed (which also seeds
+    /// initialisation), the threads and the split options.
+    public convenience init(dataset: Dataset, seed: UInt64, threads: Int = 2, splitOptions: SplitOptions? = nil) throws {
+        var configuration = RunConfiguration.standard
+        configuration.split = splitOptions ?? SplitOptions()
+        configuration.split.seed = seed
+        configuration.threads = threads
+        try self.init(dataset: dataset, configuration: configuration)
     }
 
     /// The mean training rating (or click rate).
     public var globalMean: Float { GlobalMean(training: split.warmInteractions).mean }
 
-    /// A model configuration for this data set: MeLU's sizes, the output bias at the global mean
-    /// (or its log-odds for clicks).
-    public func modelConfiguration(_ base: MeLUModel.Configuration = .init()) -> MeLUModel.Configuration {
-        var configuration = base
+    /// A model configuration for this data set: the output bias at the global mean (or its
+    /// log-odds for clicks) and the data's objective.
+    public func modelConfiguration(_ base: MeLUModel.Configuration? = nil) -> MeLUModel.Configuration {
+        var configuration = base ?? self.configuration.model
         configuration.objective = objective
         let mean = globalMean
         configuration.outputBias = objective == .rating ? mean : Foundation.log(max(mean, 1e-3) / max(1 - mean, 1e-3))
         return configuration
     }
 
-    public func model(_ configuration: MeLUModel.Configuration) -> MeLUModel {
+    public func model(_ configuration: MeLUModel.Configuration? = nil) -> MeLUModel {
         MeLUModel(configuration: modelConfiguration(configuration), users: FeatureSpace(split.userFeatures),
                   items: FeatureSpace(split.itemFeatures))
     }
@@ -59,53 +73,59 @@ public final class Experiment: @unchecked Sendable {
         return [GlobalMean(training: split.warmInteractions), UserMean(fallback: mean), ItemMean(training: split.warmInteractions)]
     }
 
-    /// An untrained meta-learner for this data set (seeded, threads set).
-    /// - Parameter initial: parameters to start meta-training from (for example a pretrained
-    ///   network's, so that meta-learning refines an already good model); copied.
+    /// An untrained meta-learner for this data set. Its seed and threads are the run's: they are
+    /// set here, the one place a trainer's options meet the run configuration.
+    /// - Parameters:
+    ///   - options: the meta-training options; the configuration's when nil.
+    ///   - initial: parameters to start meta-training from (for example a pretrained network's,
+    ///     so that meta-learning refines an already good model); copied.
     public func makeMetaLearner(
-        options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init(), initial: ParameterSet? = nil
+        options: MetaTrainingOptions? = nil, model configuration: MeLUModel.Configuration? = nil, initial: ParameterSet? = nil
     ) -> MetaLearner {
-        var options = options
-        options.seed = seed
+        var options = options ?? self.configuration.metaTraining
+        options.seed = initialisationSeed
         options.threads = threads
         options.startsFromPretrained = initial != nil
         return MetaLearner(model: model(configuration), options: options, parameters: initial?.copied())
     }
 
     /// Meta-trains `learner` on the warm users, selecting by the validation tasks.
-    public func fit(_ learner: MetaLearner, progress: ((TrainingProgress) -> Void)? = nil, shouldStop: () -> Bool = { false }) {
-        learner.fit(training: split.warmRatingsByUser(), validation: validation, features: features,
-                    progress: progress, shouldStop: shouldStop)
+    @discardableResult
+    public func fit(_ learner: MetaLearner, phase: String = "meta-training", monitor: TrainingMonitor = .silent) throws -> TrainingOutcome {
+        try learner.fit(training: split.warmRatingsByUser(), validation: validation, features: features,
+                        monitor: monitor, phase: phase)
     }
 
     public func trainMetaLearner(
-        options: MetaTrainingOptions, model configuration: MeLUModel.Configuration = .init(), initial: ParameterSet? = nil,
-        progress: ((TrainingProgress) -> Void)? = nil, shouldStop: () -> Bool = { false }
-    ) -> MetaLearner {
+        options: MetaTrainingOptions? = nil, model configuration: MeLUModel.Configuration? = nil, initial: ParameterSet? = nil,
+        phase: String = "meta-training", monitor: TrainingMonitor = .silent
+    ) throws -> MetaLearner {
         let learner = makeMetaLearner(options: options, model: configuration, initial: initial)
-        fit(learner, progress: progress, shouldStop: shouldStop)
+        try fit(learner, phase: phase, monitor: monitor)
         return learner
     }
 
     public func trainPretrained(
-        options: PretrainedNetwork.Options = .init(), model configuration: MeLUModel.Configuration = .init(),
-        progress: ((TrainingProgress) -> Void)? = nil
-    ) -> PretrainedNetwork {
-        var options = options
-        options.seed = seed
+        options: PretrainedNetwork.Options? = nil, model configuration: MeLUModel.Configuration? = nil,
+        phase: String = "pretrained network", monitor: TrainingMonitor = .silent
+    ) throws -> PretrainedNetwork {
+        var options = options ?? self.configuration.pretraining
+        options.seed = initialisationSeed
         options.threads = threads
         let network = PretrainedNetwork(model: model(configuration), options: options)
-        network.fit(training: split.warmInteractions, validation: validation, features: features, progress: progress)
+        try network.fit(training: split.warmInteractions, validation: validation, features: features, monitor: monitor, phase: phase)
         return network
     }
 
     /// The pretrained network fine-tuned with the meta-learner's partition and number of steps;
-    /// the learning rate is the one of `rates` with the best validation score.
-    public func fineTuned(_ network: PretrainedNetwork, partition: ParameterPartition, steps: Int,
-                          rates: [Float] = [0.003, 0.01, 0.03, 0.1, 0.3]) -> PretrainedNetwork {
+    /// the learning rate is the candidate with the best validation score.
+    public func fineTuned(_ network: PretrainedNetwork, partition: ParameterPartition? = nil, steps: Int? = nil,
+                          rates: [Float]? = nil) -> PretrainedNetwork {
+        let rule = configuration.metaTraining.adaptation
         var best: (score: Double, network: PretrainedNetwork)?
-        for rate in rates {
-            let candidate = network.fineTuned(with: AdaptationRule(partition: partition, steps: steps, learningRate: rate))
+        for rate in rates ?? configuration.fineTuningRates {
+            let candidate = network.fineTuned(with: AdaptationRule(
+                partition: partition ?? rule.partition, steps: steps ?? rule.steps, learningRate: rate))
             let score = candidate.validationScore(validation)
             if best == nil || score < best!.score { best = (score, candidate) }
         }
@@ -113,16 +133,16 @@ public final class Experiment: @unchecked Sendable {
     }
 
     public func trainCovarianceHead(
-        configuration: CovarianceHead.Configuration = .init(), progress: ((TrainingProgress) -> Void)? = nil
-    ) -> CovarianceHead {
-        var configuration = configuration
-        configuration.seed = seed
+        configuration: CovarianceHead.Configuration? = nil, monitor: TrainingMonitor = .silent
+    ) throws -> CovarianceHead {
+        var configuration = configuration ?? self.configuration.covariance
+        configuration.seed = initialisationSeed
         configuration.threads = threads
         configuration.objective = objective
         configuration.initialBias = globalMean
         let head = CovarianceHead(configuration: configuration, users: FeatureSpace(split.userFeatures),
                                   items: FeatureSpace(split.itemFeatures), noiseVariance: 1)
-        head.fit(training: split.warmInteractions, validation: validation, features: features, progress: progress)
+        try head.fit(training: split.warmInteractions, validation: validation, features: features, monitor: monitor)
         return head
     }
 }

@@ -22,7 +22,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
 
-    @Flag(help: "No progress bars.")
+    @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
     mutating func run() throws {
@@ -32,38 +32,38 @@ struct DemoCommand: ParsableCommand {
             data.syntheticInteractions = min(data.syntheticInteractions, 15_000)
             model.epochs = min(model.epochs, 3)
         }
-        let dataset = try data.load()
-        let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
+        let reporter = ProgressReporter(verbosity: quiet ? .quiet : .normal)
+        let dataset = try reporter.phase("reading \(data.data)") { try data.load() }
+        var configuration = model.configuration(split: split.options)
+        if quick { configuration.covariance.maxEpochs = 3 }
+        let experiment = try Experiment(dataset: dataset, configuration: configuration)
         log("\(dataset.name): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactions.count) interactions")
 
         var methods: [ColdStartPredictor] = experiment.baselines()
-        let pretrainedBar = ProgressBar("pretrained network", enabled: !quiet)
-        let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: pretrainedBar.update)
-        pretrainedBar.finish()
+        let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
+        try Interruption.check("the pretrained network")
         methods.append(network)
-        let fineTuned = experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps)
+        let fineTuned = experiment.fineTuned(network)
         methods.append(fineTuned)
 
         // Meta-training starts at random; --from-pretrained starts from the pretrained network.
         for (label, order, learnsRates) in [("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true)] {
-            let bar = ProgressBar(label, enabled: !quiet)
-            methods.append(experiment.trainMetaLearner(
-                options: model.metaOptions(order: order, learnsRates: learnsRates,
-                                           chosenRate: model.fromPretrained ? fineTuned.fineTuning?.learningRate : nil),
-                model: model.model,
-                initial: model.fromPretrained ? network.parameters : nil, progress: bar.update))
-            bar.finish()
+            let options = model.metaOptions(configuration, order: order, learnsRates: learnsRates,
+                                            chosenRate: model.fromPretrained ? fineTuned.fineTuning?.learningRate : nil)
+            methods.append(try reporter.phase(label) {
+                try experiment.trainMetaLearner(options: options, initial: model.fromPretrained ? network.parameters : nil,
+                                                phase: label, monitor: reporter.monitor)
+            })
+            try Interruption.check(label)
         }
-        let covarianceBar = ProgressBar("covariance head", enabled: !quiet)
-        var covariance = CovarianceHead.Configuration()
-        covariance.maxEpochs = quick ? 3 : 20
-        methods.append(experiment.trainCovarianceHead(configuration: covariance, progress: covarianceBar.update))
-        covarianceBar.finish()
+        methods.append(try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) })
+        try Interruption.check("the covariance head")
 
-        let report = experiment.report(for: methods, log: quiet ? nil : { log($0) })
+        let report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
         print(report.markdown())
         if let json {
-            try report.json().write(toFile: json, atomically: true, encoding: .utf8)
+            try RunReport(splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)
+                .write(to: URL(fileURLWithPath: json))
         }
     }
 }

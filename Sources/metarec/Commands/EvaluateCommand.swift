@@ -73,36 +73,42 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the Markdown table to this file as well as to standard output.")
     var markdown: String?
 
-    @Flag(help: "No progress bars.")
+    @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
     func run() throws {
-        let dataset = try data.load()
-        let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
+        let reporter = ProgressReporter(verbosity: quiet ? .quiet : .normal)
+        let dataset = try reporter.phase("reading \(data.data)") { try data.load() }
+        let configuration = model.configuration(split: split.options)
+        let experiment = try Experiment(dataset: dataset, configuration: configuration)
         var sections: [String] = []
-        var documents: [String: String] = [:]
+        var document = RunReport(splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed)
         if !noTable {
-            let report = try protocolTable(experiment)
+            let report = try protocolTable(experiment, reporter: reporter)
             sections.append(report.markdown())
-            documents["protocol"] = try report.json()
+            document.protocol = report
         }
         if streaming {
             var options = StreamingOptions()
             options.supportSize = streamSupport
             options.querySize = streamSupport
             options.partitions = streamPartitions.split(separator: ",").map { ParameterPartition(parsing: String($0)) }
-            let report = experiment.streamingEvaluation(
-                options: options, metaTraining: model.metaOptions(order: .second), model: model.model,
-                log: quiet ? nil : { log($0) })
+            let report = try reporter.phase("streaming evaluation") {
+                try experiment.streamingEvaluation(
+                    options: options, metaTraining: model.metaOptions(configuration, order: .second), model: configuration.model,
+                    monitor: reporter.monitor, log: reporter.note)
+            }
+            try Interruption.check("the streaming evaluation")
             sections.append(report.markdown())
-            documents["streaming"] = try encodeJSON(report)
+            document.streaming = report
         }
         if itemWarmup {
-            let bar = ProgressBar("base network (item ids)", enabled: !quiet)
-            var configuration = model.model
-            configuration.itemIDEmbedding = true
-            let base = experiment.trainPretrained(options: model.pretrainingOptions, model: configuration, progress: bar.update)
-            bar.finish()
+            var network = configuration.model
+            network.itemIDEmbedding = true
+            let base = try reporter.phase("base network (item ids)") {
+                try experiment.trainPretrained(model: network, phase: "base network", monitor: reporter.monitor)
+            }
+            try Interruption.check("the base network")
             var generatorOptions = MetaEmbeddingOptions()
             generatorOptions.k = warmupK
             generatorOptions.epochs = generatorEpochs
@@ -113,40 +119,32 @@ struct EvaluateCommand: ParsableCommand {
             var warmUp = ItemWarmUpOptions()
             warmUp.k = warmupK
             // The generator's inner rate (also the warm-up rate) is chosen on held-out warm items.
-            let report = try experiment.itemWarmUp(base: base, generatorOptions: generatorOptions,
-                                                   innerRates: rates, options: warmUp,
-                                                   log: quiet ? nil : { log($0) })
+            let report = try reporter.phase("item warm-up") {
+                try experiment.itemWarmUp(base: base, generatorOptions: generatorOptions, innerRates: rates, options: warmUp,
+                                          monitor: reporter.monitor, log: reporter.note)
+            }
+            try Interruption.check("the item warm-up")
             sections.append(report.markdown())
-            documents["itemWarmUp"] = try report.json()
+            document.itemWarmUp = report
         }
         let text = sections.joined(separator: "\n\n")
         print(text)
         if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
-        if let json {
-            let body = documents.keys.sorted().map { "\"\($0)\": \(documents[$0]!)" }.joined(separator: ",\n")
-            try "{\n\(body)\n}\n".write(toFile: json, atomically: true, encoding: .utf8)
-        }
+        if let json { try document.write(to: URL(fileURLWithPath: json)) }
     }
 
-    func protocolTable(_ experiment: Experiment) throws -> EvaluationReport {
+    func protocolTable(_ experiment: Experiment, reporter: ProgressReporter) throws -> EvaluationReport {
         var methods: [ColdStartPredictor] = experiment.baselines()
         var loaded: [(ColdStartPredictor, ModelArchive)] = []
         for path in models { loaded.append(try loadPredictor(path, for: experiment)) }
         if !noNetworkBaselines {
             let rule = loaded.compactMap { $0.1.header.metaTraining?.adaptation }.first ?? model.adaptation
-            let bar = ProgressBar("pretrained network", enabled: !quiet)
-            let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: bar.update)
-            bar.finish()
+            let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
+            try Interruption.check("the pretrained network")
             methods.append(network)
             methods.append(experiment.fineTuned(network, partition: rule.partition, steps: rule.steps))
         }
         methods.append(contentsOf: loaded.map(\.0))
-        return experiment.report(for: methods, log: quiet ? nil : { log($0) })
+        return reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
     }
-}
-
-func encodeJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

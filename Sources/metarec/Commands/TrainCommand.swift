@@ -4,13 +4,6 @@ import MetaRecCore
 import MetaRecData
 import MetaRecEvaluation
 import MetaRecModels
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Set by SIGINT: training stops after the current meta-batch and the last good checkpoint stays.
-nonisolated(unsafe) private var interrupted: sig_atomic_t = 0
-
 /// `metarec train`: fits one method on the warm users of a data set and saves it.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,18 +27,20 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Where to write the checkpoint.")
     var out: String = "model.safetensors"
 
-    @Flag(help: "No progress bar.")
+    @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
     func run() throws {
-        let dataset = try data.load()
-        let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
+        let url = URL(fileURLWithPath: out)
+        // A second writer of the same file fails at once instead of both saying "wrote".
+        let lock = try FileLock(exclusiveFor: url)
+        defer { lock.release() }
+        let reporter = ProgressReporter(verbosity: quiet ? .quiet : .normal)
+        let dataset = try reporter.phase("reading \(data.data)") { try data.load() }
+        let configuration = model.configuration(split: split.options)
+        let experiment = try Experiment(dataset: dataset, configuration: configuration)
         let description = ModelArchive.DataDescription(
             name: dataset.name, source: data.data, seed: split.seed, implicitThreshold: data.implicitThreshold)
-        let url = URL(fileURLWithPath: out)
-        signal(SIGINT) { _ in interrupted = 1 }
-        defer { signal(SIGINT, SIG_DFL) }
-        let bar = ProgressBar(method.rawValue, enabled: !quiet)
         var saveError: Error?
         func save(_ archive: @autoclosure () -> ModelArchive) {
             do { try archive().write(to: url) } catch { saveError = error }
@@ -56,34 +51,35 @@ struct TrainCommand: ParsableCommand {
             var initial: ParameterSet?
             var chosenRate: Float?
             if model.fromPretrained {
-                let pretrainBar = ProgressBar("pretraining", enabled: !quiet)
-                let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: pretrainBar.update)
-                pretrainBar.finish()
+                let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
+                try Interruption.check("the pretrained network")
                 initial = network.parameters
-                chosenRate = experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps).fineTuning?.learningRate
+                chosenRate = experiment.fineTuned(network).fineTuning?.learningRate
             }
             let options = model.metaOptions(
-                order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD, chosenRate: chosenRate)
-            let learner = experiment.makeMetaLearner(options: options, model: model.model, initial: initial)
-            experiment.fit(
-                learner,
-                progress: { progress in
-                    bar.update(progress)
-                    // The live parameters are the best so far exactly when a new best is reported.
-                    if progress.isNewBest { save(ModelArchive(learner, data: description)) }
-                },
-                shouldStop: { interrupted != 0 })
+                configuration, order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD, chosenRate: chosenRate)
+            let learner = experiment.makeMetaLearner(options: options, initial: initial)
+            var monitor = reporter.monitor
+            let report = monitor.report
+            monitor.report = { progress in
+                report(progress)
+                // The live parameters are the best so far exactly when a new best is reported.
+                if progress.isNewBest { save(ModelArchive(learner, data: description)) }
+            }
+            try reporter.phase(method.rawValue) { _ = try experiment.fit(learner, phase: method.rawValue, monitor: monitor) }
             save(ModelArchive(learner, data: description))
         case .pretrained:
-            let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: bar.update)
-            save(ModelArchive(experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps), data: description))
+            let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
+            save(ModelArchive(experiment.fineTuned(network), data: description))
         case .covariance:
-            let head = experiment.trainCovarianceHead(progress: bar.update)
+            let head = try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) }
             save(ModelArchive(head, data: description))
         }
-        bar.finish()
         if let saveError { throw saveError }
-        log(interrupted != 0 ? "interrupted: \(url.path) holds the last good model" : "wrote \(url.path)")
         if let peak = ResourceUsage.peakResidentBytes() { log("peak resident memory: \(peak / 1_048_576) MiB") }
+        if Interruption.requested {
+            throw Interruption.Stopped(description: "\(url.path) holds the best model so far")
+        }
+        log("wrote \(url.path)")
     }
 }

@@ -21,7 +21,7 @@ final class WarmUpWorld: @unchecked Sendable {
         var pretraining = PretrainedNetwork.Options()
         pretraining.maxEpochs = 15
         pretraining.learningRate = 1e-2
-        base = experiment.trainPretrained(
+        base = try! experiment.trainPretrained(
             options: pretraining, model: MeLUModel.Configuration(embeddingSize: 8, hiddenSizes: [16], itemIDEmbedding: true))
         var options = MetaEmbeddingOptions(k: 5, innerLearningRate: 0.3, epochs: 15, metaBatchSize: 16, learningRate: 1e-2)
         options.patience = 15

@@ -50,7 +50,7 @@ import MetaRecData
         #expect(abs(posterior.mean[0] - 1.5) < 1e-3 && abs(posterior.mean[1] - 3) < 1e-3)
     }
 
-    @Test func learnsSyntheticTastesBetterThanTheBaselinesAndReportsUncertainty() {
+    @Test func learnsSyntheticTastesBetterThanTheBaselinesAndReportsUncertainty() throws {
         var configuration = CovarianceHead.Configuration()
         configuration.embeddingSize = 8
         configuration.representationSize = 8
@@ -58,7 +58,7 @@ import MetaRecData
         configuration.initialBias = world.globalMean
         let head = CovarianceHead(configuration: configuration, users: FeatureSpace(world.split.userFeatures),
                                   items: FeatureSpace(world.split.itemFeatures))
-        head.fit(training: world.warm, validation: world.validation, features: world.features)
+        try head.fit(training: world.warm, validation: world.validation, features: world.features)
         let mae = world.userColdMAE(head)
         #expect(mae < world.bestBaselineMAE - 0.03, "covariance head \(mae), best baseline \(world.bestBaselineMAE)")
 

@@ -18,7 +18,7 @@ import MetaRecData
         options.outerLearningRate = 5e-3
         options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 3, learningRate: 0.05)
         let learner = MetaLearner(model: world.model(), options: options)
-        learner.fit(training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
+        try! learner.fit(training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
         return learner
     }
 

@@ -11,7 +11,7 @@ import MetaRecData
     /// Offline meta-training on a third of the warm users, then the rest stream in: learning
     /// online from each user after predicting it must make later users' predictions better than
     /// leaving the offline initialisation alone, and only the adaptive part may change.
-    @Test func theOnlineStageImprovesOnTheOfflineInitialisation() {
+    @Test func theOnlineStageImprovesOnTheOfflineInitialisation() throws {
         let byUser = world.split.warmRatingsByUser().filter { $0.value.count >= 13 }
         let users = byUser.keys.sorted()
         let offlineUsers = Dictionary(uniqueKeysWithValues: users.prefix(users.count / 3).map { ($0, byUser[$0]!) })
@@ -21,7 +21,7 @@ import MetaRecData
         options.outerLearningRate = 5e-3
         options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 3, learningRate: 0.05)
         let offline = MetaLearner(model: world.model(), options: options)
-        offline.fit(training: offlineUsers, validation: [], features: world.features)
+        try offline.fit(training: offlineUsers, validation: [], features: world.features)
 
         var random = SeededGenerator(seed: 8)
         let stream = users.dropFirst(users.count / 3).map { user in

@@ -51,6 +51,20 @@ import MetaRecData
         }
     }
 
+    @Test func refusesToSaveNonFiniteWeightsAndKeepsTheGoodFile() throws {
+        let learner = MetaLearner(model: world.model(), options: MetaTrainingOptions())
+        let description = ModelArchive.DataDescription(name: "small", source: "synthetic", seed: 0, implicitThreshold: nil)
+        let url = temporaryFile("model.safetensors")
+        try ModelArchive(learner, data: description).write(to: url)
+        let good = try Data(contentsOf: url)
+        var archive = ModelArchive(learner, data: description)
+        archive.parameters["output.bias"] = Tensor(shape: [1], values: [.nan]).asParameter()
+        #expect { try archive.write(to: url) } throws: { error in
+            "\(error)".contains("parameter.output.bias") && "\(error)".contains("non-finite")
+        }
+        #expect(try Data(contentsOf: url) == good, "the last good model is untouched")
+    }
+
     /// The fast ranking path agrees with the model's own forward pass.
     @Test(arguments: [false, true])
     func candidateRankerAgreesWithTheModel(modulation: Bool) {
