@@ -36,10 +36,10 @@ struct DataOptions: ParsableArguments {
     var feedback: FeedbackKind { implicitThreshold.map { .implicit(threshold: $0) } ?? .explicit }
 
     func validate() throws {
-        if let format, !(["generic"] + MovieLens.Format.allCases.map(\.rawValue)).contains(format) {
-            throw ValidationError("unknown --format '\(format)'; expected movielens-100k, movielens-1m, movielens-10m, movielens-latest or generic")
+        if let format, !DataSource.formatNames.contains(format) {
+            throw ValidationError("unknown --format '\(format)'; expected \(DataSource.formatNames.joined(separator: ", "))")
         }
-        if format == "generic", schema == nil, !isSchemaPath(data) {
+        if format == "generic", schema == nil, !["yaml", "yml", "json"].contains(URL(fileURLWithPath: data).pathExtension.lowercased()) {
             throw ValidationError("--format generic needs --schema FILE (or --data pointing at the schema file)")
         }
         if syntheticUsers < 1 || syntheticItems < 2 || syntheticInteractions < 1 {
@@ -47,35 +47,16 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    private func isSchemaPath(_ path: String) -> Bool {
-        let lower = path.lowercased()
-        return lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") || lower.hasSuffix(".json")
+    /// Where the options say the data is.
+    func source() throws -> DataSource {
+        try DataSource.detect(
+            data, format: format, schema: schema,
+            synthetic: .init(seed: syntheticSeed, users: syntheticUsers, items: syntheticItems, interactions: syntheticInteractions))
     }
 
     /// Loads the data set the options name.
     func load() throws -> Dataset {
-        let options = ImportOptions(skipBadLines: skipBadLines)
-        if let schema { return try GenericLog.load(schema: URL(fileURLWithPath: schema), options: options, feedbackOverride: implicitThreshold.map { .implicit(threshold: $0) }) }
-        if data == "synthetic" && format == nil {
-            return BuiltInData.synthetic(seed: syntheticSeed, users: syntheticUsers, items: syntheticItems, targetInteractions: syntheticInteractions, feedback: feedback).dataset
-        }
-        let url = URL(fileURLWithPath: data)
-        if format == "generic" || isSchemaPath(data) {
-            return try GenericLog.load(schema: url, options: options, feedbackOverride: implicitThreshold.map { .implicit(threshold: $0) })
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw DataError(file: data, "not found; expected 'synthetic', a MovieLens directory or a schema file")
-        }
-        guard isDirectory.boolValue else {
-            throw DataError(file: data, "is a file; expected a MovieLens directory or a schema file ending in .yaml, .yml or .json")
-        }
-        let detected = format.flatMap(MovieLens.Format.init(rawValue:)) ?? MovieLens.detectFormat(directory: url)
-        if let detected { return try MovieLens.load(detected, directory: url, feedback: feedback, options: options) }
-        for name in ["schema.yaml", "schema.yml", "schema.json"] where FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) {
-            return try GenericLog.load(schema: url.appendingPathComponent(name), options: options, feedbackOverride: implicitThreshold.map { .implicit(threshold: $0) })
-        }
-        throw DataError(file: data, "cannot tell the format: expected u.data (100K), ratings.dat (1M/10M), ratings.csv (latest) or schema.yaml; or pass --format")
+        try source().load(feedback: implicitThreshold.map { .implicit(threshold: $0) }, options: ImportOptions(skipBadLines: skipBadLines))
     }
 }
 
