@@ -71,47 +71,47 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
     ) -> ParameterSet {
         var parameters = ParameterSet()
         let e = configuration.embeddingSize, d = configuration.representationSize, k = d + 1
-        for (side, space) in [("user", users), ("item", items)] {
+        for (side, space) in [(ParameterName.Side.user, users), (.item, items)] {
             for field in space.fields {
-                parameters["\(side).\(field.name).\(field.isEmbedded ? "embedding" : "projection")"] = Tensor.normal(
+                parameters[ParameterName.field(side, field.name, embedded: field.isEmbedded)] = Tensor.normal(
                     [max(field.size, 1), e], standardDeviation: 0.1, using: &random, requiresGradient: true)
             }
         }
         if configuration.itemIDEmbedding {
-            parameters["item.id.embedding"] = Tensor.zeros([max(items.entityCount, 1), e]).asParameter()
+            parameters[ParameterName.itemIDEmbedding] = Tensor.zeros([max(items.entityCount, 1), e]).asParameter()
         }
         let itemWidth = (max(items.fields.count, 1) + (configuration.itemIDEmbedding ? 1 : 0)) * e
         let userWidth = max(users.fields.count, 1) * e
         let towerBound = (6 / Float(itemWidth + d)).squareRoot()
-        parameters["tower.weight"] = Tensor.uniform([itemWidth, d], low: -towerBound, high: towerBound, using: &random, requiresGradient: true)
-        parameters["tower.bias"] = Tensor.zeros([d]).asParameter()
-        parameters["prior.weight"] = Tensor.normal([userWidth, k], standardDeviation: 0.01, using: &random, requiresGradient: true)
+        parameters[ParameterName.towerWeight] = Tensor.uniform([itemWidth, d], low: -towerBound, high: towerBound, using: &random, requiresGradient: true)
+        parameters[ParameterName.towerBias] = Tensor.zeros([d]).asParameter()
+        parameters[ParameterName.priorWeight] = Tensor.normal([userWidth, k], standardDeviation: 0.01, using: &random, requiresGradient: true)
         var bias = [Float](repeating: 0, count: k)
         bias[d] = configuration.initialBias
-        parameters["prior.bias"] = Tensor(shape: [k], values: bias, requiresGradient: true)
-        parameters["user.offset"] = Tensor.zeros([max(users.entityCount, 1), k]).asParameter()
+        parameters[ParameterName.priorBias] = Tensor(shape: [k], values: bias, requiresGradient: true)
+        parameters[ParameterName.userOffset] = Tensor.zeros([max(users.entityCount, 1), k]).asParameter()
         return parameters
     }
 
     // MARK: - The model
 
-    private func fieldEmbeddings(_ side: String, _ space: FeatureSpace, _ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
+    private func fieldEmbeddings(_ side: ParameterName.Side, _ space: FeatureSpace, _ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
         concatenateColumns(space.embeddings(of: batch, side: side, parameters: p, width: configuration.embeddingSize))
     }
 
     /// φ(item) with a trailing constant 1: `[rows, k]`.
     func itemRepresentation(_ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
-        var input = fieldEmbeddings("item", items, batch, p)
+        var input = fieldEmbeddings(.item, items, batch, p)
         if configuration.itemIDEmbedding {
-            input = concatenateColumns([input, embeddingBag(p.tensor("item.id.embedding"), batch.ids)])
+            input = concatenateColumns([input, embeddingBag(p.tensor(ParameterName.itemIDEmbedding), batch.ids)])
         }
-        let hidden = tanh(linear(input, weight: p.tensor("tower.weight"), bias: p.tensor("tower.bias")))
+        let hidden = tanh(linear(input, weight: p.tensor(ParameterName.towerWeight), bias: p.tensor(ParameterName.towerBias)))
         return concatenateColumns([hidden, Tensor.filled([batch.rows, 1], with: 1)])
     }
 
     /// μ(user features): `[rows, k]`.
     func priorMean(_ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
-        linear(fieldEmbeddings("user", users, batch, p), weight: p.tensor("prior.weight"), bias: p.tensor("prior.bias"))
+        linear(fieldEmbeddings(.user, users, batch, p), weight: p.tensor(ParameterName.priorWeight), bias: p.tensor(ParameterName.priorBias))
     }
 
     // MARK: - Training
@@ -152,7 +152,7 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
                 let userBatch = EntityBatch(features.users, entities: rows.map(\.user))
                 let itemBatch = EntityBatch(features.items, entities: rows.map(\.item))
                 let phi = itemRepresentation(itemBatch, parameters)
-                let offsets = embeddingBag(parameters.tensor("user.offset"), IndexLists(rows.map { [$0.user] }))
+                let offsets = embeddingBag(parameters.tensor(ParameterName.userOffset), IndexLists(rows.map { [$0.user] }))
                 let weights = priorMean(userBatch, parameters) + offsets
                 let predictions = (phi * weights).sumRows().reshaped([rows.count, 1])
                 let fit = meanSquaredError(predictions, Tensor(shape: [rows.count, 1], values: rows.map(\.value)))
@@ -204,7 +204,7 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         }
         var scatter = [Double](repeating: 0, count: k * k)
         var residual = 0.0, ratings = 0, userTotal = 0
-        let table = parameters.tensor("user.offset")
+        let table = parameters.tensor(ParameterName.userOffset)
         for part in partials {
             for i in scatter.indices { scatter[i] += part.scatter[i] }
             residual += part.residual

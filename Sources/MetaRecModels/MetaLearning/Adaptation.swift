@@ -74,6 +74,7 @@ extension MeLUModel {
     }
 
     static func isDecisionLayer(_ name: String) -> Bool {
-        name.hasPrefix("decision.") || name.hasPrefix("output.") || name.hasPrefix("modulation.")
+        name.hasPrefix(ParameterName.Prefix.decision) || name.hasPrefix(ParameterName.Prefix.output)
+            || name.hasPrefix(ParameterName.Prefix.modulation)
     }
 }

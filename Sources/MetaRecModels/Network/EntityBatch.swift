@@ -93,15 +93,15 @@ extension FeatureSpace {
     /// One `[rows, width]` block per field of `batch`: the mean of its embedding rows
     /// (`"<side>.<field>.embedding"`) or its dense values times `"<side>.<field>.projection"`; a
     /// side without fields gives one block of zeros.
-    public func embeddings(of batch: EntityBatch, side: String, parameters: ParameterSet, width: Int) -> [Tensor] {
+    public func embeddings(of batch: EntityBatch, side: ParameterName.Side, parameters: ParameterSet, width: Int) -> [Tensor] {
         var parts: [Tensor] = []
         var listIndex = 0, denseIndex = 0
         for field in fields {
             if field.isEmbedded {
-                parts.append(embeddingBag(parameters.tensor("\(side).\(field.name).embedding"), batch.lists[listIndex]))
+                parts.append(embeddingBag(parameters.tensor(ParameterName.field(side, field.name, embedded: true)), batch.lists[listIndex]))
                 listIndex += 1
             } else {
-                parts.append(matmul(batch.dense[denseIndex], parameters.tensor("\(side).\(field.name).projection")))
+                parts.append(matmul(batch.dense[denseIndex], parameters.tensor(ParameterName.field(side, field.name, embedded: false))))
                 denseIndex += 1
             }
         }

@@ -6,7 +6,7 @@ import MetaRecData
 /// SIGIR 2019).
 extension MeLUModel {
     /// Name of the item-id embedding table (present when `configuration.itemIDEmbedding`).
-    public static let itemIDEmbeddingName = "item.id.embedding"
+    public static let itemIDEmbeddingName = ParameterName.itemIDEmbedding
 
     /// Width of the user block of the representation.
     public var userRepresentationWidth: Int { max(users.fields.count, 1) * configuration.embeddingSize }

@@ -67,37 +67,37 @@ public struct MeLUModel: Sendable {
     public func initialParameters(using random: inout SeededGenerator) -> ParameterSet {
         var parameters = ParameterSet()
         let size = configuration.embeddingSize
-        for (side, space) in [("user", users), ("item", items)] {
+        for (side, space) in [(ParameterName.Side.user, users), (.item, items)] {
             for field in space.fields {
                 if field.isEmbedded {
-                    parameters["\(side).\(field.name).embedding"] = Tensor.normal(
+                    parameters[ParameterName.field(side, field.name, embedded: true)] = Tensor.normal(
                         [max(field.size, 1), size], standardDeviation: 0.1, using: &random, requiresGradient: true)
                 } else {
                     let bound = (6 / Float(field.size + size)).squareRoot()
-                    parameters["\(side).\(field.name).projection"] = Tensor.uniform(
+                    parameters[ParameterName.field(side, field.name, embedded: false)] = Tensor.uniform(
                         [field.size, size], low: -bound, high: bound, using: &random, requiresGradient: true)
                 }
             }
         }
         if configuration.itemIDEmbedding {
             // Zeros: an item training never saw (a new item) then adds nothing instead of noise.
-            parameters["item.id.embedding"] = Tensor.zeros([max(items.entityCount, 1), size]).asParameter()
+            parameters[ParameterName.itemIDEmbedding] = Tensor.zeros([max(items.entityCount, 1), size]).asParameter()
         }
         var width = representationWidth
         for (index, hidden) in configuration.hiddenSizes.enumerated() {
             let bound = (6 / Float(width + hidden)).squareRoot()
-            parameters["decision.\(index).weight"] = Tensor.uniform(
+            parameters[ParameterName.decisionWeight(index)] = Tensor.uniform(
                 [width, hidden], low: -bound, high: bound, using: &random, requiresGradient: true)
-            parameters["decision.\(index).bias"] = Tensor(shape: [hidden], values: .init(repeating: 0, count: hidden), requiresGradient: true)
+            parameters[ParameterName.decisionBias(index)] = Tensor(shape: [hidden], values: .init(repeating: 0, count: hidden), requiresGradient: true)
             if configuration.modulation {
-                parameters["modulation.\(index).scale"] = Tensor.filled([hidden], with: 1).asParameter()
-                parameters["modulation.\(index).shift"] = Tensor.zeros([hidden]).asParameter()
+                parameters[ParameterName.modulationScale(index)] = Tensor.filled([hidden], with: 1).asParameter()
+                parameters[ParameterName.modulationShift(index)] = Tensor.zeros([hidden]).asParameter()
             }
             width = hidden
         }
         let bound = (6 / Float(width + 1)).squareRoot()
-        parameters["output.weight"] = Tensor.uniform([width, 1], low: -bound, high: bound, using: &random, requiresGradient: true)
-        parameters["output.bias"] = Tensor(shape: [1], values: [configuration.outputBias], requiresGradient: true)
+        parameters[ParameterName.outputWeight] = Tensor.uniform([width, 1], low: -bound, high: bound, using: &random, requiresGradient: true)
+        parameters[ParameterName.outputBias] = Tensor(shape: [1], values: [configuration.outputBias], requiresGradient: true)
         return parameters
     }
 
@@ -113,13 +113,13 @@ public struct MeLUModel: Sendable {
 
     /// The user's block of the representation: `[user.rows, userWidth]`.
     public func userRepresentation(_ user: EntityBatch, parameters: ParameterSet) -> Tensor {
-        embed(side: "user", space: users, batch: user, parameters: parameters)
+        embed(side: .user, space: users, batch: user, parameters: parameters)
     }
 
     /// The items' block of the representation (feature embeddings, then the id embedding).
     public func itemRepresentation(_ batch: EntityBatch, parameters: ParameterSet) -> Tensor {
-        var parts = embedParts(side: "item", space: items, batch: batch, parameters: parameters)
-        if configuration.itemIDEmbedding { parts.append(embeddingBag(parameters.tensor("item.id.embedding"), batch.ids)) }
+        var parts = embedParts(side: .item, space: items, batch: batch, parameters: parameters)
+        if configuration.itemIDEmbedding { parts.append(embeddingBag(parameters.tensor(ParameterName.itemIDEmbedding), batch.ids)) }
         return concatenateColumns(parts)
     }
 
@@ -127,13 +127,13 @@ public struct MeLUModel: Sendable {
     public func decide(_ representation: Tensor, parameters: ParameterSet) -> Tensor {
         var hidden = representation
         for index in configuration.hiddenSizes.indices {
-            hidden = relu(linear(hidden, weight: parameters.tensor("decision.\(index).weight"),
-                                 bias: parameters.tensor("decision.\(index).bias")))
+            hidden = relu(linear(hidden, weight: parameters.tensor(ParameterName.decisionWeight(index)),
+                                 bias: parameters.tensor(ParameterName.decisionBias(index))))
             if configuration.modulation {
-                hidden = hidden * parameters.tensor("modulation.\(index).scale") + parameters.tensor("modulation.\(index).shift")
+                hidden = hidden * parameters.tensor(ParameterName.modulationScale(index)) + parameters.tensor(ParameterName.modulationShift(index))
             }
         }
-        return linear(hidden, weight: parameters.tensor("output.weight"), bias: parameters.tensor("output.bias"))
+        return linear(hidden, weight: parameters.tensor(ParameterName.outputWeight), bias: parameters.tensor(ParameterName.outputBias))
     }
 
     /// Predictions (ratings, or click logits) for one user's items or for row-aligned pairs.
@@ -157,11 +157,11 @@ public struct MeLUModel: Sendable {
         }
     }
 
-    private func embed(side: String, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> Tensor {
+    private func embed(side: ParameterName.Side, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> Tensor {
         concatenateColumns(embedParts(side: side, space: space, batch: batch, parameters: parameters))
     }
 
-    private func embedParts(side: String, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> [Tensor] {
+    private func embedParts(side: ParameterName.Side, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> [Tensor] {
         space.embeddings(of: batch, side: side, parameters: parameters, width: configuration.embeddingSize)
     }
 }

@@ -40,9 +40,10 @@ public enum ParameterPartition: Sendable, Equatable, Codable, CustomStringConver
         switch self {
         case .all: return true
         case .decisionLayers:
-            return name.hasPrefix("decision.") || name.hasPrefix("output.") || name.hasPrefix("modulation.")
-        case .lastLayer: return name.hasPrefix("output.")
-        case .modulation: return name.hasPrefix("modulation.")
+            return name.hasPrefix(ParameterName.Prefix.decision) || name.hasPrefix(ParameterName.Prefix.output)
+                || name.hasPrefix(ParameterName.Prefix.modulation)
+        case .lastLayer: return name.hasPrefix(ParameterName.Prefix.output)
+        case .modulation: return name.hasPrefix(ParameterName.Prefix.modulation)
         case .named(let prefixes): return prefixes.contains { name.hasPrefix($0) }
         }
     }

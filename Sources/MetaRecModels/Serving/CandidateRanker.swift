@@ -51,13 +51,13 @@ public final class CandidateRanker: @unchecked Sendable {
         let modulation: [(scale: [Float], shift: [Float])]? =
             model.configuration.modulation
             ? model.configuration.hiddenSizes.indices.map {
-                (parameters.tensor("modulation.\($0).scale").denseValues, parameters.tensor("modulation.\($0).shift").denseValues)
+                (parameters.tensor(ParameterName.modulationScale($0)).denseValues, parameters.tensor(ParameterName.modulationShift($0)).denseValues)
             } : nil
         var layers: [(weight: [Float], bias: [Float], width: Int)] = model.configuration.hiddenSizes.indices.map {
-            (parameters.tensor("decision.\($0).weight").denseValues, parameters.tensor("decision.\($0).bias").denseValues,
+            (parameters.tensor(ParameterName.decisionWeight($0)).denseValues, parameters.tensor(ParameterName.decisionBias($0)).denseValues,
              model.configuration.hiddenSizes[$0])
         }
-        layers.append((parameters.tensor("output.weight").denseValues, parameters.tensor("output.bias").denseValues, 1))
+        layers.append((parameters.tensor(ParameterName.outputWeight).denseValues, parameters.tensor(ParameterName.outputBias).denseValues, 1))
 
         // First layer: bias + u·W_user once, shared by every row; then the cached item block
         // times W_item is added for all rows in one product.

@@ -109,7 +109,7 @@ struct RecommendCommand: ParsableCommand {
         // item representations (built once, before the clock starts), one product per layer.
         var ranker: (MetaLearner, CandidateRanker)?
         if let learner = predictor as? MetaLearner,
-           !learner.parameters.names.contains(where: { $0.hasPrefix("item.") && learner.options.adaptation.partition.adapts($0) }) {
+           !learner.parameters.names.contains(where: { $0.hasPrefix(ParameterName.Prefix.item) && learner.options.adaptation.partition.adapts($0) }) {
             ranker = (learner, CandidateRanker(model: learner.model, parameters: learner.parameters, items: experiment.features.items, candidates: pool))
         }
         let start = Date()

@@ -71,7 +71,7 @@ struct ModelArguments: ParsableArguments {
             throw ValidationError("--inner-steps must be >= 0; --meta-batch-size, --epochs, --patience, --threads and --embedding-size must be positive")
         }
         if case .named(let prefixes) = ParameterPartition(parsing: partition) {
-            let roots = ["user.", "item.", "decision.", "output.", "modulation."]
+            let roots = ParameterName.Prefix.all
             for prefix in prefixes where !roots.contains(where: { prefix.hasPrefix($0) || $0.hasPrefix(prefix) }) || prefix.isEmpty {
                 throw ValidationError(
                     "--partition: '\(prefix)' names no parameter; use all, decision-layers, last-layer, modulation, or name prefixes starting with \(roots.joined(separator: ", "))")
