@@ -47,7 +47,11 @@ struct MetaRecCommand: AsyncParsableCommand {
             Foundation.exit(130)
         case let exit as ExitCode:
             Foundation.exit(exit.rawValue)
-        case is CleanExit:
+        case is ValidationError:
+            log(terminal.styled("error:", .red) + " \(message(error))")
+            Foundation.exit(1)
+        case _ where String(reflecting: type(of: error)).hasPrefix("ArgumentParser."):
+            // `metarec help train`, `--version` and the like: ArgumentParser prints them.
             MetaRecCommand.exit(withError: error)
         default:
             log(terminal.styled("error:", .red) + " \(message(error))")
@@ -72,8 +76,6 @@ struct MetaRecCommand: AsyncParsableCommand {
             return "the model file cannot be used: train it again with 'metarec train ... --out FILE'"
         case is TrainingError:
             return nil  // its message already says which option to change
-        case is ValidationError:
-            return "see 'metarec help <command>' for the options"
         case let cocoa as CocoaError where cocoa.code == .fileNoSuchFile || cocoa.code == .fileWriteNoPermission:
             return "check that the folder exists and is writable"
         default:

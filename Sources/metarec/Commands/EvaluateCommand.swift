@@ -25,12 +25,12 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Evaluate checkpoints by the protocol, beside the baselines, as Markdown and JSON.",
         discussion: """
-            The baselines are the protocol's: global, user and item means, and the same network
-            trained on all warm ratings, as it is and fine-tuned on each support set with the
+            The baselines are the protocol's: global, user and item means, and the same network \
+            trained on all warm ratings, as it is and fine-tuned on each support set with the \
             meta-learner's number of steps (its learning rate chosen on validation users).
 
             Example:
-              metarec evaluate --data ../shared/data/ml-100k --model maml.safetensors --json report.json
+              metarec evaluate --data ml-100k --model maml.safetensors --json report.json
             """)
 
     @OptionGroup var data: DataOptions

@@ -11,11 +11,11 @@ struct RecommendCommand: ParsableCommand {
         commandName: "recommend",
         abstract: "Adapt a checkpoint to a new user's ratings and print the top items, excluding those rated.",
         discussion: """
-            Ratings are ITEM=VALUE pairs with the data set's own item ids, given with --rate or in
+            Ratings are ITEM=VALUE pairs with the data set's own item ids, given with --rate or in \
             a file of 'item,value' lines. Pass the same --data and --seed as at training.
 
             Example:
-              metarec recommend --data ../shared/data/ml-100k --model maml.safetensors \\
+              metarec recommend --data ml-100k --model maml.safetensors \\
                   --rate 50=5 --rate 172=5 --rate 133=1 --top 10
             """)
 

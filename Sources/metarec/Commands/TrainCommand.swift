@@ -10,11 +10,11 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a method on the warm users of a data set and save it as a safetensors checkpoint.",
         discussion: """
-            The checkpoint is rewritten atomically whenever the validation score improves, so
+            The checkpoint is rewritten atomically whenever the validation score improves, so \
             Ctrl-C (or a crash) leaves the last good model in place.
 
             Example:
-              metarec train --data ../shared/data/ml-100k --method maml --out maml.safetensors
+              metarec train --data ml-100k --method maml --out maml.safetensors
             """)
 
     @OptionGroup var data: DataOptions
