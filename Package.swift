@@ -1,15 +1,19 @@
 // swift-tools-version: 6.1
 //
 // MetaRec: a cold-start recommender that meta-learns how to learn a new user or item.
-// One library product per concern, each depending only on the layers below it:
+// One library product per concern, each depending only on the layers above it
+// (Docs/architecture.md has the folders inside each):
 //
 //   MetaRecCore        tensors, higher-order reverse-mode autodiff, kernels, optimizers,
-//                      seeded randomness, safetensors checkpoints
-//   MetaRecData        readers, schemas, features, synthetic data, the protocol's splits
-//   MetaRecModels      the MeLU-style model, parameter partitions, MAML / first-order / Meta-SGD,
-//                      the covariance-tracking head, the non-meta baselines
-//   MetaRecEvaluation  the protocol's metrics, tables and few-shot curve
-//   metarec            the command-line tool
+//                      seeded randomness, safetensors checkpoints, file locks, the JSON format
+//   MetaRecData        readers and data-source detection, features, synthetic data, the
+//                      protocol's splits
+//   MetaRecModels      the MeLU-style network, MAML / first-order / Meta-SGD, the parameter
+//                      partition and online stage, the covariance head, meta-embeddings for new
+//                      items, baselines, the one training loop and run configuration, the ranker
+//   MetaRecEvaluation  the protocol's tables and few-shot curve, the streaming and item
+//                      warm-up studies
+//   metarec            the command-line tool, a thin shell over the library
 //   metarec-benchmark  release-mode benchmarks that print their figures
 import PackageDescription
 
