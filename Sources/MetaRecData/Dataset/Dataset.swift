@@ -69,6 +69,8 @@ public struct Dataset: Sendable {
     public var skipReport: [String]
     /// Rows removed because a later row had the same (user, item).
     public var duplicatesRemoved: Int
+    /// Set when the negatives of a positive-only log were sampled (``withSampledNegatives(_:)``).
+    public var negativeSampling: NegativeSampling?
 
     public init(
         name: String, feedback: FeedbackKind, userCount: Int, itemCount: Int,

@@ -196,7 +196,8 @@ public enum MovieLens {
     // MARK: latest
 
     /// MovieLens "latest" (and 20M/25M/32M): ratings.csv and movies.csv with a header, quoted
-    /// titles, '|'-separated genres, possibly CRLF line ends.
+    /// titles, '|'-separated genres, possibly CRLF line ends. Without movies.csv, items have no
+    /// features (the models then learn an item prior; see ``RawFeatures/priorField``).
     public static func loadLatest(directory: URL, feedback: FeedbackKind = .explicit, options: ImportOptions = ImportOptions()) throws -> Dataset {
         var builder = DatasetBuilder(feedback: feedback, options: options)
         let comma: [UInt8] = [0x2C]
@@ -206,7 +207,12 @@ public enum MovieLens {
             RecordFormat(delimiter: comma, quotes: true, header: true, fields: .exactly(4), describe: "4 comma-separated fields (userId, movieId, rating, timestamp)"),
             RatingColumns(user: 0, item: 1, value: 2, timestamp: 3))
         let (interactions, duplicates) = try builder.finishInteractions()
-        let movieFile = try builder.read(directory.appendingPathComponent("movies.csv"))
+        // A ratings-only folder (no movies.csv) is a log without item features: allowed.
+        let moviesURL = directory.appendingPathComponent("movies.csv")
+        guard FileManager.default.fileExists(atPath: moviesURL.path) else {
+            return builder.makeDataset(name: "ml-latest", interactions: interactions, duplicates: duplicates)
+        }
+        let movieFile = try builder.read(moviesURL)
         let movies = try readMovies(movieFile, RecordFormat(delimiter: comma, quotes: true, header: true, fields: .exactly(3), describe: "3 comma-separated fields (movieId, title, genres); quote a title that contains commas"), latin1: false, items: builder.items, itemCount: builder.itemIDs.count, handler: &builder.handler)
         return builder.makeDataset(
             name: "ml-latest", interactions: interactions, duplicates: duplicates, itemTitles: movies.titles,

@@ -32,7 +32,7 @@ struct DemoCommand: ParsableCommand {
             data.syntheticInteractions = min(data.syntheticInteractions, 15_000)
             model.epochs = min(model.epochs, 3)
         }
-        let dataset = try data.load()
+        let dataset = try data.loadForTraining()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
         log("\(dataset.name): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactions.count) interactions")
 

@@ -77,7 +77,7 @@ struct EvaluateCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let dataset = try data.load()
+        let dataset = try data.loadForTraining()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
         var sections: [String] = []
         var documents: [String: String] = [:]

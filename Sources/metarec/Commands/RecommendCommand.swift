@@ -67,7 +67,7 @@ struct RecommendCommand: ParsableCommand {
 
     /// The printed report: a header line, a column line, then one line per recommended item.
     func recommendations() throws -> [String] {
-        let dataset = try data.load()
+        let dataset = try data.loadForTraining()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: 2, splitOptions: split.options)
         let (predictor, archive) = try loadPredictor(model, for: experiment)
 

@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     var quiet = false
 
     func run() throws {
-        let dataset = try data.load()
+        let dataset = try data.loadForTraining()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
         let description = ModelArchive.DataDescription(
             name: dataset.name, source: data.data, seed: split.seed, implicitThreshold: data.implicitThreshold)
