@@ -9,13 +9,14 @@ import Yams
 /// feedback: implicit          # explicit (default) or implicit
 /// threshold: 1                # implicit: value >= threshold is positive
 /// interactions:
-///   file: clicks.tsv          # relative to the schema file
+///   file: clicks.tsv          # relative to the schema file (an absolute path is kept)
 ///   delimiter: tab            # tab, comma, semicolon, pipe, space, or the characters ("::")
 ///   header: true
 ///   user: user_id             # a header name, or a 0-based column index
 ///   item: item_id
 ///   value: clicked            # optional: without it every row is 1
 ///   timestamp: ts             # optional: seconds since 1970 or a date; without it, line order
+///   scale: [1, 5]             # optional: values outside are refused with file and line
 /// users:
 ///   file: users.csv
 ///   id: user_id
@@ -45,7 +46,7 @@ public enum GenericLog {
 
         // Interactions.
         let log = schema.interactions
-        let ratings = try builder.read(base.appendingPathComponent(log.file))
+        let ratings = try builder.read(schemaPath(log.file, base: base))
         let header = log.header ? try headerFields(ratings, delimiter: log.delimiter, quotes: log.quotes) : []
         func column(_ ref: ColumnRef, _ role: String) throws -> Int {
             try ref.resolve(header: header, file: ratings.name, schema: schemaFile.name, role: role)
@@ -53,7 +54,7 @@ public enum GenericLog {
         let columns = RatingColumns(
             user: try column(log.user, "user"), item: try column(log.item, "item"),
             value: try log.value.map { try column($0, "value") }, timestamp: try log.timestamp.map { try column($0, "timestamp") },
-            valueName: "value", flexibleTime: true)
+            valueName: "value", flexibleTime: true, scale: log.scale)
         let needed = [columns.user, columns.item, columns.value ?? 0, columns.timestamp ?? 0].max()! + 1
         let roles = ["user", "item"] + (log.value == nil ? [] : ["value"]) + (log.timestamp == nil ? [] : ["timestamp"])
         try builder.readRatings(
@@ -81,6 +82,11 @@ public enum GenericLog {
             itemTitles: titles, itemReleaseTimes: release, userFeatures: userFeatures, itemFeatures: itemFeatures)
     }
 
+    /// A file named in the schema: an absolute path as it is, a relative one from the schema's folder.
+    static func schemaPath(_ path: String, base: URL) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+    }
+
     // MARK: feature files
 
     static func readSide(_ side: SideSchema, base: URL, schemaName: String, ids: IDCollector, count: Int, builder: inout DatasetBuilder)
@@ -90,7 +96,7 @@ public enum GenericLog {
         var titles: [String]? = nil
         var release: [Int64?]? = nil
         if let fileName = side.file {
-            let file = try builder.read(base.appendingPathComponent(fileName))
+            let file = try builder.read(schemaPath(fileName, base: base))
             let header = side.header ? try headerFields(file, delimiter: side.delimiter, quotes: side.quotes) : []
             func resolve(_ ref: ColumnRef, _ role: String) throws -> Int { try ref.resolve(header: header, file: file.name, schema: schemaName, role: role) }
             let idColumn = try resolve(side.id, "id")
@@ -178,7 +184,7 @@ public enum GenericLog {
             }
         }
         if let v = side.vectors {
-            columns.append(try readVectors(base.appendingPathComponent(v.file), name: v.name, ids: ids, count: count, builder: &builder))
+            columns.append(try readVectors(schemaPath(v.file, base: base), name: v.name, ids: ids, count: count, builder: &builder))
         }
         return (RawFeatures(columns: columns), titles, release)
     }
@@ -278,6 +284,8 @@ public enum GenericLog {
         var item: ColumnRef
         var value: ColumnRef?
         var timestamp: ColumnRef?
+        /// The declared range of values (e.g. 1 to 5 stars); values outside it are refused.
+        var scale: ClosedRange<Double>?
     }
 
     struct Schema {
@@ -307,20 +315,34 @@ public enum GenericLog {
             var feedback = FeedbackKind.explicit
             switch try p.string(root, "feedback", at: "the top level") ?? "explicit" {
             case "explicit": feedback = .explicit
-            case "implicit": feedback = .implicit(threshold: Float(try p.number(root, "threshold", at: "the top level") ?? 1))
+            case "implicit":
+                let threshold = try p.number(root, "threshold", at: "the top level") ?? 1
+                guard threshold.isFinite, Float(threshold).isFinite else {
+                    throw DataError(file: file.name, "the top level: expected a finite number for 'threshold', found \(threshold)")
+                }
+                feedback = .implicit(threshold: Float(threshold))
             case let other: throw DataError(file: file.name, "feedback '\(other)' is unknown; expected explicit or implicit")
             }
             guard let log = root["interactions"] as? [String: Any] else { throw DataError(file: file.name, "expected an 'interactions' mapping with file, user and item") }
-            try p.allowOnly(log, ["file", "delimiter", "header", "quotes", "user", "item", "value", "timestamp"], at: "interactions")
+            try p.allowOnly(log, ["file", "delimiter", "header", "quotes", "user", "item", "value", "timestamp", "scale"], at: "interactions")
             guard let logFile = try p.string(log, "file", at: "interactions") else { throw DataError(file: file.name, "interactions: expected 'file'") }
             let logDelimiter = try p.delimiter(log, at: "interactions", fileName: logFile)
             guard let user = try p.column(log, "user", at: "interactions"), let item = try p.column(log, "item", at: "interactions") else {
                 throw DataError(file: file.name, "interactions: expected 'user' and 'item' columns (header names or 0-based indices)")
             }
+            var scale: ClosedRange<Double>? = nil
+            if let declared = log["scale"] {
+                let bounds = (declared as? [Any])?.compactMap(p.asNumber) ?? []
+                guard bounds.count == 2, bounds.allSatisfy(\.isFinite), bounds[0] < bounds[1] else {
+                    throw DataError(file: file.name, "interactions: expected 'scale' to be [lowest, highest] finite numbers, lowest first, found \(declared)")
+                }
+                scale = bounds[0]...bounds[1]
+            }
             let interactions = LogSchema(
                 file: logFile, delimiter: logDelimiter, header: try p.bool(log, "header", at: "interactions") ?? true,
                 quotes: try p.bool(log, "quotes", at: "interactions") ?? (logDelimiter == [0x2C]),
-                user: user, item: item, value: try p.column(log, "value", at: "interactions"), timestamp: try p.column(log, "timestamp", at: "interactions"))
+                user: user, item: item, value: try p.column(log, "value", at: "interactions"), timestamp: try p.column(log, "timestamp", at: "interactions"),
+                scale: scale)
             return Schema(
                 name: try p.string(root, "name", at: "the top level"), feedback: feedback, interactions: interactions,
                 users: try root["users"].map { try p.side($0, at: "users") }, items: try root["items"].map { try p.side($0, at: "items") })

@@ -47,7 +47,7 @@ public enum MovieLens {
         try builder.readRatings(
             ratings,
             RecordFormat(delimiter: [0x09], quotes: false, header: false, fields: .exactly(4), describe: "4 tab-separated fields (user, item, rating, timestamp)"),
-            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3))
+            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3, scale: 1...5))
         let (interactions, duplicates) = try builder.finishInteractions()
         let users = builder.users, items = builder.items
         let userCount = builder.userIDs.count, itemCount = builder.itemIDs.count
@@ -151,7 +151,7 @@ public enum MovieLens {
         try builder.readRatings(
             ratings,
             RecordFormat(delimiter: colons, quotes: false, header: false, fields: .exactly(4), describe: "4 '::'-separated fields (user, movie, rating, timestamp)"),
-            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3))
+            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3, scale: name == "ml-1m" ? 1...5 : 0.5...5))
         let (interactions, duplicates) = try builder.finishInteractions()
         let users = builder.users
         let userCount = builder.userIDs.count
@@ -205,7 +205,7 @@ public enum MovieLens {
         try builder.readRatings(
             ratings,
             RecordFormat(delimiter: comma, quotes: true, header: true, fields: .exactly(4), describe: "4 comma-separated fields (userId, movieId, rating, timestamp)"),
-            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3))
+            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3, scale: 0.5...5))
         let (interactions, duplicates) = try builder.finishInteractions()
         // A ratings-only folder (no movies.csv) is a log without item features: allowed.
         let moviesURL = directory.appendingPathComponent("movies.csv")

@@ -96,6 +96,8 @@ struct RatingColumns {
     var valueName = "rating"
     /// Unix seconds only (MovieLens), or also dates such as "2020-01-31" (generic logs).
     var flexibleTime = false
+    /// The data set's scale (MovieLens: 1-5 or 0.5-5 stars; a schema's `scale`): values outside are refused.
+    var scale: ClosedRange<Double>? = nil
 }
 
 /// Accumulates ratings from one or more files, then produces the `Dataset` invariants.
@@ -133,6 +135,12 @@ struct DatasetBuilder {
             if let c = columns.value {
                 guard let v = parseDouble(bytes, fields[c].range) else {
                     throw DataError(file: file.name, line: lineNumber, "expected a number for the \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'")
+                }
+                guard v.isFinite, Float(v).isFinite else {
+                    throw DataError(file: file.name, line: lineNumber, "expected a finite \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'")
+                }
+                if let scale = columns.scale, !scale.contains(v) {
+                    throw DataError(file: file.name, line: lineNumber, "\(columns.valueName) \(fieldText(bytes, fields[c])) (column \(c + 1)) is outside the data set's scale \(scale.lowerBound.formatted6)-\(scale.upperBound.formatted6)")
                 }
                 value = Float(v)
             }
@@ -181,4 +189,9 @@ struct DatasetBuilder {
             fileChecksums: checksums, skippedLines: handler.skipped, skipReport: handler.report,
             duplicatesRemoved: duplicates)
     }
+}
+
+extension Double {
+    /// A short form for messages: 5 rather than 5.0, 0.5 as it is.
+    var formatted6: String { self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self) }
 }

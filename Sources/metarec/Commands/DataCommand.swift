@@ -129,6 +129,12 @@ struct SplitArguments: ParsableArguments {
     @Option(help: "Query ratings per task.")
     var querySize: Int = 10
 
+    func validate() throws {
+        try OptionChecks.integer(querySize, "--query-size", in: 1...10_000)
+        try OptionChecks.integer(minTaskSize, "--min-task-size", in: (querySize + 1)...100_000)
+        try OptionChecks.integer(maxTaskSize, "--max-task-size", in: minTaskSize...1_000_000)
+    }
+
     var options: SplitOptions {
         SplitOptions(seed: seed, minimumTaskSize: minTaskSize, maximumTaskSize: maxTaskSize, querySize: querySize)
     }

@@ -25,6 +25,10 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "No progress bars.")
     var quiet = false
 
+    func validate() throws {
+        try OptionChecks.outputFile(json, "--json")
+    }
+
     mutating func run() throws {
         if quick {
             data.syntheticUsers = min(data.syntheticUsers, 300)

@@ -37,6 +37,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    func validate() throws {
+        try OptionChecks.outputFile(out, "--out")
+    }
+
     func run() throws {
         let dataset = try data.loadForTraining()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
