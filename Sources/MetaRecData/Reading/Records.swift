@@ -98,6 +98,8 @@ struct RatingColumns {
     var flexibleTime = false
     /// The data set's scale (MovieLens: 1-5 or 0.5-5 stars; a schema's `scale`): values outside are refused.
     var scale: ClosedRange<Double>? = nil
+    /// A schema's strptime-style `date_format`, tried before the built-in forms.
+    var dateFormat: String? = nil
 }
 
 /// Accumulates ratings from one or more files, then produces the `Dataset` invariants.
@@ -111,6 +113,7 @@ struct DatasetBuilder {
     var ratingsFile = "ratings"
     var userIDs: [String] = []
     var itemIDs: [String] = []
+    var warnings: [LoadWarning] = []
 
     init(feedback: FeedbackKind, options: ImportOptions) {
         self.feedback = feedback
@@ -120,6 +123,7 @@ struct DatasetBuilder {
     mutating func read(_ url: URL) throws -> TextFile {
         let file = try TextFile.read(url)
         checksums[file.name] = file.checksum
+        warnUnterminated(file)
         return file
     }
 
@@ -148,7 +152,7 @@ struct DatasetBuilder {
             if let c = columns.timestamp {
                 if let t = parseInt(bytes, fields[c].range) {
                     time = t
-                } else if columns.flexibleTime, let t = parseDate(fieldText(bytes, fields[c])) {
+                } else if columns.flexibleTime, let t = parseDate(fieldText(bytes, fields[c]), schemaFormat: columns.dateFormat) {
                     time = t
                 } else {
                     let expected = columns.flexibleTime ? "seconds since 1970 or a date such as 2020-01-31" : "integer seconds since 1970"
@@ -173,6 +177,8 @@ struct DatasetBuilder {
         }
         userIDs = users.finish()
         itemIDs = items.finish()
+        warnLeadingZeros("user", ids: userIDs)
+        warnLeadingZeros("item", ids: itemIDs)
         let result = canonicalize(raw, userRemap: users.remap, itemRemap: items.remap, userCount: userIDs.count)
         raw = []
         return result
@@ -187,7 +193,7 @@ struct DatasetBuilder {
             interactions: interactions, userIDs: userIDs, itemIDs: itemIDs, itemTitles: itemTitles,
             itemReleaseTimes: itemReleaseTimes, rawUserFeatures: userFeatures, rawItemFeatures: itemFeatures,
             fileChecksums: checksums, skippedLines: handler.skipped, skipReport: handler.report,
-            duplicatesRemoved: duplicates)
+            duplicatesRemoved: duplicates, loadWarnings: warnings)
     }
 }
 

@@ -67,6 +67,7 @@ struct DataOptions: ParsableArguments {
     /// Loads the data set and, for a positive-only log, samples its negatives (logged).
     func loadForTraining() throws -> Dataset {
         let dataset = try load()
+        for warning in dataset.loadWarnings { log("warning: \(warning)") }
         guard dataset.isPositiveOnly else {
             if negatives.map({ $0 > 0 }) ?? false {
                 log("note: --negatives ignored: \(dataset.name) has negative examples of its own")
@@ -203,6 +204,7 @@ func describe(_ dataset: Dataset, _ split: ProtocolSplit) -> String {
     lines.append("size       \(n(dataset.userCount)) users, \(n(dataset.itemCount)) items, \(n(dataset.interactions.count)) ratings"
         + " (\(n(dataset.duplicatesRemoved)) duplicate rows removed, latest kept; \(n(dataset.skippedLines)) bad lines skipped)")
     for message in dataset.skipReport.prefix(5) { lines.append("  skipped  \(message)") }
+    for warning in dataset.loadWarnings { lines.append("  warning  \(warning)") }
     let o = split.options
     lines.append("split      coldstart-v1, seed \(o.seed): users \(Int(o.userFractions.existing * 100))/\(Int(o.userFractions.validation * 100))/\(Int(o.userFractions.new * 100)) existing/validation/new"
         + " (\(n(split.existingUsers.count))/\(n(split.validationUsers.count))/\(n(split.newUsers.count))); tasks \(o.minimumTaskSize)-\(o.maximumTaskSize) ratings, query \(o.querySize)")
