@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "MetaRecEvaluation", targets: ["MetaRecEvaluation"]),
         .executable(name: "metarec", targets: ["metarec"]),
         .executable(name: "metarec-benchmark", targets: ["MetaRecBenchmarks"]),
+        .executable(name: "metarec-fuzz", targets: ["MetaRecFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,11 @@ let package = Package(
             name: "MetaRecBenchmarks",
             dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation"]
         ),
+        // A seeded mutation harness for the readers (Scripts/fuzz.sh runs it).
+        .executableTarget(
+            name: "MetaRecFuzz",
+            dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels"]
+        ),
         // Fixtures shared by the test targets: small files on disk, a small synthetic world.
         .target(
             name: "MetaRecTestSupport",
@@ -62,7 +68,8 @@ let package = Package(
             path: "Tests/MetaRecTestSupport"
         ),
         .testTarget(name: "MetaRecCoreTests", dependencies: ["MetaRecCore"]),
-        .testTarget(name: "MetaRecDataTests", dependencies: ["MetaRecData", "MetaRecTestSupport"]),
+        // Fixtures/fuzz holds inputs Scripts/fuzz.sh found, read by path in regression tests.
+        .testTarget(name: "MetaRecDataTests", dependencies: ["MetaRecData", "MetaRecTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MetaRecModelsTests", dependencies: ["MetaRecModels", "MetaRecData", "MetaRecTestSupport"]),
         .testTarget(
             name: "MetaRecEvaluationTests",

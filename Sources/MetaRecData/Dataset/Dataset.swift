@@ -69,6 +69,10 @@ public struct Dataset: Sendable {
     public var skipReport: [String]
     /// Rows removed because a later row had the same (user, item).
     public var duplicatesRemoved: Int
+    /// Set when the negatives of a positive-only log were sampled (``withSampledNegatives(_:)``).
+    public var negativeSampling: NegativeSampling?
+    /// What the reader accepted but a user should know (missing side rows, cut last lines, ...).
+    public var loadWarnings: [LoadWarning]
 
     public init(
         name: String, feedback: FeedbackKind, userCount: Int, itemCount: Int,
@@ -76,7 +80,7 @@ public struct Dataset: Sendable {
         itemTitles: [String]? = nil, itemReleaseTimes: [Int64?]? = nil,
         rawUserFeatures: RawFeatures = RawFeatures(), rawItemFeatures: RawFeatures = RawFeatures(),
         fileChecksums: [String: String] = [:], skippedLines: Int = 0, skipReport: [String] = [],
-        duplicatesRemoved: Int = 0
+        duplicatesRemoved: Int = 0, loadWarnings: [LoadWarning] = []
     ) {
         self.name = name
         self.feedback = feedback
@@ -93,6 +97,7 @@ public struct Dataset: Sendable {
         self.skippedLines = skippedLines
         self.skipReport = skipReport
         self.duplicatesRemoved = duplicatesRemoved
+        self.loadWarnings = loadWarnings
     }
 
     /// Internal index of an external user id (linear search; use `userLookup()` for many).

@@ -88,6 +88,20 @@ public struct RawFeatures: Sendable, Equatable {
     public var columns: [RawFeatureColumn]
     public init(columns: [RawFeatureColumn] = []) { self.columns = columns }
     public subscript(name: String) -> RawFeatureColumn? { columns.first { $0.name == name } }
+
+    /// The field a side without features gets: one category that every entity has, so its one
+    /// embedding row is a learned constant, the "prior" user or item. Without it a ratings-only
+    /// log would give the model no input on that side; with it, warm items still differ by their
+    /// id embedding while new items share the prior.
+    public static let priorField = "prior"
+
+    /// Whether this side has no features of its own (the model then sees only the prior).
+    public var isFeatureless: Bool { columns.isEmpty }
+
+    var withPriorIfEmpty: RawFeatures {
+        guard columns.isEmpty else { return self }
+        return RawFeatures(columns: [RawFeatureColumn(name: Self.priorField, spec: FeatureSpec(kind: .categorical), values: .categories([]))])
+    }
 }
 
 /// Encoded features of all entities of one side, CSR-style sparse per field: never dense one-hot
@@ -152,21 +166,22 @@ public struct FeatureEncoder: Sendable {
     public private(set) var fields: [FeatureField] = []
     var fitted: [Fitted] = []
 
-    /// Fits every column of `raw` on the entities in `training`.
+    /// Fits every column of `raw` on the entities in `training`. A side without any column gets
+    /// the single ``RawFeatures/priorField`` so that models always have a representation to learn.
     public static func fit(_ raw: RawFeatures, on training: [Int32]) -> FeatureEncoder {
         var encoder = FeatureEncoder()
-        for column in raw.columns {
+        for column in raw.withPriorIfEmpty.columns {
             let kind = column.spec.kind
             switch column.values {
             case .categories(let lists):
                 var seen = Set<String>()
-                for e in training { for v in lists[Int(e)] { seen.insert(v) } }
+                for e in training where Int(e) < lists.count { for v in lists[Int(e)] { seen.insert(v) } }
                 var vocabulary: [String: Int32] = [:]
                 for (i, v) in seen.sorted().enumerated() { vocabulary[v] = Int32(i + 1) }
                 encoder.fitted.append(.vocabulary(vocabulary))
                 encoder.fields.append(FeatureField(name: column.name, kind: kind, cardinality: vocabulary.count + 1, dimension: 0))
             case .numbers(let values):
-                let trainingValues = training.compactMap { values[Int($0)] }
+                let trainingValues = training.compactMap { Int($0) < values.count ? values[Int($0)] : nil }
                 switch kind {
                 case .date:
                     var buckets = Set<Int>()
@@ -214,7 +229,7 @@ public struct FeatureEncoder: Sendable {
     /// Encodes every entity of `raw` (which must have the columns it was fitted on).
     public func encode(_ raw: RawFeatures, count: Int) -> FeatureTable {
         var table = FeatureTable(count: count)
-        for (f, column) in raw.columns.enumerated() where f < fitted.count {
+        for (f, column) in raw.withPriorIfEmpty.columns.enumerated() where f < fitted.count {
             let field = fields[f]
             switch (fitted[f], column.values) {
             case (.vocabulary(let vocabulary), .categories(let lists)):

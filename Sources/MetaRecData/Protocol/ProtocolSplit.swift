@@ -108,6 +108,8 @@ public struct ProtocolSplit: Sendable {
     public var newUsers: [Int32]
     /// By internal item index.
     public var isNewItem: [Bool]
+    /// Items whose newness came from a release date (the rest from their first interaction).
+    public var releaseDatedItems: Int = 0
     /// Everything training may see: existing users × existing items, all of their ratings,
     /// in the data set's order (user, time, item).
     public var warmInteractions: [Interaction]
@@ -141,7 +143,12 @@ public struct ProtocolSplit: Sendable {
         // 2. Items: new when in the latest share of release dates (ties by item id); an item
         //    without a release date uses its first interaction.
         var firstSeen = [Int64](repeating: .max, count: dataset.itemCount)
-        for x in dataset.interactions where x.timestamp < firstSeen[Int(x.item)] { firstSeen[Int(x.item)] = x.timestamp }
+        // Sampled negatives are not interactions: an item's first one is its first positive.
+        let sampled = dataset.negativeSampling != nil
+        for x in dataset.interactions where x.timestamp < firstSeen[Int(x.item)] && (!sampled || x.value > 0) {
+            firstSeen[Int(x.item)] = x.timestamp
+        }
+        releaseDatedItems = (0..<dataset.itemCount).filter { dataset.itemReleaseTimes.indices.contains($0) && dataset.itemReleaseTimes[$0] != nil }.count
         let itemTime = (0..<dataset.itemCount).map { dataset.itemReleaseTimes.indices.contains($0) ? dataset.itemReleaseTimes[$0] ?? firstSeen[$0] : firstSeen[$0] }
         let byRelease = (0..<dataset.itemCount).sorted { itemTime[$0] != itemTime[$1] ? itemTime[$0] < itemTime[$1] : $0 < $1 }
         let existingItemCount = Int((Double(dataset.itemCount) * (1 - options.newItemFraction) + 1e-9).rounded(.down))
@@ -208,6 +215,24 @@ public struct ProtocolSplit: Sendable {
         let existingItems = (0..<dataset.itemCount).filter { !isNew[$0] }.map(Int32.init)
         itemEncoder = FeatureEncoder.fit(dataset.rawItemFeatures, on: existingItems)
         itemFeatures = itemEncoder.encode(dataset.rawItemFeatures, count: dataset.itemCount)
+    }
+
+    /// Why `scenario` has no task (for reports, which give every scenario a row).
+    public func missingTaskReason(_ scenario: Scenario) -> String {
+        let stats = statistics(scenario)
+        let items = scenario.usesNewItems ? "new items" : "existing items"
+        if stats.users == 0 { return "no users in this group" }
+        if stats.items == 0 { return "no \(items)" }
+        return "no user of the group has \(options.minimumTaskSize) ratings on \(items) (the most any has is fewer)"
+    }
+
+    /// The rule in force for new items: release dates where the data has them, else the first interaction.
+    public var newItemRule: String {
+        let dated = releaseDatedItems
+        let share = "latest \(Int((options.newItemFraction * 100).rounded()))%"
+        if dated == isNewItem.count { return "\(share) by release date" }
+        if dated == 0 { return "\(share) by first interaction (the data has no release dates)" }
+        return "\(share) by release date (\(dated) items), first interaction for the \(isNewItem.count - dated) items without one"
     }
 
     /// The tasks of `scenario`, ordered by user.

@@ -8,20 +8,23 @@ import Yams
 /// name: my-shop
 /// feedback: implicit          # explicit (default) or implicit
 /// threshold: 1                # implicit: value >= threshold is positive
+/// date_format: "%d/%m/%Y"     # optional strptime-style format, tried before the built-in forms
 /// interactions:
-///   file: clicks.tsv          # relative to the schema file
+///   file: clicks.tsv          # relative to the schema file (an absolute path is kept)
 ///   delimiter: tab            # tab, comma, semicolon, pipe, space, or the characters ("::")
 ///   header: true
 ///   user: user_id             # a header name, or a 0-based column index
 ///   item: item_id
 ///   value: clicked            # optional: without it every row is 1
 ///   timestamp: ts             # optional: seconds since 1970 or a date; without it, line order
+///   scale: [1, 5]             # optional: values outside are refused with file and line
 /// users:
 ///   file: users.csv
 ///   id: user_id
 ///   features:
 ///     - {name: age, column: age, type: numeric, transform: bucketed, buckets: [18, 25, 35, 45, 50, 56]}
 ///     - {name: city, column: city, type: categorical}
+///     - {name: region, column: zip, type: categorical, prefix: 1}      # derived: first character
 /// items:
 ///   file: items.csv
 ///   id: item_id
@@ -30,6 +33,7 @@ import Yams
 ///   features:
 ///     - {name: tags, column: tags, type: multi-categorical, separator: "|"}
 ///     - {name: decade, column: released, type: date, granularity: decade}
+///     - {name: year, column: title, type: numeric, pattern: "\\((\\d{4})\\)$"}  # derived: a capture
 ///   vectors: {file: item_vectors.txt, name: pretrained}   # item id then floats per line
 /// ```
 public enum GenericLog {
@@ -45,7 +49,7 @@ public enum GenericLog {
 
         // Interactions.
         let log = schema.interactions
-        let ratings = try builder.read(base.appendingPathComponent(log.file))
+        let ratings = try builder.read(schemaPath(log.file, base: base))
         let header = log.header ? try headerFields(ratings, delimiter: log.delimiter, quotes: log.quotes) : []
         func column(_ ref: ColumnRef, _ role: String) throws -> Int {
             try ref.resolve(header: header, file: ratings.name, schema: schemaFile.name, role: role)
@@ -53,7 +57,7 @@ public enum GenericLog {
         let columns = RatingColumns(
             user: try column(log.user, "user"), item: try column(log.item, "item"),
             value: try log.value.map { try column($0, "value") }, timestamp: try log.timestamp.map { try column($0, "timestamp") },
-            valueName: "value", flexibleTime: true)
+            valueName: "value", flexibleTime: true, scale: log.scale, dateFormat: log.dateFormat)
         let needed = [columns.user, columns.item, columns.value ?? 0, columns.timestamp ?? 0].max()! + 1
         let roles = ["user", "item"] + (log.value == nil ? [] : ["value"]) + (log.timestamp == nil ? [] : ["timestamp"])
         try builder.readRatings(
@@ -65,13 +69,13 @@ public enum GenericLog {
 
         var userFeatures = RawFeatures()
         if let side = schema.users {
-            userFeatures = try readSide(side, base: base, schemaName: schemaFile.name, ids: builder.users, count: builder.userIDs.count, builder: &builder).features
+            userFeatures = try readSide(side, base: base, schemaName: schemaFile.name, ids: builder.users, count: builder.userIDs.count, builder: &builder, kind: "users").features
         }
         var itemFeatures = RawFeatures()
         var titles: [String]? = nil
         var release: [Int64?]? = nil
         if let side = schema.items {
-            let result = try readSide(side, base: base, schemaName: schemaFile.name, ids: builder.items, count: builder.itemIDs.count, builder: &builder)
+            let result = try readSide(side, base: base, schemaName: schemaFile.name, ids: builder.items, count: builder.itemIDs.count, builder: &builder, kind: "items")
             itemFeatures = result.features
             titles = result.titles
             release = result.release
@@ -81,16 +85,21 @@ public enum GenericLog {
             itemTitles: titles, itemReleaseTimes: release, userFeatures: userFeatures, itemFeatures: itemFeatures)
     }
 
+    /// A file named in the schema: an absolute path as it is, a relative one from the schema's folder.
+    static func schemaPath(_ path: String, base: URL) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+    }
+
     // MARK: feature files
 
-    static func readSide(_ side: SideSchema, base: URL, schemaName: String, ids: IDCollector, count: Int, builder: inout DatasetBuilder)
+    static func readSide(_ side: SideSchema, base: URL, schemaName: String, ids: IDCollector, count: Int, builder: inout DatasetBuilder, kind: String)
         throws -> (features: RawFeatures, titles: [String]?, release: [Int64?]?)
     {
         var columns: [RawFeatureColumn] = []
         var titles: [String]? = nil
         var release: [Int64?]? = nil
         if let fileName = side.file {
-            let file = try builder.read(base.appendingPathComponent(fileName))
+            let file = try builder.read(schemaPath(fileName, base: base))
             let header = side.header ? try headerFields(file, delimiter: side.delimiter, quotes: side.quotes) : []
             func resolve(_ ref: ColumnRef, _ role: String) throws -> Int { try ref.resolve(header: header, file: file.name, schema: schemaName, role: role) }
             let idColumn = try resolve(side.id, "id")
@@ -105,13 +114,14 @@ public enum GenericLog {
             var dimensions = side.features.map { _ in 0 }
             var present = side.features.map { _ in [Bool](repeating: false, count: count) }
             var rowVectors = side.features.map { _ in [Float]() }
+            var seen = [Bool](repeating: false, count: count)
             if titleColumn != nil { titles = [String](repeating: "", count: count) }
             if releaseColumn != nil { release = [Int64?](repeating: nil, count: count) }
             try forEachRecord(file, RecordFormat(delimiter: side.delimiter, quotes: side.quotes, header: side.header, fields: .atLeast(needed), describe: "at least \(needed) \(RecordFormat.delimiterName(side.delimiter)) fields"), &builder.handler) { bytes, fields, line in
                 // Parse everything first, so a bad line leaves no partial entity behind.
                 var parsedNumbers = [Double?](repeating: nil, count: side.features.count)
                 for (f, feature) in side.features.enumerated() {
-                    let text = fieldText(bytes, fields[featureColumns[f]])
+                    let text = feature.derive(fieldText(bytes, fields[featureColumns[f]]))
                     switch feature.kind {
                     case .numericBucketed, .numericStandardized:
                         if !text.isEmpty {
@@ -120,7 +130,7 @@ public enum GenericLog {
                         }
                     case .date:
                         if !text.isEmpty {
-                            guard let t = parseDate(text) else { throw DataError(file: file.name, line: line, "expected a date (2020-01-31, 31-Jan-2020, a year, or seconds since 1970) for feature '\(feature.name)', found '\(text)'") }
+                            guard let t = parseDate(text, schemaFormat: side.dateFormat) else { throw DataError(file: file.name, line: line, "expected a date (2020-01-31, 31-Jan-2020, a year, or seconds since 1970) for feature '\(feature.name)', found '\(text)'") }
                             parsedNumbers[f] = Double(t)
                         }
                     case .dense:
@@ -140,17 +150,18 @@ public enum GenericLog {
                 if let c = releaseColumn {
                     let text = fieldText(bytes, fields[c])
                     if !text.isEmpty {
-                        guard let t = parseDate(text) else { throw DataError(file: file.name, line: line, "expected a release date (2020-01-31, a year, or seconds since 1970), found '\(text)'") }
+                        guard let t = parseDate(text, schemaFormat: side.dateFormat) else { throw DataError(file: file.name, line: line, "expected a release date (2020-01-31, a year, or seconds since 1970), found '\(text)'") }
                         releaseTime = t
                     }
                 }
                 guard let e = ids.finalIndex(bytes, fields[idColumn]) else { return }  // no interactions
                 let entity = Int(e)
+                seen[entity] = true
                 for (f, feature) in side.features.enumerated() {
                     switch feature.kind {
-                    case .categorical: categories[f][entity] = nonEmpty(fieldText(bytes, fields[featureColumns[f]]))
+                    case .categorical: categories[f][entity] = nonEmpty(feature.derive(fieldText(bytes, fields[featureColumns[f]])))
                     case .multiCategorical:
-                        categories[f][entity] = fieldText(bytes, fields[featureColumns[f]]).split(separator: feature.separator)
+                        categories[f][entity] = feature.derive(fieldText(bytes, fields[featureColumns[f]])).split(separator: feature.separator)
                             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
                     case .numericBucketed, .numericStandardized, .date: numbers[f][entity] = parsedNumbers[f]
                     case .dense:
@@ -163,6 +174,10 @@ public enum GenericLog {
                 }
                 if let c = titleColumn { titles![entity] = fieldText(bytes, fields[c]) }
                 if releaseColumn != nil { release![entity] = releaseTime }
+            }
+            builder.warnMissing(kind, file: file.name, present: seen, ids: kind == "users" ? builder.userIDs : builder.itemIDs)
+            if file.bytes.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) == nil }) {
+                builder.warnings.append(LoadWarning(file: file.name, message: "is not valid UTF-8: text fields were read as ISO-8859-1"))
             }
             for (f, feature) in side.features.enumerated() {
                 let values: RawFeatureValues
@@ -178,7 +193,7 @@ public enum GenericLog {
             }
         }
         if let v = side.vectors {
-            columns.append(try readVectors(base.appendingPathComponent(v.file), name: v.name, ids: ids, count: count, builder: &builder))
+            columns.append(try readVectors(schemaPath(v.file, base: base), name: v.name, ids: ids, count: count, builder: &builder))
         }
         return (RawFeatures(columns: columns), titles, release)
     }
@@ -255,6 +270,23 @@ public enum GenericLog {
         var kind: FeatureKind
         var separator: Character
         var spec: FeatureSpec
+        /// A derived column: the first capture of `pattern` (empty, i.e. missing, when it does not match)...
+        var pattern: NSRegularExpression? = nil
+        /// ...or the first `prefix` characters (a zip code's region).
+        var prefix: Int? = nil
+
+        /// The feature's text from its column's text.
+        func derive(_ text: String) -> String {
+            var text = text
+            if let pattern {
+                let range = NSRange(text.startIndex..., in: text)
+                guard let match = pattern.firstMatch(in: text, range: range), match.numberOfRanges > 1,
+                      let capture = Range(match.range(at: 1), in: text) else { return "" }
+                text = String(text[capture])
+            }
+            if let prefix { text = String(text.prefix(prefix)) }
+            return text
+        }
     }
 
     struct SideSchema {
@@ -267,6 +299,8 @@ public enum GenericLog {
         var release: ColumnRef?
         var features: [FeatureSchema]
         var vectors: (file: String, name: String)?
+        /// The schema's `date_format` (strptime-style), tried before the built-in forms.
+        var dateFormat: String? = nil
     }
 
     struct LogSchema {
@@ -278,6 +312,9 @@ public enum GenericLog {
         var item: ColumnRef
         var value: ColumnRef?
         var timestamp: ColumnRef?
+        /// The declared range of values (e.g. 1 to 5 stars); values outside it are refused.
+        var scale: ClosedRange<Double>?
+        var dateFormat: String? = nil
     }
 
     struct Schema {
@@ -295,35 +332,59 @@ public enum GenericLog {
                 if looksJSON {
                     object = try JSONSerialization.jsonObject(with: Data(file.bytes))
                 } else {
-                    object = try Yams.load(yaml: text)
+                    object = try SchemaYAML.load(text, file: file.name)
                 }
+            } catch let error as DataError {
+                throw error
             } catch {
                 throw DataError(file: file.name, "expected a \(looksJSON ? "JSON" : "YAML") schema; the parser said: \(error)")
             }
             guard let root = object as? [String: Any] else { throw DataError(file: file.name, "expected a mapping at the top level (name, feedback, interactions, users, items)") }
             let p = Parser(file: file.name)
-            try p.allowOnly(root, ["name", "feedback", "threshold", "interactions", "users", "items"], at: "the top level")
+            try p.allowOnly(root, ["name", "feedback", "threshold", "date_format", "interactions", "users", "items"], at: "the top level")
+            let dateFormat = try p.string(root, "date_format", at: "the top level")
+            if let dateFormat, !dateFormat.contains("%") {
+                throw DataError(file: file.name, "the top level: 'date_format' must be a strptime-style format such as \"%d/%m/%Y\", found '\(dateFormat)'")
+            }
 
             var feedback = FeedbackKind.explicit
             switch try p.string(root, "feedback", at: "the top level") ?? "explicit" {
             case "explicit": feedback = .explicit
-            case "implicit": feedback = .implicit(threshold: Float(try p.number(root, "threshold", at: "the top level") ?? 1))
+            case "implicit":
+                let threshold = try p.number(root, "threshold", at: "the top level") ?? 1
+                guard threshold.isFinite, Float(threshold).isFinite else {
+                    throw DataError(file: file.name, "the top level: expected a finite number for 'threshold', found \(threshold)")
+                }
+                feedback = .implicit(threshold: Float(threshold))
             case let other: throw DataError(file: file.name, "feedback '\(other)' is unknown; expected explicit or implicit")
             }
             guard let log = root["interactions"] as? [String: Any] else { throw DataError(file: file.name, "expected an 'interactions' mapping with file, user and item") }
-            try p.allowOnly(log, ["file", "delimiter", "header", "quotes", "user", "item", "value", "timestamp"], at: "interactions")
+            try p.allowOnly(log, ["file", "delimiter", "header", "quotes", "user", "item", "value", "timestamp", "scale"], at: "interactions")
             guard let logFile = try p.string(log, "file", at: "interactions") else { throw DataError(file: file.name, "interactions: expected 'file'") }
             let logDelimiter = try p.delimiter(log, at: "interactions", fileName: logFile)
             guard let user = try p.column(log, "user", at: "interactions"), let item = try p.column(log, "item", at: "interactions") else {
                 throw DataError(file: file.name, "interactions: expected 'user' and 'item' columns (header names or 0-based indices)")
             }
+            var scale: ClosedRange<Double>? = nil
+            if let declared = log["scale"] {
+                let bounds = (declared as? [Any])?.compactMap(p.asNumber) ?? []
+                guard bounds.count == 2, bounds.allSatisfy(\.isFinite), bounds[0] < bounds[1] else {
+                    throw DataError(file: file.name, "interactions: expected 'scale' to be [lowest, highest] finite numbers, lowest first, found \(declared)")
+                }
+                scale = bounds[0]...bounds[1]
+            }
             let interactions = LogSchema(
                 file: logFile, delimiter: logDelimiter, header: try p.bool(log, "header", at: "interactions") ?? true,
                 quotes: try p.bool(log, "quotes", at: "interactions") ?? (logDelimiter == [0x2C]),
-                user: user, item: item, value: try p.column(log, "value", at: "interactions"), timestamp: try p.column(log, "timestamp", at: "interactions"))
+                user: user, item: item, value: try p.column(log, "value", at: "interactions"), timestamp: try p.column(log, "timestamp", at: "interactions"),
+                scale: scale, dateFormat: dateFormat)
+            var users = try root["users"].map { try p.side($0, at: "users") }
+            var items = try root["items"].map { try p.side($0, at: "items") }
+            users?.dateFormat = dateFormat
+            items?.dateFormat = dateFormat
             return Schema(
                 name: try p.string(root, "name", at: "the top level"), feedback: feedback, interactions: interactions,
-                users: try root["users"].map { try p.side($0, at: "users") }, items: try root["items"].map { try p.side($0, at: "items") })
+                users: users, items: items)
         }
     }
 
@@ -420,7 +481,23 @@ public enum GenericLog {
                 throw DataError(file: file, "\(place): a feature needs a 'name'")
             }
             let where_ = "\(place) feature '\(name)'"
-            try allowOnly(map, ["name", "column", "type", "separator", "transform", "buckets", "granularity"], at: where_)
+            try allowOnly(map, ["name", "column", "type", "separator", "transform", "buckets", "granularity", "pattern", "prefix"], at: where_)
+            var pattern: NSRegularExpression? = nil
+            if let text = try string(map, "pattern", at: where_) {
+                do { pattern = try NSRegularExpression(pattern: text) } catch {
+                    throw DataError(file: file, "\(where_): 'pattern' is not a valid regular expression: \(text)")
+                }
+                guard pattern!.numberOfCaptureGroups >= 1 else {
+                    throw DataError(file: file, "\(where_): 'pattern' needs a capture group, e.g. \"\\\\((\\\\d{4})\\\\)\" for the year in 'Heat (1995)'")
+                }
+            }
+            var prefix: Int? = nil
+            if let value = try number(map, "prefix", at: where_) {
+                guard value >= 1, value <= 1000, value == value.rounded() else {
+                    throw DataError(file: file, "\(where_): 'prefix' must be a count of characters from 1 to 1000, found \(value)")
+                }
+                prefix = Int(value)
+            }
             guard let type = try string(map, "type", at: where_) else {
                 throw DataError(file: file, "feature '\(name)' has no type; expected one of \(GenericLog.featureTypes.joined(separator: ", "))")
             }
@@ -469,7 +546,8 @@ public enum GenericLog {
             default:
                 throw DataError(file: file, "feature '\(name)' has unknown type '\(type)'; expected one of \(GenericLog.featureTypes.joined(separator: ", "))")
             }
-            return GenericLog.FeatureSchema(name: name, column: column, kind: spec.kind, separator: separator, spec: spec)
+            return GenericLog.FeatureSchema(name: name, column: column, kind: spec.kind, separator: separator, spec: spec,
+                                            pattern: pattern, prefix: prefix)
         }
     }
 }

@@ -47,7 +47,7 @@ public enum MovieLens {
         try builder.readRatings(
             ratings,
             RecordFormat(delimiter: [0x09], quotes: false, header: false, fields: .exactly(4), describe: "4 tab-separated fields (user, item, rating, timestamp)"),
-            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3))
+            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3, scale: 1...5))
         let (interactions, duplicates) = try builder.finishInteractions()
         let users = builder.users, items = builder.items
         let userCount = builder.userIDs.count, itemCount = builder.itemIDs.count
@@ -66,6 +66,7 @@ public enum MovieLens {
         var gender = [[String]](repeating: [], count: userCount)
         var occupation = [[String]](repeating: [], count: userCount)
         var zip = [[String]](repeating: [], count: userCount)
+        var userSeen = [Bool](repeating: false, count: userCount)
         try forEachRecord(userFile, RecordFormat(delimiter: pipe, quotes: false, header: false, fields: .exactly(5), describe: "5 '|'-separated fields (user, age, gender, occupation, zip code)"), &builder.handler) { bytes, fields, line in
             guard let a = parseInt(bytes, fields[1].range), a >= 0 else {
                 throw DataError(file: userFile.name, line: line, "expected an age in years (field 2), found '\(fieldText(bytes, fields[1]))'")
@@ -75,11 +76,14 @@ public enum MovieLens {
                 throw DataError(file: userFile.name, line: line, "expected an occupation listed in u.occupation (field 4), found '\(job)'")
             }
             guard let u = users.finalIndex(bytes, fields[0]) else { return }  // a user without ratings
+            userSeen[Int(u)] = true
             age[Int(u)] = Double(a)
             gender[Int(u)] = nonEmpty(fieldText(bytes, fields[2]))
             occupation[Int(u)] = nonEmpty(job)
             zip[Int(u)] = nonEmpty(String(fieldText(bytes, fields[4]).prefix(1)))
         }
+
+        builder.warnMissing("users", file: userFile.name, present: userSeen, ids: builder.userIDs)
 
         // u.genre: name | index
         let genreFile = try builder.read(directory.appendingPathComponent("u.genre"))
@@ -95,6 +99,12 @@ public enum MovieLens {
 
         // u.item: id | title | release date | video release date | IMDb URL | one 0/1 flag per genre
         let itemFile = try builder.read(directory.appendingPathComponent("u.item"))
+        // Declared ISO-8859-1, but a re-encoded copy is UTF-8: read it as such, and say so.
+        let itemLatin1 = !isNonASCIIUTF8(itemFile.bytes)
+        if !itemLatin1 {
+            builder.warnings.append(LoadWarning(file: itemFile.name, message: "is UTF-8, not ISO-8859-1 as MovieLens 100K declares: read as UTF-8"))
+        }
+        var itemSeen = [Bool](repeating: false, count: itemCount)
         var titles = [String](repeating: "", count: itemCount)
         var release = [Int64?](repeating: nil, count: itemCount)
         var genres = [[String]](repeating: [], count: itemCount)
@@ -116,10 +126,14 @@ public enum MovieLens {
                 if bytes[r.lowerBound] == 0x31 { itemGenres.append(genreNames[g] ?? "genre\(g)") }
             }
             guard let i = items.finalIndex(bytes, fields[0]) else { return }
-            titles[Int(i)] = decodeLatin1(bytes, trimmed(bytes, fields[1].range))
+            itemSeen[Int(i)] = true
+            let titleRange = trimmed(bytes, fields[1].range)
+            titles[Int(i)] = itemLatin1 ? decodeLatin1(bytes, titleRange) : decodeText(bytes, titleRange)
             release[Int(i)] = date
             genres[Int(i)] = itemGenres
         }
+
+        builder.warnMissing("items", file: itemFile.name, present: itemSeen, ids: builder.itemIDs)
 
         let userFeatures = RawFeatures(columns: [
             RawFeatureColumn(name: "age", spec: FeatureSpec(kind: .numericBucketed, bucketBoundaries: ageBoundaries), values: .numbers(age)),
@@ -151,7 +165,7 @@ public enum MovieLens {
         try builder.readRatings(
             ratings,
             RecordFormat(delimiter: colons, quotes: false, header: false, fields: .exactly(4), describe: "4 '::'-separated fields (user, movie, rating, timestamp)"),
-            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3))
+            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3, scale: name == "ml-1m" ? 1...5 : 0.5...5))
         let (interactions, duplicates) = try builder.finishInteractions()
         let users = builder.users
         let userCount = builder.userIDs.count
@@ -188,6 +202,7 @@ public enum MovieLens {
 
         let movieFile = try builder.read(directory.appendingPathComponent("movies.dat"))
         let movies = try readMovies(movieFile, RecordFormat(delimiter: colons, quotes: false, header: false, fields: .exactly(3), describe: "3 '::'-separated fields (movie, title, genres)"), latin1: latin1, items: builder.items, itemCount: builder.itemIDs.count, handler: &builder.handler)
+        builder.warnMissing("items", file: movieFile.name, present: movies.seen, ids: builder.itemIDs)
         return builder.makeDataset(
             name: name, interactions: interactions, duplicates: duplicates, itemTitles: movies.titles,
             itemReleaseTimes: movies.release, userFeatures: userFeatures, itemFeatures: movieFeatures(genres: movies.genres, release: movies.release))
@@ -196,7 +211,8 @@ public enum MovieLens {
     // MARK: latest
 
     /// MovieLens "latest" (and 20M/25M/32M): ratings.csv and movies.csv with a header, quoted
-    /// titles, '|'-separated genres, possibly CRLF line ends.
+    /// titles, '|'-separated genres, possibly CRLF line ends. Without movies.csv, items have no
+    /// features (the models then learn an item prior; see ``RawFeatures/priorField``).
     public static func loadLatest(directory: URL, feedback: FeedbackKind = .explicit, options: ImportOptions = ImportOptions()) throws -> Dataset {
         var builder = DatasetBuilder(feedback: feedback, options: options)
         let comma: [UInt8] = [0x2C]
@@ -204,10 +220,16 @@ public enum MovieLens {
         try builder.readRatings(
             ratings,
             RecordFormat(delimiter: comma, quotes: true, header: true, fields: .exactly(4), describe: "4 comma-separated fields (userId, movieId, rating, timestamp)"),
-            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3))
+            RatingColumns(user: 0, item: 1, value: 2, timestamp: 3, scale: 0.5...5))
         let (interactions, duplicates) = try builder.finishInteractions()
-        let movieFile = try builder.read(directory.appendingPathComponent("movies.csv"))
+        // A ratings-only folder (no movies.csv) is a log without item features: allowed.
+        let moviesURL = directory.appendingPathComponent("movies.csv")
+        guard FileManager.default.fileExists(atPath: moviesURL.path) else {
+            return builder.makeDataset(name: "ml-latest", interactions: interactions, duplicates: duplicates)
+        }
+        let movieFile = try builder.read(moviesURL)
         let movies = try readMovies(movieFile, RecordFormat(delimiter: comma, quotes: true, header: true, fields: .exactly(3), describe: "3 comma-separated fields (movieId, title, genres); quote a title that contains commas"), latin1: false, items: builder.items, itemCount: builder.itemIDs.count, handler: &builder.handler)
+        builder.warnMissing("items", file: movieFile.name, present: movies.seen, ids: builder.itemIDs)
         return builder.makeDataset(
             name: "ml-latest", interactions: interactions, duplicates: duplicates, itemTitles: movies.titles,
             itemReleaseTimes: movies.release, itemFeatures: movieFeatures(genres: movies.genres, release: movies.release))
@@ -216,7 +238,8 @@ public enum MovieLens {
     // MARK: shared
 
     /// movie id, title with "(year)", genres separated by '|'. The release time is 1 January of the title's year.
-    static func readMovies(_ file: TextFile, _ format: RecordFormat, latin1: Bool, items: IDCollector, itemCount: Int, handler: inout BadLineHandler) throws -> (titles: [String], release: [Int64?], genres: [[String]]) {
+    static func readMovies(_ file: TextFile, _ format: RecordFormat, latin1: Bool, items: IDCollector, itemCount: Int, handler: inout BadLineHandler) throws -> (titles: [String], release: [Int64?], genres: [[String]], seen: [Bool]) {
+        var seen = [Bool](repeating: false, count: itemCount)
         var titles = [String](repeating: "", count: itemCount)
         var release = [Int64?](repeating: nil, count: itemCount)
         var genres = [[String]](repeating: [], count: itemCount)
@@ -225,13 +248,14 @@ public enum MovieLens {
                 throw DataError(file: file.name, line: line, "expected a movie id (field 1), found an empty field")
             }
             guard let i = items.finalIndex(bytes, fields[0], latin1: latin1) else { return }
+            seen[Int(i)] = true
             let title = fieldText(bytes, fields[1], latin1: latin1)
             titles[Int(i)] = title
             release[Int(i)] = yearInTitle(title).map { secondsOf(year: $0) }
             let list = fieldText(bytes, fields[2], latin1: latin1)
             genres[Int(i)] = list == "(no genres listed)" ? [] : list.split(separator: "|").map(String.init)
         }
-        return (titles, release, genres)
+        return (titles, release, genres, seen)
     }
 
     static func movieFeatures(genres: [[String]], release: [Int64?]) -> RawFeatures {

@@ -96,6 +96,10 @@ struct RatingColumns {
     var valueName = "rating"
     /// Unix seconds only (MovieLens), or also dates such as "2020-01-31" (generic logs).
     var flexibleTime = false
+    /// The data set's scale (MovieLens: 1-5 or 0.5-5 stars; a schema's `scale`): values outside are refused.
+    var scale: ClosedRange<Double>? = nil
+    /// A schema's strptime-style `date_format`, tried before the built-in forms.
+    var dateFormat: String? = nil
 }
 
 /// Accumulates ratings from one or more files, then produces the `Dataset` invariants.
@@ -109,6 +113,7 @@ struct DatasetBuilder {
     var ratingsFile = "ratings"
     var userIDs: [String] = []
     var itemIDs: [String] = []
+    var warnings: [LoadWarning] = []
 
     init(feedback: FeedbackKind, options: ImportOptions) {
         self.feedback = feedback
@@ -118,6 +123,7 @@ struct DatasetBuilder {
     mutating func read(_ url: URL) throws -> TextFile {
         let file = try TextFile.read(url)
         checksums[file.name] = file.checksum
+        warnUnterminated(file)
         return file
     }
 
@@ -134,13 +140,19 @@ struct DatasetBuilder {
                 guard let v = parseDouble(bytes, fields[c].range) else {
                     throw DataError(file: file.name, line: lineNumber, "expected a number for the \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'")
                 }
+                guard v.isFinite, Float(v).isFinite else {
+                    throw DataError(file: file.name, line: lineNumber, "expected a finite \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'")
+                }
+                if let scale = columns.scale, !scale.contains(v) {
+                    throw DataError(file: file.name, line: lineNumber, "\(columns.valueName) \(fieldText(bytes, fields[c])) (column \(c + 1)) is outside the data set's scale \(scale.lowerBound.formatted6)-\(scale.upperBound.formatted6)")
+                }
                 value = Float(v)
             }
             var time = Int64(lineNumber)
             if let c = columns.timestamp {
                 if let t = parseInt(bytes, fields[c].range) {
                     time = t
-                } else if columns.flexibleTime, let t = parseDate(fieldText(bytes, fields[c])) {
+                } else if columns.flexibleTime, let t = parseDate(fieldText(bytes, fields[c]), schemaFormat: columns.dateFormat) {
                     time = t
                 } else {
                     let expected = columns.flexibleTime ? "seconds since 1970 or a date such as 2020-01-31" : "integer seconds since 1970"
@@ -165,6 +177,8 @@ struct DatasetBuilder {
         }
         userIDs = users.finish()
         itemIDs = items.finish()
+        warnLeadingZeros("user", ids: userIDs)
+        warnLeadingZeros("item", ids: itemIDs)
         let result = canonicalize(raw, userRemap: users.remap, itemRemap: items.remap, userCount: userIDs.count)
         raw = []
         return result
@@ -179,6 +193,11 @@ struct DatasetBuilder {
             interactions: interactions, userIDs: userIDs, itemIDs: itemIDs, itemTitles: itemTitles,
             itemReleaseTimes: itemReleaseTimes, rawUserFeatures: userFeatures, rawItemFeatures: itemFeatures,
             fileChecksums: checksums, skippedLines: handler.skipped, skipReport: handler.report,
-            duplicatesRemoved: duplicates)
+            duplicatesRemoved: duplicates, loadWarnings: warnings)
     }
+}
+
+extension Double {
+    /// A short form for messages: 5 rather than 5.0, 0.5 as it is.
+    var formatted6: String { self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self) }
 }

@@ -14,6 +14,16 @@ public struct EvaluationReport: Sendable, Codable {
     public var randomOrderNDCG: [String: Double]
     public var methods: [MethodReport]
     public var wallSeconds: Double
+    /// Test scenarios without a task, each with the reason: every scenario is accounted for.
+    public var missingScenarios: [String: String]?
+    /// What the ranking metrics rank (implicit feedback): the query items, sampled or not.
+    public var candidateSet: String?
+    /// How negatives were sampled for a positive-only log, when they were.
+    public var negativeSampling: String?
+    /// Which rule made items new (release date, or first interaction where there is none).
+    public var newItemRule: String?
+    /// What the data lets the scenarios measure, e.g. a side without features.
+    public var notes: [String]?
 
     public init(dataset: String, seed: UInt64, implicitFeedback: Bool, checksums: [String: String],
                 scenarios: [String], taskCounts: [String: Int], randomOrderNDCG: [String: Double],
@@ -39,16 +49,26 @@ public struct EvaluationReport: Sendable, Codable {
         let counts = scenarios.map { "\($0) \(taskCounts[$0] ?? 0)" }.joined(separator: ", ")
         lines.append("Tasks: \(counts.isEmpty ? "none" : counts). Wall time \(String(format: "%.1f", wallSeconds)) s.")
         lines.append("")
+        if let newItemRule { lines.append("New items: \(newItemRule).") }
+        if let negativeSampling { lines.append("Negatives: \(negativeSampling).") }
+        if implicitFeedback, let candidateSet { lines.append("Ranking candidates: \(candidateSet); GAUC is the mean per-user AUC.") }
+        for note in notes ?? [] { lines.append("Note: \(note)") }
+        if newItemRule != nil || negativeSampling != nil || !(notes ?? []).isEmpty { lines.append("") }
         if scenarios.isEmpty {
             lines.append("No test tasks: no new user or new item has the 13 ratings a task needs (Docs/protocol.md, Splits). Use a larger data set.")
-            return lines.joined(separator: "\n")
         }
+        for (scenario, reason) in (missingScenarios ?? [:]).sorted(by: { $0.key < $1.key }) {
+            lines.append("\(scenario): n/a (\(reason))")
+        }
+        if scenarios.isEmpty { return lines.joined(separator: "\n") }
+        if !(missingScenarios ?? [:]).isEmpty { lines.append("") }
+        let k = RankingResult.cutoff
         var header = "| method |"
         var rule = "|---|"
         for scenario in scenarios {
             if implicitFeedback {
-                header += " \(scenario) AUC | \(scenario) nDCG@3 |"
-                rule += "---:|---:|"
+                header += " \(scenario) GAUC | \(scenario) recall@\(k) | \(scenario) nDCG@\(k) | \(scenario) HR@\(k) |"
+                rule += "---:|---:|---:|---:|"
             } else {
                 header += " \(scenario) MAE | \(scenario) RMSE | \(scenario) nDCG@3 |"
                 rule += "---:|---:|---:|"
@@ -65,7 +85,8 @@ public struct EvaluationReport: Sendable, Codable {
             for scenario in scenarios {
                 let result = method.scenarios[scenario]
                 if implicitFeedback {
-                    row += " \(format(result?.auc)) | \(format(result?.ndcgAt3)) |"
+                    let ranking = result?.ranking
+                    row += " \(format(result?.auc)) | \(format(ranking?.recall)) | \(format(ranking?.ndcg)) | \(format(ranking?.hitRate)) |"
                 } else {
                     row += " \(format(result?.meanAbsoluteError)) | \(format(result?.rootMeanSquaredError)) | \(format(result?.ndcgAt3)) |"
                 }
@@ -74,7 +95,7 @@ public struct EvaluationReport: Sendable, Codable {
         }
         var floor = "| random order |"
         for scenario in scenarios {
-            floor += implicitFeedback ? " 0.5000 | \(format(randomOrderNDCG[scenario])) |" : " | | \(format(randomOrderNDCG[scenario])) |"
+            floor += implicitFeedback ? " 0.5000 | | | |" : " | | \(format(randomOrderNDCG[scenario])) |"
         }
         lines.append(floor)
         lines.append("")

@@ -12,6 +12,20 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     /// Mean per-task AUC (GAUC) over tasks with both classes, for implicit feedback.
     public var auc: Double?
     public var aucTasks: Int
+    /// Recall, nDCG and hit rate at ``RankingResult/cutoff`` over tasks with both classes (implicit feedback).
+    public var ranking: RankingResult?
+}
+
+/// Top-k metrics for implicit feedback, averaged over tasks with a positive and a negative; the
+/// candidates are each task's query items (``EvaluationReport/candidateSet`` says which).
+public struct RankingResult: Sendable, Codable, Equatable {
+    /// K of the top-K metrics: half of the protocol's ten query items.
+    public static let cutoff = 5
+    public var k: Int
+    public var recall: Double
+    public var ndcg: Double
+    public var hitRate: Double
+    public var tasks: Int
 }
 
 /// One row of a results table: a method's scenario metrics and its few-shot curve.
@@ -83,13 +97,20 @@ public struct Evaluator: Sendable {
     /// The protocol's metrics of `method` on `tasks`, averaged over tasks. AUC counts a target
     /// of at least `positiveAt` as positive (0.5 for clicks; 4 turns ratings into likes).
     public static func score(_ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int, positiveAt: Float = 0.5) -> ScenarioResult {
-        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?) in
+        let k = RankingResult.cutoff
+        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?, [Double]?) in
             let predictions = method.predict(task)
             let targets = task.queryTargets.values
+            let labels: [Float] = targets.map { $0 >= positiveAt ? 1 : 0 }
+            let auc = Metrics.areaUnderCurve(predictions, labels)
+            // Top-k metrics only where both classes are present, like AUC.
+            let ranking = auc == nil ? nil : [
+                Metrics.recall(predictions, labels, at: k) ?? .nan, Metrics.normalizedDCG(predictions, labels, at: k),
+                Metrics.hitRate(predictions, labels, at: k) ?? .nan,
+            ]
             return (
                 Metrics.meanAbsoluteError(predictions, targets), Metrics.rootMeanSquaredError(predictions, targets),
-                Metrics.normalizedDCG(predictions, targets, at: 3),
-                Metrics.areaUnderCurve(predictions, targets.map { $0 >= positiveAt ? 1 : 0 })
+                Metrics.normalizedDCG(predictions, targets, at: 3), auc, ranking
             )
         }
         func mean(_ values: [Double]) -> Double {
@@ -97,24 +118,30 @@ public struct Evaluator: Sendable {
             return finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count)
         }
         let aucs = perTask.compactMap(\.3)
+        let rankings = perTask.compactMap(\.4)
+        let ranking = rankings.isEmpty ? nil : RankingResult(
+            k: k, recall: mean(rankings.map { $0[0] }), ndcg: mean(rankings.map { $0[1] }), hitRate: mean(rankings.map { $0[2] }),
+            tasks: rankings.count)
         return ScenarioResult(
             tasks: tasks.count, meanAbsoluteError: mean(perTask.map(\.0)), rootMeanSquaredError: mean(perTask.map(\.1)),
-            ndcgAt3: mean(perTask.map(\.2)), auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count)
+            ndcgAt3: mean(perTask.map(\.2)), auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking)
     }
 
     /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the
-    /// floor that the protocol asks to print beside every nDCG.
+    /// floor that the protocol asks to print beside every nDCG. NaN when no task has a positive gain.
     public func randomOrderNDCG(_ scenario: Scenario, draws: Int = 20, seed: UInt64 = 0) -> Double {
         var random = SeededGenerator(seed: seed).derived("random-ndcg-\(scenario.rawValue)")
         let tasks = prepared[scenario] ?? []
-        guard !tasks.isEmpty else { return .nan }
-        var total = 0.0
+        var total = 0.0, count = 0
         for task in tasks {
             for _ in 0..<draws {
                 let scores = (0..<task.queryCount).map { _ in random.uniform() }
-                total += Metrics.normalizedDCG(scores, task.queryTargets.values, at: 3)
+                // Undefined (no positive gain, e.g. an implicit task of negatives only): skipped,
+                // as the methods' own nDCG skips it.
+                let value = Metrics.normalizedDCG(scores, task.queryTargets.values, at: 3)
+                if value.isFinite { total += value; count += 1 }
             }
         }
-        return total / Double(tasks.count * draws)
+        return count == 0 ? .nan : total / Double(count)
     }
 }

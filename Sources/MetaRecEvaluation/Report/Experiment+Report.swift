@@ -24,13 +24,35 @@ extension Experiment {
         var floors: [String: Double] = [:]
         for scenario in evaluator.scenarios {
             counts[scenario.rawValue] = evaluator.tasks(scenario).count
-            floors[scenario.rawValue] = evaluator.randomOrderNDCG(scenario, seed: seed)
+            let floor = evaluator.randomOrderNDCG(scenario, seed: seed)
+            if floor.isFinite { floors[scenario.rawValue] = floor }  // undefined: absent, never NaN
         }
         let implicit: Bool
         if case .implicit = dataset.feedback { implicit = true } else { implicit = false }
-        return EvaluationReport(
+        var report = EvaluationReport(
             dataset: dataset.name, seed: seed, implicitFeedback: implicit, checksums: dataset.fileChecksums,
             scenarios: evaluator.scenarios.map(\.rawValue), taskCounts: counts, randomOrderNDCG: floors,
             methods: reports, wallSeconds: Date().timeIntervalSince(started))
+        var missing: [String: String] = [:]
+        for scenario in [Scenario.userCold, .itemCold, .bothCold] where !evaluator.scenarios.contains(scenario) {
+            missing[scenario.rawValue] = split.missingTaskReason(scenario)
+        }
+        report.missingScenarios = missing.isEmpty ? nil : missing
+        report.newItemRule = split.newItemRule
+        report.negativeSampling = dataset.negativeSampling?.description
+        if implicit {
+            report.candidateSet = dataset.negativeSampling == nil
+                ? "each task's query items (all from the log)"
+                : "each task's query items: the user's positives and sampled negatives, not all items"
+        }
+        var notes: [String] = []
+        if dataset.rawItemFeatures.isFeatureless {
+            notes.append("items have no features: a new item is known only by the learned item prior, so item-cold and both-cold measure what the user side alone predicts (new items cannot be told apart); warm items keep their id embeddings.")
+        }
+        if dataset.rawUserFeatures.isFeatureless {
+            notes.append("users have no features: a new user starts from the learned user prior and is told apart only by their support ratings.")
+        }
+        report.notes = notes.isEmpty ? nil : notes
+        return report
     }
 }

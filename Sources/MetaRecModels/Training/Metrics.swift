@@ -52,4 +52,23 @@ public enum Metrics {
         let rankSum = positives.reduce(0.0) { $0 + ranks[$1] }
         return (rankSum - p * (p + 1) / 2) / (p * Double(negatives))
     }
+
+    /// The items ranked by score, best first; ties keep the given order.
+    static func ranking(_ scores: [Float]) -> [Int] {
+        scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+    }
+
+    /// Recall@k for 0/1 labels: the share of the positives ranked in the top k. Nil without a positive.
+    public static func recall(_ scores: [Float], _ labels: [Float], at k: Int) -> Double? {
+        let positives = labels.filter { $0 >= 0.5 }.count
+        guard positives > 0 else { return nil }
+        let hits = ranking(scores).prefix(k).filter { labels[$0] >= 0.5 }.count
+        return Double(hits) / Double(positives)
+    }
+
+    /// Hit rate@k for 0/1 labels: 1 when a positive is ranked in the top k. Nil without a positive.
+    public static func hitRate(_ scores: [Float], _ labels: [Float], at k: Int) -> Double? {
+        guard labels.contains(where: { $0 >= 0.5 }) else { return nil }
+        return ranking(scores).prefix(k).contains { labels[$0] >= 0.5 } ? 1 : 0
+    }
 }

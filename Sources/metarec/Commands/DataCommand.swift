@@ -3,6 +3,8 @@ import Foundation
 import MetaRecCore
 import MetaRecData
 
+extension NegativeSampling.Strategy: ExpressibleByArgument {}
+
 /// Where the data comes from: shared by every command that reads a data set (data, train,
 /// evaluate). Without `--data`, the built-in synthetic set.
 struct DataOptions: ParsableArguments {
@@ -33,6 +35,15 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Synthetic data: number of interactions.")
     var syntheticInteractions: Int = 60_000
 
+    @Option(help: "Positive-only logs (plays, clicks): sampled negatives per positive, never an item the user touched (default 4; 0 keeps the log as it is).")
+    var negatives: Int?
+
+    @Option(help: "Positive-only logs: how negatives are drawn: uniform or popularity (in proportion to an item's interactions).")
+    var negativeSampling: NegativeSampling.Strategy = .uniform
+
+    @Option(help: "Positive-only logs: seed of the negative sampler.")
+    var negativeSeed: UInt64 = 0
+
     var feedback: FeedbackKind { implicitThreshold.map { .implicit(threshold: $0) } ?? .explicit }
 
     func validate() throws {
@@ -45,6 +56,32 @@ struct DataOptions: ParsableArguments {
         if syntheticUsers < 1 || syntheticItems < 2 || syntheticInteractions < 1 {
             throw ValidationError("synthetic sizes must be positive (users >= 1, items >= 2, interactions >= 1)")
         }
+        if let negatives, !(0...100).contains(negatives) {
+            throw ValidationError("--negatives must be between 0 and 100 negatives per positive, got \(negatives)")
+        }
+        if let implicitThreshold, !implicitThreshold.isFinite {
+            throw ValidationError("--implicit-threshold must be a finite number, got \(implicitThreshold)")
+        }
+    }
+
+    /// Loads the data set and, for a positive-only log, samples its negatives (logged).
+    func loadForTraining() throws -> Dataset {
+        let dataset = try load()
+        for warning in dataset.loadWarnings { log("warning: \(warning)") }
+        guard dataset.isPositiveOnly else {
+            if negatives.map({ $0 > 0 }) ?? false {
+                log("note: --negatives ignored: \(dataset.name) has negative examples of its own")
+            }
+            return dataset
+        }
+        let ratio = negatives ?? 4
+        guard ratio > 0 else {
+            log("warning: \(dataset.name) holds positives only and --negatives 0 samples none: every metric will be undefined")
+            return dataset
+        }
+        let sampling = NegativeSampling(strategy: negativeSampling, ratio: ratio, seed: negativeSeed)
+        log("\(dataset.name) holds positives only (a play or click log): sampling \(sampling)")
+        return dataset.withSampledNegatives(sampling)
     }
 
     /// Where the options say the data is.
@@ -74,6 +111,12 @@ struct SplitArguments: ParsableArguments {
     @Option(help: "Query ratings per task.")
     var querySize: Int = 10
 
+    func validate() throws {
+        try OptionChecks.integer(querySize, "--query-size", in: 1...10_000)
+        try OptionChecks.integer(minTaskSize, "--min-task-size", in: (querySize + 1)...100_000)
+        try OptionChecks.integer(maxTaskSize, "--max-task-size", in: minTaskSize...1_000_000)
+    }
+
     var options: SplitOptions {
         SplitOptions(seed: seed, minimumTaskSize: minTaskSize, maximumTaskSize: maxTaskSize, querySize: querySize)
     }
@@ -93,7 +136,7 @@ struct DataStatsCommand: ParsableCommand {
     @OptionGroup var split: SplitArguments
 
     func run() throws {
-        let dataset = try data.load()
+        let dataset = try data.loadForTraining()
         let protocolSplit = try ProtocolSplit(dataset: dataset, options: split.options)
         print(describe(dataset, protocolSplit))
     }
@@ -110,7 +153,7 @@ struct DataSplitCommand: ParsableCommand {
     var out: String
 
     func run() throws {
-        let dataset = try data.load()
+        let dataset = try data.loadForTraining()
         let protocolSplit = try ProtocolSplit(dataset: dataset, options: split.options)
         let url = URL(fileURLWithPath: out)
         try protocolSplit.export(to: url, dataset: dataset)
@@ -142,10 +185,12 @@ func describe(_ dataset: Dataset, _ split: ProtocolSplit) -> String {
     lines.append("size       \(n(dataset.userCount)) users, \(n(dataset.itemCount)) items, \(n(dataset.interactions.count)) ratings"
         + " (\(n(dataset.duplicatesRemoved)) duplicate rows removed, latest kept; \(n(dataset.skippedLines)) bad lines skipped)")
     for message in dataset.skipReport.prefix(5) { lines.append("  skipped  \(message)") }
+    for warning in dataset.loadWarnings { lines.append("  warning  \(warning)") }
     let o = split.options
     lines.append("split      coldstart-v1, seed \(o.seed): users \(Int(o.userFractions.existing * 100))/\(Int(o.userFractions.validation * 100))/\(Int(o.userFractions.new * 100)) existing/validation/new"
         + " (\(n(split.existingUsers.count))/\(n(split.validationUsers.count))/\(n(split.newUsers.count))); tasks \(o.minimumTaskSize)-\(o.maximumTaskSize) ratings, query \(o.querySize)")
-    lines.append("new items  \(n(split.isNewItem.filter { $0 }.count)) of \(n(dataset.itemCount)) (latest \(Int(o.newItemFraction * 100))% by release date)")
+    lines.append("new items  \(n(split.isNewItem.filter { $0 }.count)) of \(n(dataset.itemCount)) (\(split.newItemRule))")
+    if let sampling = dataset.negativeSampling { lines.append("negatives  \(sampling)") }
     lines.append("")
     let header = ["scenario", "users", "active", "items", "tasks", "task ratings", "all ratings"]
     let widths = [12, 7, 7, 7, 7, 13, 12]

@@ -25,6 +25,10 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
+    func validate() throws {
+        try OptionChecks.outputFile(json, "--json")
+    }
+
     mutating func run() throws {
         if quick {
             data.syntheticUsers = min(data.syntheticUsers, 300)
@@ -33,7 +37,7 @@ struct DemoCommand: ParsableCommand {
             model.epochs = min(model.epochs, 3)
         }
         let reporter = ProgressReporter(verbosity: quiet ? .quiet : .normal)
-        let dataset = try reporter.phase("reading \(data.data)") { try data.load() }
+        let dataset = try reporter.phase("reading \(data.data)") { try data.loadForTraining() }
         var configuration = model.configuration(split: split.options)
         if quick { configuration.covariance.maxEpochs = 3 }
         let experiment = try Experiment(dataset: dataset, configuration: configuration)

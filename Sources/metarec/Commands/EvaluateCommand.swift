@@ -5,9 +5,20 @@ import MetaRecData
 import MetaRecEvaluation
 import MetaRecModels
 
-/// Loads a checkpoint and checks that it was trained on data shaped like `experiment`'s.
-func loadPredictor(_ path: String, for experiment: Experiment) throws -> (ColdStartPredictor, ModelArchive) {
+/// Loads a checkpoint and checks that it was trained on data shaped like `experiment`'s, with the
+/// same split seed, feedback threshold and data set (unless `allowOtherData`, which is logged).
+func loadPredictor(_ path: String, for experiment: Experiment, implicitThreshold: Float? = nil,
+                   allowOtherData: Bool = false) throws -> (ColdStartPredictor, ModelArchive) {
     let archive = try ModelArchive(contentsOf: URL(fileURLWithPath: path))
+    let mismatches = ModelCompatibility.mismatches(
+        archive.header.data, datasetName: experiment.dataset.name, seed: experiment.seed, implicitThreshold: implicitThreshold)
+    if !mismatches.isEmpty {
+        let list = mismatches.joined(separator: "; ")
+        guard allowOtherData else {
+            throw ValidationError("\(path) does not match the data given here: \(list). Its test users may have been training users. Pass the same --data, --seed and --implicit-threshold as at training, or --allow-other-data to use it anyway.")
+        }
+        log("warning: --allow-other-data: using \(path) although \(list)")
+    }
     let users = FeatureSpace(experiment.split.userFeatures), items = FeatureSpace(experiment.split.itemFeatures)
     guard archive.header.users == users, archive.header.items == items else {
         throw ValidationError("""
@@ -39,6 +50,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(name: .customLong("model"), help: "A checkpoint written by 'metarec train' (repeat for several).")
     var models: [String] = []
+
+    @Flag(help: "Use checkpoints trained with another split seed, threshold or data set (printed; their scores are then not the protocol's).")
+    var allowOtherData = false
 
     @Flag(help: "Skip training the network baselines (faster; the table then lacks them).")
     var noNetworkBaselines = false
@@ -76,9 +90,29 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
+    func validate() throws {
+        try OptionChecks.integer(streamSupport, "--stream-support", in: 1...1000)
+        for name in streamPartitions.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            guard ["all", "decision-layers", "decision", "last-layer", "last", "modulation"].contains(name) else {
+                throw ValidationError("--stream-partitions: '\(name)' is not a partition; expected all, decision-layers, last-layer or modulation, comma-separated")
+            }
+        }
+        try OptionChecks.integer(warmupK, "--warmup-k", in: 1...10_000)
+        try OptionChecks.integer(generatorEpochs, "--generator-epochs", in: 1...10_000)
+        let rates = generatorRates.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
+        guard !rates.isEmpty, rates.allSatisfy({ $0.map { $0.isFinite && $0 > 0 } ?? false }) else {
+            throw ValidationError("--generator-rates must be positive numbers separated by commas, got '\(generatorRates)'")
+        }
+        try OptionChecks.outputFile(json, "--json")
+        try OptionChecks.outputFile(markdown, "--markdown")
+        if noTable && !streaming && !itemWarmup {
+            throw ValidationError("--no-table leaves nothing to do; add --streaming or --item-warmup")
+        }
+    }
+
     func run() throws {
         let reporter = ProgressReporter(verbosity: quiet ? .quiet : .normal)
-        let dataset = try reporter.phase("reading \(data.data)") { try data.load() }
+        let dataset = try reporter.phase("reading \(data.data)") { try data.loadForTraining() }
         let configuration = model.configuration(split: split.options)
         let experiment = try Experiment(dataset: dataset, configuration: configuration)
         var sections: [String] = []
@@ -136,7 +170,9 @@ struct EvaluateCommand: ParsableCommand {
     func protocolTable(_ experiment: Experiment, reporter: ProgressReporter) throws -> EvaluationReport {
         var methods: [ColdStartPredictor] = experiment.baselines()
         var loaded: [(ColdStartPredictor, ModelArchive)] = []
-        for path in models { loaded.append(try loadPredictor(path, for: experiment)) }
+        for path in models {
+            loaded.append(try loadPredictor(path, for: experiment, implicitThreshold: data.implicitThreshold, allowOtherData: allowOtherData))
+        }
         if !noNetworkBaselines {
             let rule = loaded.compactMap { $0.1.header.metaTraining?.adaptation }.first ?? model.adaptation
             let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }

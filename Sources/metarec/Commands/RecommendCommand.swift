@@ -40,6 +40,9 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: "Use this known user's features (their id in the data set); default: a new user with unknown features.")
     var user: String?
 
+    @Flag(help: "Use a checkpoint trained with another split seed, threshold or data set (printed).")
+    var allowOtherData = false
+
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive") }
     }
@@ -67,9 +70,10 @@ struct RecommendCommand: ParsableCommand {
 
     /// The printed report: a header line, a column line, then one line per recommended item.
     func recommendations() throws -> [String] {
-        let dataset = try data.load()
+        let dataset = try data.loadForTraining()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: 2, splitOptions: split.options)
-        let (predictor, archive) = try loadPredictor(model, for: experiment)
+        let (predictor, archive) = try loadPredictor(
+            model, for: experiment, implicitThreshold: data.implicitThreshold, allowOtherData: allowOtherData)
 
         var pairs = try Self.parseRatings(ratings, source: "--rate")
         if let ratingsFile {
@@ -79,19 +83,11 @@ struct RecommendCommand: ParsableCommand {
             pairs += try Self.parseRatings(text.components(separatedBy: .newlines), source: ratingsFile)
         }
         let lookup = dataset.itemLookup()
-        var support: [Interaction] = []
-        for (id, value) in pairs {
-            guard let item = lookup[id] else { throw ValidationError("item '\(id)' is not in \(dataset.name)") }
-            support.append(Interaction(user: 0, item: item, value: dataset.feedback.map(value), timestamp: Int64(support.count)))
-        }
+        let support = try RecommendInput.support(pairs, dataset: dataset, lookup: lookup)
         let rated = Set(support.map(\.item))
         var pool: [Int32]
         if let candidates {
-            pool = try candidates.split(separator: ",").map { raw in
-                let id = raw.trimmingCharacters(in: .whitespaces)
-                guard let item = lookup[id] else { throw ValidationError("candidate item '\(id)' is not in \(dataset.name)") }
-                return item
-            }
+            pool = try RecommendInput.candidates(candidates, dataset: dataset, lookup: lookup)
         } else {
             pool = Array(0..<Int32(dataset.itemCount))
         }
@@ -114,19 +110,20 @@ struct RecommendCommand: ParsableCommand {
         }
         let start = Date()
         var uncertainty: [Float]?
-        let scores: [Float]
+        let rawScores: [Float]
         if let (learner, ranker) = ranker {
             let fast = learner.model.adaptForInference(learner.parameters, to: task, rule: learner.options.adaptation, rates: learner.innerRates)
             let user = GradientMode.withoutRecording { learner.model.userRepresentation(task.userBatch, parameters: fast) }
-            scores = learner.model.score(ranker.scores(userRepresentation: user, parameters: fast))
+            rawScores = learner.model.score(ranker.scores(userRepresentation: user, parameters: fast))
         } else if let head = predictor as? CovarianceHead {
             let result = head.predictWithUncertainty(task)
-            scores = result.means
+            rawScores = result.means
             uncertainty = result.variances.map { $0.squareRoot() }
         } else {
-            scores = predictor.predict(task)
+            rawScores = predictor.predict(task)
         }
         let milliseconds = Date().timeIntervalSince(start) * 1000
+        let scores = RecommendInput.clipped(rawScores, to: dataset)
         let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
         var lines = [
             "\(predictor.name), trained on \(archive.header.data.name); adapted to \(support.count) ratings and scored \(pool.count) items in \(String(format: "%.1f", milliseconds)) ms",

@@ -30,13 +30,17 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
+    func validate() throws {
+        try OptionChecks.outputFile(out, "--out")
+    }
+
     func run() throws {
         let url = URL(fileURLWithPath: out)
         // A second writer of the same file fails at once instead of both saying "wrote".
         let lock = try FileLock(exclusiveFor: url)
         defer { lock.release() }
         let reporter = ProgressReporter(verbosity: quiet ? .quiet : .normal)
-        let dataset = try reporter.phase("reading \(data.data)") { try data.load() }
+        let dataset = try reporter.phase("reading \(data.data)") { try data.loadForTraining() }
         let configuration = model.configuration(split: split.options)
         let experiment = try Experiment(dataset: dataset, configuration: configuration)
         let description = ModelArchive.DataDescription(

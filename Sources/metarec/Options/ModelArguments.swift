@@ -67,9 +67,15 @@ struct ModelArguments: ParsableArguments {
     var threads: Int = standard.threads
 
     func validate() throws {
-        guard innerSteps >= 0, metaBatchSize > 0, epochs > 0, patience > 0, threads > 0, embeddingSize > 0 else {
-            throw ValidationError("--inner-steps must be >= 0; --meta-batch-size, --epochs, --patience, --threads and --embedding-size must be positive")
-        }
+        try OptionChecks.integer(innerSteps, "--inner-steps", in: 0...100)
+        try OptionChecks.integer(metaBatchSize, "--meta-batch-size", in: 1...4096)
+        try OptionChecks.integer(epochs, "--epochs", in: 1...10_000)
+        try OptionChecks.integer(patience, "--patience", in: 1...10_000)
+        try OptionChecks.integer(threads, "--threads", in: 1...256)
+        try OptionChecks.integer(embeddingSize, "--embedding-size", in: 1...OptionChecks.maximumEmbeddingSize)
+        if let innerLearningRate { try OptionChecks.learningRate(innerLearningRate, "--inner-learning-rate") }
+        try OptionChecks.learningRate(outerLearningRate, "--outer-learning-rate")
+        try OptionChecks.learningRate(pretrainLearningRate, "--pretrain-learning-rate")
         if case .named(let prefixes) = ParameterPartition(parsing: partition) {
             let roots = ParameterName.Prefix.all
             for prefix in prefixes where !roots.contains(where: { prefix.hasPrefix($0) || $0.hasPrefix(prefix) }) || prefix.isEmpty {
@@ -77,7 +83,10 @@ struct ModelArguments: ParsableArguments {
                     "--partition: '\(prefix)' names no parameter; use all, decision-layers, last-layer, modulation, or name prefixes starting with \(roots.joined(separator: ", "))")
             }
         }
-        guard hiddenSizes != nil else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
+        guard let sizes = hiddenSizes else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
+        guard sizes.count <= OptionChecks.maximumHiddenLayers, sizes.allSatisfy({ $0 <= OptionChecks.maximumHiddenSize }) else {
+            throw ValidationError("--hidden allows at most \(OptionChecks.maximumHiddenLayers) layers of at most \(OptionChecks.maximumHiddenSize) units, got '\(hidden)'")
+        }
     }
 
     var hiddenSizes: [Int]? {

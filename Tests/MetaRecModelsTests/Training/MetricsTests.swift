@@ -22,4 +22,20 @@ import Testing
         #expect(Metrics.areaUnderCurve([0.9, 0.4, 0.5, 0.4], [1, 1, 0, 0]) == 2.5 / 4)
         #expect(Metrics.areaUnderCurve([0.1, 0.2], [1, 1]) == nil)
     }
+
+    @Test func topKByHand() {
+        // Ranked: items 3 (neg), 0 (pos), 2 (neg), 1 (pos); two positives.
+        let scores: [Float] = [0.8, 0.1, 0.5, 0.9]
+        let labels: [Float] = [1, 1, 0, 0]
+        #expect(Metrics.recall(scores, labels, at: 1) == 0)
+        #expect(Metrics.recall(scores, labels, at: 2) == 0.5)
+        #expect(Metrics.recall(scores, labels, at: 4) == 1)
+        #expect(Metrics.hitRate(scores, labels, at: 1) == 0)
+        #expect(Metrics.hitRate(scores, labels, at: 2) == 1)
+        #expect(Metrics.recall(scores, [0, 0, 0, 0], at: 2) == nil)
+        #expect(Metrics.hitRate(scores, [0, 0, 0, 0], at: 2) == nil)
+        // Binary nDCG@2: a hit at rank 2 of an ideal two hits at ranks 1 and 2.
+        let expected = (1 / log2(3.0)) / (1 + 1 / log2(3.0))
+        #expect(abs(Metrics.normalizedDCG(scores, labels, at: 2) - expected) < 1e-12)
+    }
 }

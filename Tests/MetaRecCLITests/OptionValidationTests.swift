@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Testing
+import MetaRecData
+import MetaRecModels
+@testable import metarec
+
+/// Every numeric option is range-checked at parse time, and output folders before any work
+/// (issue 13: these used to crash, run for minutes, or fail only after training).
+@Suite struct OptionValidationTests {
+    func parseError(_ arguments: [String]) -> String? {
+        do {
+            _ = try MetaRecCommand.parseAsRoot(arguments)
+            return nil
+        } catch {
+            return MetaRecCommand.message(for: error)
+        }
+    }
+
+    @Test(arguments: [
+        (["train", "--inner-learning-rate=-5"], "--inner-learning-rate"),
+        (["train", "--outer-learning-rate", "1e6"], "--outer-learning-rate"),
+        (["train", "--outer-learning-rate", "nan"], "--outer-learning-rate"),
+        (["train", "--pretrain-learning-rate", "0"], "--pretrain-learning-rate"),
+        (["demo", "--hidden", "100000,100000"], "--hidden"),
+        (["demo", "--embedding-size", "100000"], "--embedding-size"),
+        (["demo", "--threads", "0"], "--threads"),
+        (["evaluate", "--streaming", "--stream-support=-3"], "--stream-support"),
+        (["evaluate", "--streaming", "--stream-support", "0"], "--stream-support"),
+        (["evaluate", "--streaming", "--stream-partitions", "bogus"], "bogus"),
+        (["evaluate", "--generator-rates", "0.1,-1"], "--generator-rates"),
+        (["evaluate", "--json", "/nonexistent-folder/report.json"], "/nonexistent-folder"),
+        (["evaluate", "--markdown", "/nonexistent-folder/report.md"], "/nonexistent-folder"),
+        (["demo", "--json", "/nonexistent-folder/report.json"], "/nonexistent-folder"),
+        (["train", "--out", "/nonexistent-folder/model.safetensors"], "/nonexistent-folder"),
+        (["train", "--out", "/tmp"], "is a folder"),
+        (["data", "stats", "--query-size", "20", "--min-task-size", "13"], "--min-task-size"),
+        (["demo", "--negatives", "1000"], "--negatives"),
+    ])
+    func badOptionsFailAtParseTime(arguments: [String], mentions: String) {
+        let message = parseError(arguments)
+        #expect(message?.contains(mentions) == true, "\(arguments): \(String(describing: message))")
+    }
+
+    @Test func goodOptionsParse() {
+        #expect(parseError(["train", "--inner-learning-rate", "0.1", "--hidden", "64,64", "--out", "/tmp/m.safetensors"]) == nil)
+        #expect(parseError(["evaluate", "--streaming", "--stream-partitions", "all,last-layer", "--stream-support", "5"]) == nil)
+    }
+
+    static let dataset = Dataset(
+        name: "tiny", feedback: .explicit, userCount: 2, itemCount: 3,
+        interactions: [Interaction(user: 0, item: 0, value: 1, timestamp: 0), Interaction(user: 1, item: 2, value: 5, timestamp: 0)],
+        userIDs: ["u1", "u2"], itemIDs: ["a", "b", "c"])
+
+    @Test func recommendInputIsCheckedValueByValue() throws {
+        let lookup = Self.dataset.itemLookup()
+        func message(_ pairs: [(String, Float)]) -> String? {
+            do { _ = try RecommendInput.support(pairs, dataset: Self.dataset, lookup: lookup); return nil } catch { return "\(error)" }
+        }
+        #expect(message([("b", 100)])?.contains("100") == true)
+        #expect(message([("b", 100)])?.contains("scale 1.0-5.0") == true)
+        #expect(message([("b", 5), ("b", 1)])?.contains("rated twice") == true)
+        #expect(message([("zz", 3)])?.contains("'zz'") == true)
+        #expect(message([("a", 5), ("b", 1)]) == nil)
+        #expect(throws: RecommendInputError.self) { try RecommendInput.candidates("a,b,a", dataset: Self.dataset, lookup: lookup) }
+        #expect(try RecommendInput.candidates("a, c", dataset: Self.dataset, lookup: lookup) == [0, 2])
+        #expect(RecommendInput.clipped([-3, 2.5, 72.4], to: Self.dataset) == [1, 2.5, 5])
+    }
+
+    @Test func aModelFromAnotherSeedThresholdOrDataSetIsNamed() {
+        let trained = ModelArchive.DataDescription(name: "ml-100k", source: "x", seed: 0, implicitThreshold: nil)
+        #expect(ModelCompatibility.mismatches(trained, datasetName: "ml-100k", seed: 0, implicitThreshold: nil).isEmpty)
+        let other = ModelCompatibility.mismatches(trained, datasetName: "plays", seed: 1, implicitThreshold: 4)
+        #expect(other.count == 3)
+        #expect(other.joined().contains("split seed 0, not 1"))
+        #expect(other.joined().contains("implicit threshold 4"))
+    }
+}
