@@ -22,10 +22,15 @@ final class ProgressReporter: @unchecked Sendable {
     private var lastProgress: TrainingProgress?
     private var barShown = false
 
-    init(verbosity: Verbosity, terminal: Terminal = .standardError, lineInterval: TimeInterval = 5) {
+    /// Where the text goes: standard error, or a test's buffer.
+    let output: (String) -> Void
+
+    init(verbosity: Verbosity, terminal: Terminal = .standardError, lineInterval: TimeInterval = 5,
+         output: @escaping (String) -> Void = { Terminal.standardError.write($0) }) {
         self.verbosity = verbosity
         self.terminal = terminal
         self.lineInterval = lineInterval
+        self.output = output
     }
 
     /// A monitor for one trainer: its events come here, and Ctrl-C stops it.
@@ -46,7 +51,7 @@ final class ProgressReporter: @unchecked Sendable {
             if let best = progress.bestValidationScore { line += String(format: ", best validation %.4f", best) }
         }
         if Interruption.requested { line += " " + terminal.styled("(interrupted)", .yellow) }
-        log(line)
+        output(line + "\n")
         return result
     }
 
@@ -54,7 +59,7 @@ final class ProgressReporter: @unchecked Sendable {
     func note(_ message: String) {
         guard verbosity == .normal else { return }
         clearBar()
-        log(message)
+        output(message + "\n")
     }
 
     func update(_ progress: TrainingProgress) {
@@ -72,11 +77,11 @@ final class ProgressReporter: @unchecked Sendable {
             let width = 20
             let filled = min(width, width * progress.step / max(progress.stepsPerEpoch, 1))
             let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-            terminal.write("\r\u{1B}[K[\(bar)] \(status)")
+            output("\r\u{1B}[K[\(bar)] \(status)")
             barShown = true
             if progress.endsEpoch, let score = progress.validationScore {
                 let best = progress.isNewBest ? " " + terminal.styled("(best)", .green) : ""
-                terminal.write(String(format: "\r\u{1B}[K  epoch %d: validation %.4f", progress.epoch, score) + best + "\n")
+                output(String(format: "\r\u{1B}[K  epoch %d: validation %.4f", progress.epoch, score) + best + "\n")
                 barShown = false
             }
         } else if progress.endsEpoch, now.timeIntervalSince(lastLine) >= lineInterval {
@@ -85,13 +90,13 @@ final class ProgressReporter: @unchecked Sendable {
             if let score = progress.validationScore {
                 line += String(format: "; epoch validation %.4f%@", score, progress.isNewBest ? " (best)" : "")
             }
-            log(line)
+            output(line + "\n")
         }
     }
 
     private func clearBar() {
         if barShown {
-            terminal.write("\r\u{1B}[K")
+            output("\r\u{1B}[K")
             barShown = false
         }
     }
