@@ -47,24 +47,11 @@ import MetaRecModels
         #expect(parseError(["evaluate", "--streaming", "--stream-partitions", "all,last-layer", "--stream-support", "5"]) == nil)
     }
 
-    static let dataset = Dataset(
-        name: "tiny", feedback: .explicit, userCount: 2, itemCount: 3,
-        interactions: [Interaction(user: 0, item: 0, value: 1, timestamp: 0), Interaction(user: 1, item: 2, value: 5, timestamp: 0)],
-        userIDs: ["u1", "u2"], itemIDs: ["a", "b", "c"])
-
-    @Test func recommendInputIsCheckedValueByValue() throws {
-        let lookup = Self.dataset.itemLookup()
-        func message(_ pairs: [(String, Float)]) -> String? {
-            do { _ = try RecommendInput.support(pairs, dataset: Self.dataset, lookup: lookup); return nil } catch { return "\(error)" }
-        }
-        #expect(message([("b", 100)])?.contains("100") == true)
-        #expect(message([("b", 100)])?.contains("scale 1.0-5.0") == true)
-        #expect(message([("b", 5), ("b", 1)])?.contains("rated twice") == true)
-        #expect(message([("zz", 3)])?.contains("'zz'") == true)
-        #expect(message([("a", 5), ("b", 1)]) == nil)
-        #expect(throws: RecommendInputError.self) { try RecommendInput.candidates("a,b,a", dataset: Self.dataset, lookup: lookup) }
-        #expect(try RecommendInput.candidates("a, c", dataset: Self.dataset, lookup: lookup) == [0, 2])
-        #expect(RecommendInput.clipped([-3, 2.5, 72.4], to: Self.dataset) == [1, 2.5, 5])
+    @Test func recommendInputNamesTheItemGivenTwice() throws {
+        #expect { _ = try RecommendInput.once([("b", 5), ("b", 1)]) } throws: { "\($0)".contains("'b' is rated twice") }
+        #expect(try RecommendInput.once([("a", 5), ("b", 1)]).count == 2)
+        #expect { _ = try RecommendInput.candidates("a,b,a") } throws: { "\($0)".contains("'a' is listed twice") }
+        #expect(try RecommendInput.candidates("a, c") == ["a", "c"])
     }
 
     @Test func aModelFromAnotherSeedThresholdOrDataSetIsNamed() {

@@ -77,6 +77,16 @@ public struct ModelArchive: Sendable {
     }
 
     public func write(to url: URL) throws {
+        do {
+            try checkpoint().write(to: url)
+        } catch var error as ModelArchiveError {
+            error.path = url.path
+            throw error
+        }
+    }
+
+    /// The archive as a checkpoint (tensors plus the JSON header), for writers that add to it.
+    public func checkpoint() throws -> Checkpoint {
         var tensors: [String: StoredTensor] = [:]
         for name in parameters.names {
             let tensor = parameters.tensor(name)
@@ -91,16 +101,20 @@ public struct ModelArchive: Sendable {
         for name in tensors.keys.sorted() {
             if let index = tensors[name]!.values.firstIndex(where: { !$0.isFinite }) {
                 throw ModelArchiveError(
-                    path: url.path,
+                    path: "model",
                     reason: "'\(name)' holds \(tensors[name]!.values[index]) at element \(index): a model with non-finite weights is not saved; retrain with a lower learning rate")
             }
         }
         let json = try JSONFormat.string(header, pretty: false)
-        try Checkpoint(tensors: tensors, metadata: [Self.headerKey: json]).write(to: url)
+        return Checkpoint(tensors: tensors, metadata: [Self.headerKey: json])
     }
 
     public init(contentsOf url: URL) throws {
-        let checkpoint = try Checkpoint(contentsOf: url)
+        try self.init(checkpoint: try Checkpoint(contentsOf: url), source: url)
+    }
+
+    /// Reads the method from a checkpoint already in memory; `source` names it in errors.
+    public init(checkpoint: Checkpoint, source url: URL) throws {
         guard let json = checkpoint.metadata[Self.headerKey] else {
             throw ModelArchiveError(path: url.path, reason: "no '\(Self.headerKey)' entry in the checkpoint's metadata; it is not a MetaRec model")
         }

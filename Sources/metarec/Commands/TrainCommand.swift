@@ -30,6 +30,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
+    @Flag(inversion: .prefixedNo, help: "Train the meta-embedding generator that ranks new items from their features (when the model has item-id embeddings and items have features).")
+    var itemGenerator = true
+
     func validate() throws {
         try OptionChecks.outputFile(out, "--out")
     }
@@ -46,8 +49,9 @@ struct TrainCommand: ParsableCommand {
         let description = ModelArchive.DataDescription(
             name: dataset.name, source: data.data, seed: split.seed, implicitThreshold: data.implicitThreshold)
         var saveError: Error?
-        func save(_ archive: @autoclosure () -> ModelArchive) {
-            do { try archive().write(to: url) } catch { saveError = error }
+        // A bundle stands alone: encoders, catalogue and provenance beside the parameters.
+        func save(_ archive: @autoclosure () -> ModelArchive, generator: MetaEmbeddingGenerator? = nil) {
+            do { try ModelBundle(archive: archive(), experiment: experiment, generator: generator).write(to: url) } catch { saveError = error }
         }
 
         switch method {
@@ -71,10 +75,11 @@ struct TrainCommand: ParsableCommand {
                 if progress.isNewBest { save(ModelArchive(learner, data: description)) }
             }
             try reporter.phase(method.rawValue) { _ = try experiment.fit(learner, phase: method.rawValue, monitor: monitor) }
-            save(ModelArchive(learner, data: description))
+            save(ModelArchive(learner, data: description), generator: newItemGenerator(learner.model, learner.parameters, experiment, reporter))
         case .pretrained:
             let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
-            save(ModelArchive(experiment.fineTuned(network), data: description))
+            save(ModelArchive(experiment.fineTuned(network), data: description),
+                 generator: newItemGenerator(network.model, network.parameters, experiment, reporter))
         case .covariance:
             let head = try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) }
             save(ModelArchive(head, data: description))
@@ -85,5 +90,26 @@ struct TrainCommand: ParsableCommand {
             throw Interruption.Stopped(description: "\(url.path) holds the best model so far")
         }
         log("wrote \(url.path)")
+    }
+
+    /// The meta-embedding generator for new items (Pan et al., SIGIR 2019), trained on the warm
+    /// items with the trained model frozen; nil when turned off, useless, or impossible here.
+    func newItemGenerator(_ network: MeLUModel, _ parameters: ParameterSet, _ experiment: Experiment,
+                          _ reporter: ProgressReporter) -> MetaEmbeddingGenerator? {
+        guard itemGenerator, !Interruption.requested, network.configuration.itemIDEmbedding, !network.items.fields.isEmpty else { return nil }
+        let trained = Array(Set(experiment.split.warmInteractions.map(\.item))).sorted()
+        let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(parameters, items: trained)
+        do {
+            var options = MetaEmbeddingOptions()
+            options.seed = experiment.initialisationSeed
+            let generator = try MetaEmbeddingGenerator(model: network, base: parameters, options: options, scale: max(statistics.standardDeviation, 1e-4))
+            try reporter.phase("meta-embedding generator") {
+                _ = try generator.fit(training: experiment.split.warmInteractions, features: experiment.features, monitor: reporter.monitor)
+            }
+            return generator
+        } catch {
+            log("no meta-embedding generator (new items get a zero id embedding): \(error)")
+            return nil
+        }
     }
 }

@@ -20,56 +20,29 @@ enum ModelCompatibility {
     }
 }
 
-/// Checks of `recommend`'s input, each naming the offending value (kept apart from the command
-/// so that a server can reuse them).
+/// Checks of `recommend`'s command line, each naming the offending value. The library checks
+/// what it can know (unknown items, values off the model's scale); these catch what only a
+/// command line can get wrong: an item given twice.
 enum RecommendInput {
-    /// The lowest and highest value of the data set: ratings given to `recommend` must lie within.
-    static func scale(of dataset: Dataset) -> ClosedRange<Float>? {
-        guard let first = dataset.interactions.first?.value else { return nil }
-        var low = first, high = first
-        for x in dataset.interactions { low = min(low, x.value); high = max(high, x.value) }
-        return low...high
-    }
-
-    /// The support set from ITEM=VALUE pairs: known items, each once, values on the data's scale.
-    static func support(_ pairs: [(String, Float)], dataset: Dataset, lookup: [String: Int32]) throws -> [Interaction] {
+    /// The ITEM=VALUE pairs, each item once.
+    static func once(_ pairs: [(String, Float)]) throws -> [(String, Float)] {
         var seen: [String: Float] = [:]
-        var support: [Interaction] = []
-        // Implicit data holds 0/1 after the threshold; the raw value given is checked on that scale too.
-        let scale: ClosedRange<Float>? = {
-            if case .implicit = dataset.feedback { return nil }
-            return Self.scale(of: dataset)
-        }()
         for (id, value) in pairs {
-            guard let item = lookup[id] else { throw RecommendInputError("item '\(id)' is not in \(dataset.name)") }
             if let previous = seen[id] {
                 throw RecommendInputError("item '\(id)' is rated twice (\(previous) and \(value)); give each item once")
             }
-            if let scale, !scale.contains(value) {
-                throw RecommendInputError("rating \(value) for item '\(id)' is outside \(dataset.name)'s scale \(scale.lowerBound)-\(scale.upperBound)")
-            }
             seen[id] = value
-            support.append(Interaction(user: 0, item: item, value: dataset.feedback.map(value), timestamp: Int64(support.count)))
         }
-        return support
+        return pairs
     }
 
-    /// Predicted ratings clipped to the data's scale (a rating of 6.3 on a 1-5 scale means 5);
-    /// click probabilities are already in [0, 1].
-    static func clipped(_ scores: [Float], to dataset: Dataset) -> [Float] {
-        if case .implicit = dataset.feedback { return scores }
-        guard let scale = scale(of: dataset) else { return scores }
-        return scores.map { min(max($0, scale.lowerBound), scale.upperBound) }
-    }
-
-    /// The candidate items from a comma-separated list: known items, each once.
-    static func candidates(_ list: String, dataset: Dataset, lookup: [String: Int32]) throws -> [Int32] {
+    /// The candidate items from a comma-separated list, each once.
+    static func candidates(_ list: String) throws -> [String] {
         var seen = Set<String>()
         return try list.split(separator: ",").map { raw in
             let id = raw.trimmingCharacters(in: .whitespaces)
-            guard let item = lookup[id] else { throw RecommendInputError("candidate item '\(id)' is not in \(dataset.name)") }
             guard seen.insert(id).inserted else { throw RecommendInputError("candidate item '\(id)' is listed twice") }
-            return item
+            return id
         }
     }
 }
