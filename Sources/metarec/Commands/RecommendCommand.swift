@@ -40,8 +40,12 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: "Use this known user's features (their id in the data set); default: a new user with unknown features.")
     var user: String?
 
+    @Option(help: "Instead of recommending, list N items to ask the user to rate next (covariance-head checkpoints).")
+    var ask: Int = 0
+
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive") }
+        guard ask >= 0 else { throw ValidationError("--ask must not be negative") }
     }
 
     /// Parses `ITEM=VALUE` (or `ITEM,VALUE` / tab-separated) pairs; `source` names where they came from.
@@ -102,6 +106,10 @@ struct RecommendCommand: ParsableCommand {
             userBatch = EntityBatch(experiment.features.users, entities: [index])
         } else {
             userBatch = EntityBatch.unknown(FeatureSpace(experiment.split.userFeatures))
+        }
+        if ask > 0 {
+            return try Self.questionLines(count: ask, predictor: predictor, experiment: experiment,
+                                          user: NewUserAnswers(features: userBatch, answers: support), pool: pool)
         }
         let query = pool.map { Interaction(user: 0, item: $0, value: 0, timestamp: 0) }
         let task = PreparedTask(userBatch: userBatch, support: support, query: query, features: experiment.features)
