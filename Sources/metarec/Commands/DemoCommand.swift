@@ -59,6 +59,11 @@ struct DemoCommand: ParsableCommand {
         covariance.maxEpochs = quick ? 3 : 20
         methods.append(experiment.trainCovarianceHead(configuration: covariance, progress: covarianceBar.update))
         covarianceBar.finish()
+        let tanpBar = ProgressBar("TaNP", enabled: !quiet)
+        var tanp = TaNP.Configuration()
+        tanp.maxEpochs = quick ? 3 : tanp.maxEpochs
+        methods.append(experiment.trainTaNP(configuration: tanp, progress: tanpBar.update))
+        tanpBar.finish()
 
         let report = experiment.report(for: methods, log: quiet ? nil : { log($0) })
         print(report.markdown())

@@ -1,0 +1,27 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+
+extension Experiment {
+    /// Validation tasks with all their support and with only the 1 and 3 earliest ratings, so
+    /// that selection weighs a new user's first ratings as much as a full history (issue 14).
+    public func fewShotValidation(sizes: [Int] = [1, 3]) -> [PreparedTask] {
+        let tasks = split.tasks(.validation)
+        return validation + sizes.flatMap { k in
+            Parallel.map(tasks, workers: threads) { [features] in PreparedTask($0.truncatedSupport(toEarliest: k), features: features) }
+        }
+    }
+
+    /// TaNP trained on the warm users, selected on validation users at full, 1- and 3-rating supports.
+    public func trainTaNP(configuration: TaNP.Configuration = .init(), progress: ((TrainingProgress) -> Void)? = nil) -> TaNP {
+        var configuration = configuration
+        configuration.seed = seed
+        configuration.threads = threads
+        configuration.objective = objective
+        let mean = globalMean
+        configuration.outputBias = objective == .rating ? mean : Foundation.log(max(mean, 1e-3) / max(1 - mean, 1e-3))
+        let tanp = TaNP(configuration: configuration, users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
+        tanp.fit(training: split.warmRatingsByUser(), validation: fewShotValidation(), features: features, progress: progress)
+        return tanp
+    }
+}
