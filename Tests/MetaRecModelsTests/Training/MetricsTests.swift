@@ -22,4 +22,12 @@ import Testing
         #expect(Metrics.areaUnderCurve([0.9, 0.4, 0.5, 0.4], [1, 1, 0, 0]) == 2.5 / 4)
         #expect(Metrics.areaUnderCurve([0.1, 0.2], [1, 1]) == nil)
     }
+
+    @Test func reciprocalRankByHand() {
+        // Ranked by prediction: targets 3, 2, 5, 4, 1, 5; the first rating ≥ 4 is third.
+        let predictions: [Float] = [0.9, 0.8, 0.7, 0.6, 0.5, 0.1]
+        #expect(Metrics.reciprocalRank(predictions, [3, 2, 5, 4, 1, 5], at: 5, relevantAt: 4) == 1.0 / 3)
+        #expect(Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 5], at: 5, relevantAt: 4) == 0, "relevant item ranked sixth")
+        #expect(Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 2], at: 5, relevantAt: 4) == nil, "no relevant item")
+    }
 }
