@@ -12,16 +12,32 @@ extension Experiment {
         }
     }
 
-    /// TaNP trained on the warm users, selected on validation users at full, 1- and 3-rating supports.
-    public func trainTaNP(configuration: TaNP.Configuration = .init(), progress: ((TrainingProgress) -> Void)? = nil) -> TaNP {
-        var configuration = configuration
-        configuration.seed = seed
-        configuration.threads = threads
-        configuration.objective = objective
-        let mean = globalMean
-        configuration.outputBias = objective == .rating ? mean : Foundation.log(max(mean, 1e-3) / max(1 - mean, 1e-3))
-        let tanp = TaNP(configuration: configuration, users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
-        tanp.fit(training: split.warmRatingsByUser(), validation: fewShotValidation(), features: features, progress: progress)
-        return tanp
+    /// TaNP trained on the warm users, selected on validation users at full, 1- and 3-rating
+    /// supports: one model per configuration of `candidates` (default: with and without the item
+    /// id embedding), and the one with the best validation score is kept.
+    public func trainTaNP(
+        configuration: TaNP.Configuration = .init(), candidates: [TaNP.Configuration]? = nil,
+        progress: ((TrainingProgress) -> Void)? = nil
+    ) -> TaNP {
+        let validationTasks = fewShotValidation()
+        let variants = candidates ?? [true, false].map { itemIDs in
+            var variant = configuration
+            variant.itemIDEmbedding = itemIDs
+            return variant
+        }
+        var best: (score: Double, model: TaNP)?
+        for variant in variants {
+            var configuration = variant
+            configuration.seed = seed
+            configuration.threads = threads
+            configuration.objective = objective
+            let mean = globalMean
+            configuration.outputBias = objective == .rating ? mean : Foundation.log(max(mean, 1e-3) / max(1 - mean, 1e-3))
+            let tanp = TaNP(configuration: configuration, users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
+            tanp.fit(training: split.warmRatingsByUser(), validation: validationTasks, features: features, progress: progress)
+            let score = selectionScore(validationTasks, objective: objective, threads: threads, tanp.predict)
+            if best == nil || score < best!.score { best = (score, tanp) }
+        }
+        return best!.model
     }
 }

@@ -11,8 +11,9 @@ import MetaRecData
 /// This is the deterministic core of the paper: the latent variable z (a conditional neural
 /// process instead) and the task-identity memory are left out. With no support (K = 0) a
 /// learned task representation stands in, so the prior prediction still reads the user's
-/// features. Training samples each warm user's support size from 0 up, small sizes as often
-/// as large ones, so the first ratings are trained for.
+/// features, and the prior also enters the mean as one more row, so a first rating moves the
+/// task only part of the way (learned shrinkage). Half the training episodes have at most five
+/// support ratings, so the first ratings are trained for.
 ///
 /// ```swift
 /// let tanp = TaNP(configuration: .init(), users: userSpace, items: itemSpace)
@@ -38,6 +39,8 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
         /// Largest support a training episode samples; the query is up to `queryRows` others.
         public var maximumSupport = 40
         public var queryRows = 10
+        /// Half the training episodes draw their support size from 0 ... this.
+        public var fewShotSupport = 5
         public var seed: UInt64 = 0
         public var threads = 2
         public init() {}
@@ -117,16 +120,18 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
         return concatenateColumns(parts)
     }
 
-    /// The task representation: the mean of the encoded support rows, `[1, d]` (the learned
-    /// empty representation when there is no support).
+    /// The task representation, `[1, d]`: the mean of the encoded support rows and a learned
+    /// prior row (the representation at K = 0), so one rating moves the task only part of the
+    /// way from the prior: learned shrinkage, continuous from K = 0 to K = 1.
     func taskRepresentation(user: Tensor, supportItems: EntityBatch, targets: Tensor, _ p: ParameterSet) -> Tensor {
         let rows = supportItems.rows
-        guard rows > 0 else { return p.tensor("encoder.empty") }
+        let prior = p.tensor("encoder.empty")
+        guard rows > 0 else { return prior }
         let centred = targets - configuration.outputBias
         let input = concatenateColumns([user.expanded(to: [rows, user.shape[1]]), itemRepresentation(supportItems, p), centred])
         let hidden = relu(linear(input, weight: p.tensor("encoder.0.weight"), bias: p.tensor("encoder.0.bias")))
         let encoded = linear(hidden, weight: p.tensor("encoder.1.weight"), bias: p.tensor("encoder.1.bias"))
-        return matmul(Tensor.filled([1, rows], with: 1 / Float(rows)), encoded)
+        return (matmul(Tensor.filled([1, rows], with: 1), encoded) + prior) * (1 / Float(rows + 1))
     }
 
     /// FiLM's γ (1 + a linear map) and β of the decoder's hidden layer, each `[m]`.
@@ -167,13 +172,15 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
 
     // MARK: - Training
 
-    /// An episode from a warm user's ratings: a support of 0 ... `maximumSupport` rows (sizes
-    /// uniform, so one or three ratings are trained as often as thirty) and a query of others.
+    /// An episode from a warm user's ratings: a support of 0 ... `maximumSupport` rows and a
+    /// query of others. Half the episodes have at most `fewShotSupport` rows, so that a new
+    /// user's first ratings are trained for as much as a long history.
     func episode(_ ratings: [Interaction], user: Int32, features: FeatureContext, random: inout SeededGenerator) -> PreparedTask? {
         guard ratings.count >= 2 else { return nil }
         var shuffled = ratings
         random.shuffle(&shuffled)
-        let supportSize = random.integer(below: min(configuration.maximumSupport, ratings.count - 1) + 1)
+        let largest = min(random.uniform() < 0.5 ? configuration.fewShotSupport : configuration.maximumSupport, ratings.count - 1)
+        let supportSize = random.integer(below: largest + 1)
         let query = shuffled[supportSize...].prefix(configuration.queryRows)
         return PreparedTask(user: user, support: Array(shuffled[..<supportSize]), query: Array(query), features: features)
     }

@@ -84,7 +84,8 @@ import MetaRecData
     @Test func trainingLearnsNewUsers() {
         var configuration = TaNP.Configuration()
         configuration.embeddingSize = 8
-        configuration.maxEpochs = 6
+        configuration.maxEpochs = 10
+        configuration.itemIDEmbedding = true
         configuration.outputBias = world.globalMean
         let tanp = TaNP(configuration: configuration, users: FeatureSpace(world.split.userFeatures), items: FeatureSpace(world.split.itemFeatures))
         let untrained = world.userColdMAE(tanp)
