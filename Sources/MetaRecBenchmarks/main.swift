@@ -3,7 +3,7 @@
 //     swift run -c release metarec-benchmark [group ...]
 //
 // Groups: core (kernels, MLP, MAML meta-step), models (MeLU meta-learning throughput, adapt-and-rank
-// latency), data (reading and splitting). No group: all.
+// latency), data (reading and splitting), neural-process (TaNP adapt-and-score latency). No group: all.
 import Foundation
 
 let requested = Set(CommandLine.arguments.dropFirst())
@@ -12,3 +12,4 @@ func wants(_ group: String) -> Bool { requested.isEmpty || requested.contains(gr
 if wants("core") { runCoreBenchmarks() }
 if wants("models") { runModelBenchmarks() }
 if wants("data") { runDataBenchmarks() }
+if wants("neural-process") { runNeuralProcessBenchmarks() }

@@ -11,7 +11,10 @@ struct MetaRecCommand: AsyncParsableCommand {
         commandName: "metarec",
         abstract: "A cold-start recommender that meta-learns how to learn a new user or item.",
         version: MetaRecVersion.string,
-        subcommands: [DemoCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, ServeCommand.self, DataCommand.self, InfoCommand.self]
+        subcommands: [
+            DemoCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, OnboardingCommand.self,
+            ServeCommand.self, DataCommand.self, InfoCommand.self,
+        ]
     )
 
     /// Parses and runs a command. Only a malformed command line shows the usage text; an error

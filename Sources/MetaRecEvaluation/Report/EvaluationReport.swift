@@ -100,6 +100,19 @@ public struct EvaluationReport: Sendable, Codable {
         lines.append(floor)
         lines.append("")
 
+        if methods.contains(where: { $0.scenarios.values.contains { $0.mrrAt5 != nil } }) {
+            lines.append("Ranking of the 10 query items (RecBole's meta-learning board metrics; relevant for MRR: a click or a rating ≥ 4):")
+            lines.append("")
+            lines.append("| method |" + scenarios.map { " \($0) nDCG@5 | \($0) MRR@5 |" }.joined())
+            lines.append("|---|" + scenarios.map { _ in "---:|---:|" }.joined())
+            for method in methods {
+                lines.append("| \(method.name) |" + scenarios.map { scenario in
+                    " \(format(method.scenarios[scenario]?.ndcgAt5)) | \(format(method.scenarios[scenario]?.mrrAt5)) |"
+                }.joined())
+            }
+            lines.append("")
+        }
+
         let sizes = methods.first?.fewShot.map(\.k) ?? []
         if !sizes.isEmpty {
             let metric = implicitFeedback ? "AUC" : "MAE"

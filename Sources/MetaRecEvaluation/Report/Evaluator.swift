@@ -9,6 +9,10 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     public var meanAbsoluteError: Double
     public var rootMeanSquaredError: Double
     public var ndcgAt3: Double
+    /// nDCG@5 (gain = target) and MRR@5 (relevant: a click, or a rating of at least 4) of the
+    /// query items, the metrics of RecBole's meta-learning board; nil in reports written before them.
+    public var ndcgAt5: Double?
+    public var mrrAt5: Double?
     /// Mean per-task AUC (GAUC) over tasks with both classes, for implicit feedback.
     public var auc: Double?
     public var aucTasks: Int
@@ -98,7 +102,10 @@ public struct Evaluator: Sendable {
     /// of at least `positiveAt` as positive (0.5 for clicks; 4 turns ratings into likes).
     public static func score(_ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int, positiveAt: Float = 0.5) -> ScenarioResult {
         let k = RankingResult.cutoff
-        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?, [Double]?) in
+        // MRR's relevance: a click, or on a rating scale a rating of at least 4.
+        let isRatingScale = tasks.contains { $0.queryTargets.values.contains { $0 > 1 } }
+        let relevantAt = isRatingScale ? max(positiveAt, 4) : positiveAt
+        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?, [Double]?, Double, Double?) in
             let predictions = method.predict(task)
             let targets = task.queryTargets.values
             let labels: [Float] = targets.map { $0 >= positiveAt ? 1 : 0 }
@@ -110,7 +117,9 @@ public struct Evaluator: Sendable {
             ]
             return (
                 Metrics.meanAbsoluteError(predictions, targets), Metrics.rootMeanSquaredError(predictions, targets),
-                Metrics.normalizedDCG(predictions, targets, at: 3), auc, ranking
+                Metrics.normalizedDCG(predictions, targets, at: 3), auc, ranking,
+                Metrics.normalizedDCG(predictions, targets, at: 5),
+                Metrics.reciprocalRank(predictions, targets, at: 5, relevantAt: relevantAt)
             )
         }
         func mean(_ values: [Double]) -> Double {
@@ -124,7 +133,8 @@ public struct Evaluator: Sendable {
             tasks: rankings.count)
         return ScenarioResult(
             tasks: tasks.count, meanAbsoluteError: mean(perTask.map(\.0)), rootMeanSquaredError: mean(perTask.map(\.1)),
-            ndcgAt3: mean(perTask.map(\.2)), auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking)
+            ndcgAt3: mean(perTask.map(\.2)), ndcgAt5: mean(perTask.map(\.5)), mrrAt5: mean(perTask.compactMap(\.6)),
+            auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking)
     }
 
     /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the

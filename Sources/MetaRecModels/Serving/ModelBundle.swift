@@ -25,6 +25,9 @@ public struct ModelBundle: Sendable {
         public var rawFeatures: RawFeatures
         /// Interactions of each item in the warm training data: "popular first" questions.
         public var popularity: [Int]
+        /// Users in the warm training data: an item's popularity over it is the chance a new user
+        /// knows the item (nil in bundles written before it was stored).
+        public var trainingUsers: Int?
     }
 
     /// How feedback values map to the model's targets, and their range.
@@ -78,7 +81,8 @@ public struct ModelBundle: Sendable {
         self.archive = archive
         self.description = Description(
             formatVersion: Self.formatVersion, userEncoder: experiment.split.userEncoder, itemEncoder: experiment.split.itemEncoder,
-            catalogue: Catalogue(ids: dataset.itemIDs, titles: dataset.itemTitles, rawFeatures: dataset.rawItemFeatures, popularity: popularity),
+            catalogue: Catalogue(ids: dataset.itemIDs, titles: dataset.itemTitles, rawFeatures: dataset.rawItemFeatures, popularity: popularity,
+                                 trainingUsers: Set(experiment.split.warmInteractions.map(\.user)).count),
             feedback: FeedbackScale(implicitThreshold: threshold, minimum: values.min() ?? 0, maximum: values.max() ?? 1),
             fileChecksums: dataset.fileChecksums, generatorScale: generator?.scale,
             createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down)))  // ISO 8601 keeps whole seconds

@@ -291,11 +291,52 @@ public final class Recommender: @unchecked Sendable {
         }
     }
 
-    /// Popular visible items the user has not rated: items worth asking about next.
-    public func questions(count: Int, excluding excluded: Set<String>) -> [Item] {
-        let items = locked { self.items }
-        let pool = items.filter { !$0.hidden && !excluded.contains($0.id) }
-        return Array(pool.enumerated().sorted { ($0.element.popularity, -$0.offset) > ($1.element.popularity, -$1.offset) }.prefix(count).map(\.element))
+    /// An item worth asking about, with why.
+    public struct Question: Sendable, Equatable {
+        public var item: Item
+        /// The expected reduction of predictive variance over the catalogue if the user rated it
+        /// (covariance head only).
+        public var expectedVarianceReduction: Double?
+        /// The share of training users who rated it: the chance a new user knows it.
+        public var knownShare: Double
+    }
+
+    /// Visible items the user has not rated, best to ask about first. With the covariance head:
+    /// the expected reduction of predictive variance over the catalogue, from the user's current
+    /// posterior (`state`; the prior when nil), times the chance the user knows the item
+    /// (``VarianceReductionChooser``); otherwise the most popular items (Rashid et al., IUI 2002).
+    public func questions(count: Int, state: AdaptedState? = nil, excluding excluded: Set<String>) throws -> [Question] {
+        let (scorer, items) = locked { (self.scorer, self.items) }
+        let users = bundle.description.catalogue.trainingUsers ?? max(1, items.map(\.popularity).max() ?? 1)
+        let popularity = ItemPopularity(
+            counts: Dictionary(uniqueKeysWithValues: items.enumerated().map { (Int32($0.offset), $0.element.popularity) }), userCount: users)
+        let pool = items.indices.filter { !items[$0].hidden && !excluded.contains(items[$0].id) }.map(Int32.init)
+        switch scorer {
+        case .covariance(let head, let phi):
+            let k = head.dimension
+            var covariance = head.priorCovariance
+            if let state, !state.values.isEmpty {
+                guard state.values.count == k + k * k else {
+                    throw RecommenderError(.invalid, "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)")
+                }
+                covariance = state.values[k...].map(Double.init)
+            }
+            let representations = items.indices.map { row in (0..<k).map { Double(phi[row * k + $0]) } }
+            // The current posterior stands in for the prior, so no answers are replayed.
+            let chooser = VarianceReductionChooser(
+                priorCovariance: covariance, noiseVariance: head.noiseVariance, representations: representations,
+                catalogue: items.indices.filter { !items[$0].hidden }.map(Int32.init), popularity: popularity)
+            let user = NewUserAnswers(features: EntityBatch.unknown(head.users))
+            let chosen = chooser.choose(count: count, for: user, pool: pool)
+            let reductions = chooser.expectedReductions(for: user, pool: chosen)
+            return zip(chosen, reductions).map {
+                Question(item: items[Int($0)], expectedVarianceReduction: $1, knownShare: popularity.knownProbability($0))
+            }
+        case .network:
+            return PopularFirstChooser(popularity: popularity).choose(count: count, for: NewUserAnswers(features: EntityBatch.unknown(bundle.archive.header.users)), pool: pool).map {
+                Question(item: items[Int($0)], expectedVarianceReduction: nil, knownShare: popularity.knownProbability($0))
+            }
+        }
     }
 
     /// The stored state's floats back in the adaptive tensors' shapes.

@@ -71,4 +71,14 @@ public enum Metrics {
         guard labels.contains(where: { $0 >= 0.5 }) else { return nil }
         return ranking(scores).prefix(k).contains { labels[$0] >= 0.5 } ? 1 : 0
     }
+
+    /// MRR@k: the reciprocal rank of the first relevant item (target ≥ `relevantAt`) among the
+    /// top k by prediction, 0 if none is there; nil when no item is relevant. Ties keep the
+    /// query's order, as in ``normalizedDCG(_:_:at:)``.
+    public static func reciprocalRank(_ predictions: [Float], _ targets: [Float], at k: Int, relevantAt: Float) -> Double? {
+        guard targets.contains(where: { $0 >= relevantAt }) else { return nil }
+        let ranked = predictions.indices.sorted { predictions[$0] > predictions[$1] || (predictions[$0] == predictions[$1] && $0 < $1) }
+        guard let first = ranked.prefix(k).firstIndex(where: { targets[$0] >= relevantAt }) else { return 0 }
+        return 1 / Double(first + 1)
+    }
 }

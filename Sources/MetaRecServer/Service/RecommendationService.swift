@@ -142,8 +142,8 @@ public final class RecommendationService: Sendable {
     }
 
     func questions(user id: String, count: Int) async throws -> [Recommender.Item] {
-        let rated = try await user(id)?.rated ?? []
-        return recommender.questions(count: count, excluding: rated)
+        let entry = try await user(id)
+        return try recommender.questions(count: count, state: entry?.state, excluding: entry?.rated ?? []).map(\.item)
     }
 
     // MARK: - Items

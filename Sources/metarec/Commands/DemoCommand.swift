@@ -62,6 +62,10 @@ struct DemoCommand: ParsableCommand {
         }
         methods.append(try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) })
         try Interruption.check("the covariance head")
+        var tanp = TaNP.Configuration()
+        if quick { tanp.maxEpochs = 3 }
+        methods.append(try reporter.phase("TaNP") { try experiment.trainTaNP(configuration: tanp, monitor: reporter.monitor) })
+        try Interruption.check("TaNP")
 
         let report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
         print(report.markdown())

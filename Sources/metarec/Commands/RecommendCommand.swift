@@ -39,8 +39,14 @@ struct RecommendCommand: ParsableCommand {
     @Option(name: .customLong("new-item"), help: "A new item as JSON {\"id\", \"title\", \"features\"} to rank with the catalogue (repeat).")
     var newItems: [String] = []
 
+    @Option(help: ArgumentHelp(
+        "Instead of recommending, list N items to ask the user to rate next.",
+        discussion: "With a covariance-head model: the expected reduction of predictive variance times the chance the user knows the item; otherwise the most popular items."))
+    var ask: Int = 0
+
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive") }
+        guard ask >= 0 else { throw ValidationError("--ask must not be negative") }
     }
 
     /// Parses `ITEM=VALUE` (or `ITEM,VALUE` / tab-separated) pairs; `source` names where they came from.
@@ -110,6 +116,7 @@ struct RecommendCommand: ParsableCommand {
         let features = try Self.parseFeatures(userFeatures)
         pairs = try RecommendInput.once(pairs)
         let pool = try candidates.map(RecommendInput.candidates)
+        if ask > 0 { return try questionLines(recommender, features: features, pairs: pairs) }
         let start = Date()
         let top: [Recommender.Scored]
         do {

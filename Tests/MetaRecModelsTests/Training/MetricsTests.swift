@@ -38,4 +38,12 @@ import Testing
         let expected = (1 / log2(3.0)) / (1 + 1 / log2(3.0))
         #expect(abs(Metrics.normalizedDCG(scores, labels, at: 2) - expected) < 1e-12)
     }
+
+    @Test func reciprocalRankByHand() {
+        // Ranked by prediction: targets 3, 2, 5, 4, 1, 5; the first rating ≥ 4 is third.
+        let predictions: [Float] = [0.9, 0.8, 0.7, 0.6, 0.5, 0.1]
+        #expect(Metrics.reciprocalRank(predictions, [3, 2, 5, 4, 1, 5], at: 5, relevantAt: 4) == 1.0 / 3)
+        #expect(Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 5], at: 5, relevantAt: 4) == 0, "relevant item ranked sixth")
+        #expect(Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 2], at: 5, relevantAt: 4) == nil, "no relevant item")
+    }
 }

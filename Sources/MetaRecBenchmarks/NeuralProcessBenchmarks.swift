@@ -1,0 +1,42 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+import MetaRecModels
+
+/// Issue-14 figure: TaNP adapts a new user (one forward pass of the encoder over 20 support
+/// ratings) and scores a 10,000-item catalogue, beside MAML's adapt-and-score in `models`.
+func runNeuralProcessBenchmarks() {
+    print("== neural process (TaNP)")
+    let synthetic = BuiltInData.synthetic(seed: 0, users: 2_000, items: 10_000, targetInteractions: 200_000)
+    guard let split = try? ProtocolSplit(dataset: synthetic.dataset, options: SplitOptions()) else {
+        print("could not split the synthetic data"); return
+    }
+    let features = FeatureContext(split)
+    var configuration = TaNP.Configuration()
+    configuration.itemIDEmbedding = true
+    configuration.outputBias = 3.5
+    let tanp = TaNP(configuration: configuration, users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
+    let candidates = Array(0..<Int32(synthetic.dataset.itemCount))
+    let ranker = TaNPRanker(tanp, items: features.items, candidates: candidates)
+    print("TaNP: embedding \(configuration.embeddingSize) per field, encoder \(configuration.encoderSize) -> \(configuration.representationSize), "
+          + "FiLM decoder \(configuration.decoderSize); items \(candidates.count)")
+
+    var random = SeededGenerator(seed: 1)
+    let byUser = split.warmRatingsByUser().filter { $0.value.count >= 20 }
+    let users = byUser.keys.sorted()
+    let requests = (0..<50).map { index -> PreparedTask in
+        let user = users[index % users.count]
+        let ratings = byUser[user]!
+        let chosen = random.sample(20, from: ratings.count).sorted().map { ratings[$0] }
+        return PreparedTask(user: user, support: chosen, query: [], features: features)
+    }
+    var next = 0
+    let timing = latencies(count: 500) {
+        let request = requests[next % requests.count]
+        next += 1
+        let scores = ranker.scores(request)
+        _ = CandidateRanker.top(10, of: scores, items: candidates, excluding: Set(request.supportItemIDs))
+    }
+    print("adapt (one forward pass over 20 ratings) + score \(candidates.count) items + top 10: "
+          + "p50 \(format(timing.p50 * 1e3, 3)) ms, p99 \(format(timing.p99 * 1e3, 3)) ms, mean \(format(timing.mean * 1e3, 3)) ms")
+}
