@@ -79,7 +79,7 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
             }
         }
         if configuration.itemIDEmbedding {
-            parameters["item.id.embedding"] = Tensor.zeros([max(items.entityCount, 1), e]).asParameter()
+            parameters[ParameterName.itemIDEmbedding] = Tensor.zeros([max(items.entityCount, 1), e]).asParameter()
         }
         let userWidth = max(users.fields.count, 1) * e
         let itemWidth = (max(items.fields.count, 1) + (configuration.itemIDEmbedding ? 1 : 0)) * e

@@ -178,7 +178,7 @@ public final class Recommender: @unchecked Sendable {
             case .covariance(let head, let phi):
                 // The head's id embedding of an item training never saw is zero.
                 let zeroID = head.parameters.replacing(
-                    ["item.id.embedding": Tensor.zeros([1, head.configuration.embeddingSize])])
+                    [ParameterName.itemIDEmbedding: Tensor.zeros([1, head.configuration.embeddingSize])])
                 let itemRow = GradientMode.withoutRecording { head.itemRepresentation(batch, head.configuration.itemIDEmbedding ? zeroID : head.parameters) }
                 scorer = .covariance(head: head, phi: phi + itemRow.denseValues)
             }
