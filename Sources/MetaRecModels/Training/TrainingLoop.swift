@@ -18,6 +18,19 @@ public struct TrainingProgress: Sendable {
 
     /// Whether this is the last step of its epoch.
     public var endsEpoch: Bool { step == stepsPerEpoch }
+
+    public init(phase: String, epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int, trainingLoss: Float,
+                validationScore: Double?, bestValidationScore: Double?, isNewBest: Bool) {
+        self.phase = phase
+        self.epoch = epoch
+        self.epochs = epochs
+        self.step = step
+        self.stepsPerEpoch = stepsPerEpoch
+        self.trainingLoss = trainingLoss
+        self.validationScore = validationScore
+        self.bestValidationScore = bestValidationScore
+        self.isNewBest = isNewBest
+    }
 }
 
 /// What a caller hands a trainer: where progress goes and whether to stop (Ctrl-C).

@@ -81,7 +81,7 @@ import MetaRecData
     }
 
     /// Training beats the best simple baseline on user-cold tasks of the small world.
-    @Test func trainingLearnsNewUsers() {
+    @Test func trainingLearnsNewUsers() throws {
         var configuration = TaNP.Configuration()
         configuration.embeddingSize = 8
         configuration.maxEpochs = 10
@@ -89,7 +89,7 @@ import MetaRecData
         configuration.outputBias = world.globalMean
         let tanp = TaNP(configuration: configuration, users: FeatureSpace(world.split.userFeatures), items: FeatureSpace(world.split.itemFeatures))
         let untrained = world.userColdMAE(tanp)
-        tanp.fit(training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
+        try tanp.fit(training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
         let trained = world.userColdMAE(tanp)
         #expect(trained < untrained && trained < world.bestBaselineMAE, "TaNP \(trained), untrained \(untrained), best baseline \(world.bestBaselineMAE)")
     }

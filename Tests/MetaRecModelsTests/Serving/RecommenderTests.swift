@@ -112,9 +112,30 @@ import MetaRecData
                 if case .texts(let all)? = recommender.item(item.id)!.features["genres"] { return all.contains(genre) } else { return false }
             }())
         }
-        let questions = recommender.questions(count: 4, excluding: [ids[0]])
+        let questions = try recommender.questions(count: 4, excluding: [ids[0]]).map(\.item)
         #expect(questions.count == 4 && !questions.contains { $0.id == ids[0] || $0.hidden })
-        #expect(questions.map(\.popularity) == questions.map(\.popularity).sorted(by: >))
+        #expect(questions.map(\.popularity) == questions.map(\.popularity).sorted(by: >), "a network model asks popular items first")
+    }
+
+    /// The covariance bundle asks what the head's posterior says is most informative, and an
+    /// answer moves the next questions (the same chooser the onboarding study measures).
+    @Test func covarianceBundleAsksByExpectedVarianceReduction() throws {
+        let (head, url) = try ServingFixture.covarianceBundle()
+        let recommender = try Recommender(bundle: ModelBundle(contentsOf: url))
+        let questions = try recommender.questions(count: 5, excluding: [])
+        #expect(questions.count == 5 && questions.allSatisfy { $0.expectedVarianceReduction != nil })
+        // The first question is the best single question under the prior, computed directly.
+        let items = (0..<Int32(experiment.dataset.itemCount)).map { $0 }
+        let popularity = ItemPopularity(training: experiment.split.warmInteractions)
+        let chooser = VarianceReductionChooser(head: head, features: experiment.features, popularity: popularity)
+        let reductions = chooser.expectedReductions(for: NewUserAnswers(features: EntityBatch.unknown(head.users)), pool: items)
+        let best = items.max { reductions[Int($0)] < reductions[Int($1)] }!
+        #expect(questions[0].item.id == experiment.dataset.itemIDs[Int(best)])
+        // Once that item is answered, the next choice differs.
+        let state = try recommender.adapt(userFeatures: [:], feedback: [(questions[0].item.id, 4)])
+        let after = try recommender.questions(count: 1, state: state, excluding: [questions[0].item.id])
+        #expect(after[0].item.id != questions[0].item.id)
+        #expect(after[0].expectedVarianceReduction! <= questions[0].expectedVarianceReduction! + 1e-9)
     }
 
     @Test func badInputNamesTheFieldOrItem() throws {
