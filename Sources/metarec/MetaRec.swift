@@ -8,6 +8,6 @@ struct MetaRecCommand: ParsableCommand {
         commandName: "metarec",
         abstract: "A cold-start recommender that meta-learns how to learn a new user or item.",
         version: MetaRecVersion.string,
-        subcommands: [DemoCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, DataCommand.self, InfoCommand.self]
+        subcommands: [DemoCommand.self, TrainCommand.self, EvaluateCommand.self, ReportCommand.self, RecommendCommand.self, DataCommand.self, InfoCommand.self]
     )
 }

@@ -22,6 +22,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
 
+    @Option(help: "Also write the report as one self-contained HTML file with its plots.")
+    var html: String?
+
     @Flag(help: "No progress bars.")
     var quiet = false
 
@@ -65,5 +68,6 @@ struct DemoCommand: ParsableCommand {
         if let json {
             try report.json().write(toFile: json, atomically: true, encoding: .utf8)
         }
+        if let html { try HTMLReport.write([ReportBundle(protocol: report)], toFile: html) }
     }
 }

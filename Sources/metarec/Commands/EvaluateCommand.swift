@@ -73,6 +73,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the Markdown table to this file as well as to standard output.")
     var markdown: String?
 
+    @Option(help: "Write the report as one self-contained HTML file with its plots.")
+    var html: String?
+
     @Flag(help: "No progress bars.")
     var quiet = false
 
@@ -81,10 +84,12 @@ struct EvaluateCommand: ParsableCommand {
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
         var sections: [String] = []
         var documents: [String: String] = [:]
+        var bundle = ReportBundle()
         if !noTable {
             let report = try protocolTable(experiment)
             sections.append(report.markdown())
             documents["protocol"] = try report.json()
+            bundle.protocol = report
         }
         if streaming {
             var options = StreamingOptions()
@@ -96,6 +101,7 @@ struct EvaluateCommand: ParsableCommand {
                 log: quiet ? nil : { log($0) })
             sections.append(report.markdown())
             documents["streaming"] = try encodeJSON(report)
+            bundle.streaming = report
         }
         if itemWarmup {
             let bar = ProgressBar("base network (item ids)", enabled: !quiet)
@@ -118,10 +124,12 @@ struct EvaluateCommand: ParsableCommand {
                                                    log: quiet ? nil : { log($0) })
             sections.append(report.markdown())
             documents["itemWarmUp"] = try report.json()
+            bundle.itemWarmUp = report
         }
         let text = sections.joined(separator: "\n\n")
         print(text)
         if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
+        if let html { try HTMLReport.write([bundle], toFile: html) }
         if let json {
             let body = documents.keys.sorted().map { "\"\($0)\": \(documents[$0]!)" }.joined(separator: ",\n")
             try "{\n\(body)\n}\n".write(toFile: json, atomically: true, encoding: .utf8)
