@@ -29,8 +29,7 @@ public struct EvaluationReport: Sendable, Codable {
     }
 
     public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let encoder = ReportJSON.encoder()
         let data = try encoder.encode(self)
         return String(decoding: data, as: UTF8.self)
     }

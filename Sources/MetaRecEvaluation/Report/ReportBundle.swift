@@ -27,7 +27,7 @@ public struct ReportBundle: Sendable, Codable {
         do { data = try Data(contentsOf: url) } catch {
             throw ReportFileError(file: url.path, reason: "cannot be read (\(error.localizedDescription))")
         }
-        let decoder = JSONDecoder()
+        let decoder = ReportJSON.decoder()
         if let bundle = try? decoder.decode(ReportBundle.self, from: data),
            bundle.protocol != nil || bundle.streaming != nil || bundle.itemWarmUp != nil {
             self = bundle
@@ -42,9 +42,7 @@ public struct ReportBundle: Sendable, Codable {
 
     /// The bundle as the JSON `--json` writes, keys sorted.
     public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        String(decoding: try ReportJSON.encoder().encode(self), as: UTF8.self)
     }
 
     private static func describe(_ error: Error) -> String {
@@ -69,4 +67,22 @@ public struct ReportFileError: Error, Equatable, CustomStringConvertible {
     public var file: String
     public var reason: String
     public var description: String { "\(file) \(reason)" }
+}
+
+/// The JSON coding of every report: keys sorted, and a metric that is undefined for a run (NaN,
+/// e.g. nDCG of tasks with no positive) written as the string "nan" instead of failing the
+/// whole report, since JSON has no NaN.
+public enum ReportJSON {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
 }

@@ -83,8 +83,7 @@ public struct ItemWarmUpReport: Sendable, Codable {
     public var wallSeconds: Double
 
     public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let encoder = ReportJSON.encoder()
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 

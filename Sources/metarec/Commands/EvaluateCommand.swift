@@ -154,7 +154,6 @@ struct EvaluateCommand: ParsableCommand {
 }
 
 func encodeJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let encoder = ReportJSON.encoder()
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }

@@ -90,6 +90,15 @@ struct SeedSummaryTests {
         let bundle = try ReportBundle(contentsOf: bundled)
         #expect(bundle.seed == 2 && bundle.streaming?.rows.first?.curve?.count == 1)
 
+        // An undefined metric (NaN) is written as "nan" and read back, instead of failing the report.
+        var undefined = table
+        undefined.randomOrderNDCG["user-cold"] = .nan
+        let withNaN = directory.appendingPathComponent("nan.json")
+        let text = try undefined.json()
+        #expect(text.contains("\"nan\""))
+        try text.write(to: withNaN, atomically: true, encoding: .utf8)
+        #expect(try ReportBundle(contentsOf: withNaN).protocol?.randomOrderNDCG["user-cold"]?.isNaN == true)
+
         let broken = directory.appendingPathComponent("broken.json")
         try #"{"dataset": "x", "seed": 1}"#.write(to: broken, atomically: true, encoding: .utf8)
         do {

@@ -50,8 +50,8 @@ public struct HTMLReport: Sendable {
         "<section><h2>\(HTML.escape(title))</h2>\n\(content)\n</section>"
     }
 
-    func table(_ header: [String], _ rows: [[String]], caption: String? = nil) -> String {
-        var lines = ["<div class=\"table-wrap\"><table>"]
+    func table(_ header: [String], _ rows: [[String]], caption: String? = nil, className: String? = nil) -> String {
+        var lines = ["<div class=\"table-wrap\"><table\(className.map { " class=\"\($0)\"" } ?? "")>"]
         if let caption { lines.append("<caption>\(HTML.escape(caption))</caption>") }
         lines.append("<thead><tr>" + header.enumerated().map { "<th\($0.offset == 0 ? " scope=\"col\"" : " class=\"number\" scope=\"col\"")>\(HTML.escape($0.element))</th>" }.joined() + "</tr></thead>")
         lines.append("<tbody>")
@@ -143,7 +143,7 @@ public struct HTMLReport: Sendable {
             if run.checksums.isEmpty { return [[String(run.seed), "", "", time]] }
             return run.checksums.keys.sorted().map { [String(run.seed), $0, run.checksums[$0]!, time] }
         }
-        return section("Data and runs", table(["seed", "file", "SHA-256", "wall time"], rows))
+        return section("Data and runs", table(["seed", "file", "SHA-256", "wall time"], rows, className: "provenance"))
     }
 
     static let style = """
@@ -155,10 +155,12 @@ public struct HTMLReport: Sendable {
         .note { color: var(--muted); font-size: 0.92em; }
         .table-wrap { overflow-x: auto; }
         table { border-collapse: collapse; margin: 0.6em 0; font-variant-numeric: tabular-nums; }
-        th, td { padding: 4px 10px; border-bottom: 1px solid var(--rule); text-align: left; white-space: nowrap; }
+        th, td { padding: 4px 8px; border-bottom: 1px solid var(--rule); text-align: left; white-space: nowrap; vertical-align: top; }
+        thead th { white-space: normal; }
+        table.provenance td, table.provenance th { white-space: normal; overflow-wrap: anywhere; }
         td.number, th.number { text-align: right; }
         tbody tr:nth-child(even) { background: #f0f2f5; }
-        .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 12px; }
+        .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 12px; }
         svg.plot { width: 100%; max-width: 680px; height: auto; background: #fff; border: 1px solid var(--rule); }
         svg .grid { stroke: #e4e7ec; } svg .frame { fill: none; stroke: #8a909c; } svg .tick-mark { stroke: #8a909c; }
         svg text { font-size: 12px; fill: var(--ink); } svg .plot-title { font-size: 14px; font-weight: 600; }

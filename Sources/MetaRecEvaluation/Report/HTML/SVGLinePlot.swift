@@ -36,7 +36,7 @@ public struct SVGLinePlot: Sendable {
     /// Labels for x = 0, 1, 2, … when the x axis is a set of categories (support sizes, rounds).
     public var categories: [String]?
     public var width = 680.0
-    public var height = 380.0
+    public var height = 340.0
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series], categories: [String]? = nil) {
         self.title = title
@@ -72,10 +72,12 @@ public struct SVGLinePlot: Sendable {
     public func svg() -> String {
         let drawn = series.filter { !$0.points.isEmpty }
         let left = 64.0, right = 16.0, top = 36.0
-        let legendRows = max(1, drawn.count)
-        let legendHeight = 18.0 * Double((legendRows + 1) / 2)
-        let bottom = 52.0 + legendHeight
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        // Two legend columns unless a long name would run into the next column.
+        let columns = (drawn.map(\.name.count).max() ?? 0) > 40 ? 1 : 2
+        let legendHeight = 18.0 * Double((max(1, drawn.count) + columns - 1) / columns)
+        // `height` is the plot without its legend; the legend adds rows below.
+        let plotWidth = width - left - right, plotHeight = height - top - 52
+        let totalHeight = height + legendHeight
         let points = drawn.flatMap(\.points)
         var lowY = points.map { $0.y - ($0.spread ?? 0) }.min() ?? 0
         var highY = points.map { $0.y + ($0.spread ?? 0) }.max() ?? 1
@@ -97,7 +99,7 @@ public struct SVGLinePlot: Sendable {
         func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
         var svg: [String] = []
-        svg.append("<svg class=\"plot\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\" data-series-count=\"\(drawn.count)\">")
+        svg.append("<svg class=\"plot\" viewBox=\"0 0 \(f(width)) \(f(totalHeight))\" role=\"img\" aria-label=\"\(HTML.escape(title))\" data-series-count=\"\(drawn.count)\">")
         svg.append("<title>\(HTML.escape(title))</title>")
         svg.append("<text class=\"plot-title\" x=\"\(f(left))\" y=\"22\">\(HTML.escape(title))</text>")
         // Grid and ticks.
@@ -135,12 +137,12 @@ public struct SVGLinePlot: Sendable {
             }
             svg.append("</g>")
         }
-        // Legend, two columns under the axis label.
-        let columnWidth = plotWidth / 2
+        // Legend under the axis label.
+        let columnWidth = plotWidth / Double(columns)
         for (index, series) in drawn.enumerated() {
             let colour = Self.colours[index % Self.colours.count]
-            let x = left + Double(index % 2) * columnWidth
-            let y = top + plotHeight + 52 + 18 * Double(index / 2)
+            let x = left + Double(index % columns) * columnWidth
+            let y = top + plotHeight + 52 + 18 * Double(index / columns)
             svg.append("<g class=\"legend-entry\">")
             svg.append("<line x1=\"\(f(x))\" x2=\"\(f(x + 24))\" y1=\"\(f(y - 4))\" y2=\"\(f(y - 4))\" stroke=\"\(colour)\" stroke-width=\"2\"\(series.dashed ? " stroke-dasharray=\"6 4\"" : "")/>")
             svg.append(Self.marker(Self.markers[index % Self.markers.count], x: x + 12, y: y - 4, colour: colour, data: "", tip: ""))
