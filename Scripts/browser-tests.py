@@ -58,6 +58,7 @@ def screenshot(driver, folder, name, full_page=True):
         height = driver.execute_script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
         width = driver.get_window_size()["width"]
         driver.set_window_size(width, min(max(height + 120, 600), 6000))
+        driver.execute_script("window.scrollTo(0, 0)")
         time.sleep(0.3)
     driver.save_screenshot(path)
     print("  screenshot:", path)
@@ -197,6 +198,16 @@ def test_dashboard(driver, url, token, user, folder):
     screenshot(driver, folder, "dashboard.png")
 
 
+def test_pages(url, token, folder):
+    driver = make_driver()
+    try:
+        user = test_onboarding(driver, url, folder)
+        test_dashboard(driver, url, token, user, folder)
+    finally:
+        driver.quit()
+    test_phone_width(url, folder)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metarec", default=".build/release/metarec")
@@ -204,6 +215,8 @@ def main():
     parser.add_argument("--server-seconds", type=int, default=900, help="how long to wait for the server (it trains a synthetic model first)")
     parser.add_argument("--skip-report", action="store_true")
     parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--url", help="test a server that is already running here instead of starting one")
+    parser.add_argument("--token-file", help="with --url: the file holding that server's admin token")
     arguments = parser.parse_args()
     os.makedirs(arguments.screenshots, exist_ok=True)
     metarec = os.path.abspath(arguments.metarec)
@@ -211,6 +224,12 @@ def main():
         if not arguments.skip_report:
             test_report(metarec, arguments.screenshots, work)
         if arguments.skip_server:
+            return
+        if arguments.url:
+            with open(arguments.token_file) as handle:
+                token = handle.read().strip()
+            test_pages(arguments.url, token, arguments.screenshots)
+            print("browser tests passed; screenshots in", arguments.screenshots)
             return
         token = secrets.token_hex(16)
         token_file = os.path.join(work, "admin-token")
@@ -223,13 +242,7 @@ def main():
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for_server(url, server, arguments.server_seconds)
-            driver = make_driver()
-            try:
-                user = test_onboarding(driver, url, arguments.screenshots)
-                test_dashboard(driver, url, token, user, arguments.screenshots)
-            finally:
-                driver.quit()
-            test_phone_width(url, arguments.screenshots)
+            test_pages(url, token, arguments.screenshots)
         except Exception:
             log.flush()
             with open(os.path.join(work, "serve.log")) as handle:

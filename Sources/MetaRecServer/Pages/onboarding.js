@@ -46,15 +46,23 @@ function ratingControl(item) {
   const fieldset = el("fieldset", { class: "stars" }, el("legend", { text: "Your rating of " + item.title }));
   const shown = el("span", { class: "value", "aria-hidden": "true" });
   const labels = [];
+  let pending = null;
   const light = (upTo) => labels.forEach(([value, label]) => label.classList.toggle("lit", value <= upTo));
   for (let value = low; value <= high; value++) {
     const id = "rate-" + cssSafe(item.id) + "-" + value;
     const input = el("input", { type: "radio", name: "rate-" + cssSafe(item.id), id, value: String(value) });
-    input.addEventListener("change", () => { light(value); shown.textContent = value + " of " + high; rate(item, value); });
+    // Arrow keys step through the stars and each step is a change: the rating is sent once the
+    // choice has rested for a moment, so stepping from 1 to 4 stores one rating, not four.
+    input.addEventListener("change", () => {
+      light(value);
+      shown.textContent = value + " of " + high;
+      clearTimeout(pending);
+      pending = setTimeout(() => rate(item, value), 600);
+    });
     const label = el("label", { for: id, title: value + " of " + high, text: "★" });
     label.setAttribute("aria-label", value + (value === 1 ? " star" : " stars"));
     label.addEventListener("mouseenter", () => light(value));
-    label.addEventListener("mouseleave", () => light(state.rated.get(item.id) ?? low - 1));
+    label.addEventListener("mouseleave", () => light(Number(fieldset.querySelector("input:checked")?.value ?? low - 1)));
     labels.push([value, label]);
     fieldset.append(input, label);
   }
