@@ -9,6 +9,8 @@
 //   MetaRecModels      the MeLU-style model, parameter partitions, MAML / first-order / Meta-SGD,
 //                      the covariance-tracking head, the non-meta baselines
 //   MetaRecEvaluation  the protocol's metrics, tables and few-shot curve
+//   MetaRecStore       the service's store: a small async protocol and its SQLite (GRDB) implementation
+//   MetaRecServer      the HTTP service (Hummingbird 2): the only library that pulls in NIO
 //   metarec            the command-line tool
 //   metarec-benchmark  release-mode benchmarks that print their figures
 import PackageDescription
@@ -20,6 +22,8 @@ let package = Package(
         .library(name: "MetaRecData", targets: ["MetaRecData"]),
         .library(name: "MetaRecModels", targets: ["MetaRecModels"]),
         .library(name: "MetaRecEvaluation", targets: ["MetaRecEvaluation"]),
+        .library(name: "MetaRecStore", targets: ["MetaRecStore"]),
+        .library(name: "MetaRecServer", targets: ["MetaRecServer"]),
         .executable(name: "metarec", targets: ["metarec"]),
         .executable(name: "metarec-benchmark", targets: ["MetaRecBenchmarks"]),
     ],
@@ -27,6 +31,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -40,10 +52,32 @@ let package = Package(
         ),
         .target(name: "MetaRecModels", dependencies: ["MetaRecCore", "MetaRecData"]),
         .target(name: "MetaRecEvaluation", dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels"]),
+        // The store behind the service: users, run-time items, the feedback log, adapted state.
+        .target(name: "MetaRecStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The HTTP service; only the `metarec` executable and the server tests depend on it.
+        .target(
+            name: "MetaRecServer",
+            dependencies: [
+                "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [
+                .embedInCode("openapi.yaml"), .embedInCode("Pages/index.html"), .embedInCode("Pages/admin.html"),
+                .embedInCode("Pages/pages.css"), .embedInCode("Pages/api.js"), .embedInCode("Pages/onboarding.js"),
+                .embedInCode("Pages/admin.js"),
+            ]
+        ),
         .executableTarget(
             name: "metarec",
             dependencies: [
-                "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation",
+                "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation", "MetaRecStore", "MetaRecServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,5 +99,13 @@ let package = Package(
             dependencies: ["MetaRecEvaluation", "MetaRecModels", "MetaRecData", "MetaRecTestSupport"]
         ),
         .testTarget(name: "MetaRecCLITests", dependencies: ["metarec"]),
+        .testTarget(name: "MetaRecStoreTests", dependencies: ["MetaRecStore"]),
+        .testTarget(
+            name: "MetaRecServerTests",
+            dependencies: [
+                "MetaRecServer", "MetaRecStore", "MetaRecModels", "MetaRecData", "MetaRecTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

@@ -42,8 +42,8 @@ import Testing
         #expect(table.contains("| user-cold MAE |") || table.contains("user-cold MAE"))
         #expect(table.contains("Few-shot curve"))
 
-        var recommend = try RecommendCommand.parse(
-            ["--model", model, "--rate", "1=5", "--rate", "2=1", "--top", "4"] + small.filter { !["--embedding-size", "8", "--hidden", "16", "--quiet"].contains($0) })
+        // The bundle alone: no data options.
+        var recommend = try RecommendCommand.parse(["--model", model, "--rate", "1=5", "--rate", "2=1", "--top", "4"])
         let lines = try recommend.recommendations()
         #expect(lines.count == 2 + 4)
         #expect(!lines.dropFirst(2).contains { $0.split(separator: "\t")[1] == "1" || $0.split(separator: "\t")[1] == "2" },
@@ -51,6 +51,13 @@ import Testing
         let scores = lines.dropFirst(2).map { Float($0.split(separator: "\t")[2])! }
         #expect(scores == scores.sorted(by: >))
         _ = recommend
+
+        // New items from the command line are ranked beside the catalogue.
+        let newItem = #"{"id": "brand-new", "title": "Brand new", "features": {"genres": ["Drama"]}}"#
+        let ranked = try RecommendCommand.parse(["--model", model, "--new-item", newItem, "--candidates", "brand-new,3", "--top", "2"]).recommendations()
+        #expect(ranked.dropFirst(2).map { String($0.split(separator: "\t")[1]) }.sorted() == ["3", "brand-new"])
+        #expect { try RecommendCommand.parse(["--model", model, "--rate", "nope=4"]).recommendations() } throws: { "\($0)".contains("nope") }
+        #expect { try RecommendCommand.parse(["--model", model, "--new-item", "{"]).recommendations() } throws: { "\($0)".contains("--new-item 1") }
     }
 
     /// `metarec report` on the evaluated seed and a copy relabelled as seed 1: mean and spread,

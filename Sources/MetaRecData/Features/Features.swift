@@ -1,5 +1,5 @@
 /// The kind of a feature field, which decides how it is encoded.
-public enum FeatureKind: String, Sendable, CaseIterable {
+public enum FeatureKind: String, Sendable, CaseIterable, Codable {
     /// One value per entity → one embedding row.
     case categorical
     /// Several values per entity (e.g. genres) → several embedding rows, to be pooled.
@@ -23,14 +23,14 @@ public enum FeatureKind: String, Sendable, CaseIterable {
 }
 
 /// How a date feature is bucketed.
-public enum DateGranularity: String, Sendable, Equatable {
+public enum DateGranularity: String, Sendable, Equatable, Codable {
     case year, decade
 }
 
 /// A feature field of users or items. Index fields map to an embedding table of `cardinality`
 /// rows (row 0 = unknown bucket, for values never seen in training and for missing values);
 /// dense fields carry `dimension` floats per entity.
-public struct FeatureField: Sendable, Equatable {
+public struct FeatureField: Sendable, Equatable, Codable {
     public var name: String
     public var kind: FeatureKind
     public var cardinality: Int
@@ -45,7 +45,7 @@ public struct FeatureField: Sendable, Equatable {
 }
 
 /// How one raw column becomes a field.
-public struct FeatureSpec: Sendable, Equatable {
+public struct FeatureSpec: Sendable, Equatable, Codable {
     public var kind: FeatureKind
     /// numericBucketed: explicit boundaries; a value v goes to bucket 1 + #(boundaries <= v).
     public var bucketBoundaries: [Double]?
@@ -62,7 +62,7 @@ public struct FeatureSpec: Sendable, Equatable {
 }
 
 /// Unencoded values of one column, aligned with internal entity ids.
-public enum RawFeatureValues: Sendable, Equatable {
+public enum RawFeatureValues: Sendable, Equatable, Codable {
     /// categorical (at most one value) and multiCategorical; an empty list is missing.
     case categories([[String]])
     /// numeric kinds, and dates as seconds since 1970; nil is missing.
@@ -71,7 +71,7 @@ public enum RawFeatureValues: Sendable, Equatable {
     case vectors(dimension: Int, values: [Float], present: [Bool])
 }
 
-public struct RawFeatureColumn: Sendable, Equatable {
+public struct RawFeatureColumn: Sendable, Equatable, Codable {
     public var name: String
     public var spec: FeatureSpec
     public var values: RawFeatureValues
@@ -84,7 +84,7 @@ public struct RawFeatureColumn: Sendable, Equatable {
 }
 
 /// All raw feature columns of one side (users or items).
-public struct RawFeatures: Sendable, Equatable {
+public struct RawFeatures: Sendable, Equatable, Codable {
     public var columns: [RawFeatureColumn]
     public init(columns: [RawFeatureColumn] = []) { self.columns = columns }
     public subscript(name: String) -> RawFeatureColumn? { columns.first { $0.name == name } }
@@ -139,9 +139,10 @@ public struct FeatureTable: Sendable, Equatable {
 /// Vocabularies and scalings fitted on training entities only, so a new user or item with
 /// unseen values still gets a representation (the unknown row 0) and nothing about test
 /// entities leaks into training (Docs/protocol.md: "nothing about a new user or a new item may be
-/// seen in training").
-public struct FeatureEncoder: Sendable {
-    enum Fitted: Sendable {
+/// seen in training"). Codable, so a model bundle carries it and serving encodes new entities
+/// exactly as training did.
+public struct FeatureEncoder: Sendable, Codable {
+    enum Fitted: Sendable, Codable {
         case vocabulary([String: Int32])
         case boundaries([Double])
         case standardize(mean: Double, deviation: Double)

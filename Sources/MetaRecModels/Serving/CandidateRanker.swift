@@ -29,6 +29,24 @@ public final class CandidateRanker: @unchecked Sendable {
         itemWidth = block.shape[1]
     }
 
+    /// A ranker over precomputed item rows (`[candidates.count, itemWidth]`, row-major), for
+    /// items whose representation is not a row of a feature table (items added while serving).
+    public init(model: MeLUModel, candidates: [Int32], itemBlock: [Float], itemWidth: Int) {
+        precondition(itemBlock.count == candidates.count * itemWidth, "CandidateRanker: the item block must have one row per candidate")
+        self.model = model
+        self.candidates = candidates
+        self.itemBlock = itemBlock
+        self.itemWidth = itemWidth
+    }
+
+    /// This ranker with more candidates, whose item rows are given (`itemWidth` floats each).
+    public func appending(candidates more: [Int32], itemRows: [Float]) -> CandidateRanker {
+        CandidateRanker(model: model, candidates: candidates + more, itemBlock: itemBlock + itemRows, itemWidth: itemWidth)
+    }
+
+    /// The width of one cached item row.
+    public var itemRowWidth: Int { itemWidth }
+
     /// Scores of every candidate for a user whose representation block is `user` (`[1, userWidth]`)
     /// under (adapted) `parameters`: ratings, or click logits.
     public func scores(userRepresentation user: Tensor, parameters: ParameterSet) -> [Float] {

@@ -77,6 +77,11 @@ public struct ModelArchive: Sendable {
     }
 
     public func write(to url: URL) throws {
+        try checkpoint().write(to: url)
+    }
+
+    /// The archive as a checkpoint (tensors plus the JSON header), for writers that add to it.
+    public func checkpoint() throws -> Checkpoint {
         var tensors: [String: StoredTensor] = [:]
         for name in parameters.names {
             let tensor = parameters.tensor(name)
@@ -90,11 +95,15 @@ public struct ModelArchive: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(header), as: UTF8.self)
-        try Checkpoint(tensors: tensors, metadata: [Self.headerKey: json]).write(to: url)
+        return Checkpoint(tensors: tensors, metadata: [Self.headerKey: json])
     }
 
     public init(contentsOf url: URL) throws {
-        let checkpoint = try Checkpoint(contentsOf: url)
+        try self.init(checkpoint: try Checkpoint(contentsOf: url), source: url)
+    }
+
+    /// Reads the method from a checkpoint already in memory; `source` names it in errors.
+    public init(checkpoint: Checkpoint, source url: URL) throws {
         guard let json = checkpoint.metadata[Self.headerKey] else {
             throw ModelArchiveError(path: url.path, reason: "no '\(Self.headerKey)' entry in the checkpoint's metadata; it is not a MetaRec model")
         }

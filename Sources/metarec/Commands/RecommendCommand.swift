@@ -1,28 +1,24 @@
 import ArgumentParser
 import Foundation
 import MetaRecCore
-import MetaRecData
-import MetaRecEvaluation
 import MetaRecModels
 
-/// `metarec recommend`: adapt a saved model to a new user's few ratings and rank items.
+/// `metarec recommend`: adapt a model bundle to a new user's few ratings and rank items; the
+/// bundle holds everything needed, so no training data is read.
 struct RecommendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recommend",
-        abstract: "Adapt a checkpoint to a new user's ratings and print the top items, excluding those rated.",
+        abstract: "Adapt a model to a new user's ratings and print the top items, excluding those rated.",
         discussion: """
             Ratings are ITEM=VALUE pairs with the data set's own item ids, given with --rate or in
-            a file of 'item,value' lines. Pass the same --data and --seed as at training.
+            a file of 'item,value' lines. New items (not in the catalogue) can be ranked too, from
+            their features: --new-item '{"id": "n1", "title": "A film", "features": {"genre": ["Drama"]}}'.
 
             Example:
-              metarec recommend --data ../shared/data/ml-100k --model maml.safetensors \\
-                  --rate 50=5 --rate 172=5 --rate 133=1 --top 10
+              metarec recommend --model maml.safetensors --rate 50=5 --rate 172=5 --rate 133=1 --top 10
             """)
 
-    @OptionGroup var data: DataOptions
-    @OptionGroup var split: SplitArguments
-
-    @Option(help: "A checkpoint written by 'metarec train'.")
+    @Option(help: "A model bundle written by 'metarec train'.")
     var model: String
 
     @Option(name: .customLong("rate"), help: "A rating as ITEM=VALUE (repeat).")
@@ -37,8 +33,11 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: "How many items to print.")
     var top: Int = 10
 
-    @Option(help: "Use this known user's features (their id in the data set); default: a new user with unknown features.")
-    var user: String?
+    @Option(name: .customLong("user-feature"), help: "The user's feature as FIELD=VALUE (repeat; VALUE a|b for several).")
+    var userFeatures: [String] = []
+
+    @Option(name: .customLong("new-item"), help: "A new item as JSON {\"id\", \"title\", \"features\"} to rank with the catalogue (repeat).")
+    var newItems: [String] = []
 
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive") }
@@ -61,16 +60,33 @@ struct RecommendCommand: ParsableCommand {
         return result
     }
 
+    /// `FIELD=VALUE` pairs; a VALUE with `|` is a list, a number stays a number.
+    static func parseFeatures(_ pairs: [String]) throws -> [String: FeatureValue] {
+        var features: [String: FeatureValue] = [:]
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("--user-feature: expected FIELD=VALUE, found '\(pair)'")
+            }
+            let value = String(pair[pair.index(after: equals)...])
+            let parts = value.split(separator: "|").map(String.init)
+            features[String(pair[..<equals])] = parts.count > 1 ? .texts(parts) : Double(value).map(FeatureValue.number) ?? .text(value)
+        }
+        return features
+    }
+
+    struct NewItem: Decodable {
+        var id: String
+        var title: String?
+        var features: [String: FeatureValue]?
+    }
+
     func run() throws {
         for line in try recommendations() { print(line) }
     }
 
     /// The printed report: a header line, a column line, then one line per recommended item.
     func recommendations() throws -> [String] {
-        let dataset = try data.load()
-        let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: 2, splitOptions: split.options)
-        let (predictor, archive) = try loadPredictor(model, for: experiment)
-
+        let recommender = try Recommender(bundle: ModelBundle(contentsOf: URL(fileURLWithPath: model)))
         var pairs = try Self.parseRatings(ratings, source: "--rate")
         if let ratingsFile {
             guard let text = try? String(contentsOfFile: ratingsFile, encoding: .utf8) else {
@@ -78,65 +94,40 @@ struct RecommendCommand: ParsableCommand {
             }
             pairs += try Self.parseRatings(text.components(separatedBy: .newlines), source: ratingsFile)
         }
-        let lookup = dataset.itemLookup()
-        var support: [Interaction] = []
-        for (id, value) in pairs {
-            guard let item = lookup[id] else { throw ValidationError("item '\(id)' is not in \(dataset.name)") }
-            support.append(Interaction(user: 0, item: item, value: dataset.feedback.map(value), timestamp: Int64(support.count)))
-        }
-        let rated = Set(support.map(\.item))
-        var pool: [Int32]
-        if let candidates {
-            pool = try candidates.split(separator: ",").map { raw in
-                let id = raw.trimmingCharacters(in: .whitespaces)
-                guard let item = lookup[id] else { throw ValidationError("candidate item '\(id)' is not in \(dataset.name)") }
-                return item
+        for (index, json) in newItems.enumerated() {
+            let item: NewItem
+            do {
+                item = try JSONDecoder().decode(NewItem.self, from: Data(json.utf8))
+            } catch {
+                throw ValidationError("--new-item \(index + 1): expected JSON {\"id\", \"title\", \"features\"}: \(error)")
             }
-        } else {
-            pool = Array(0..<Int32(dataset.itemCount))
+            do {
+                try recommender.addItem(id: item.id, title: item.title ?? item.id, features: item.features ?? [:])
+            } catch let error as RecommenderError {
+                throw ValidationError("--new-item \(index + 1): \(error)")
+            }
         }
-        pool.removeAll { rated.contains($0) }
-        let userBatch: EntityBatch
-        if let user {
-            guard let index = dataset.userLookup()[user] else { throw ValidationError("user '\(user)' is not in \(dataset.name)") }
-            userBatch = EntityBatch(experiment.features.users, entities: [index])
-        } else {
-            userBatch = EntityBatch.unknown(FeatureSpace(experiment.split.userFeatures))
-        }
-        let query = pool.map { Interaction(user: 0, item: $0, value: 0, timestamp: 0) }
-        let task = PreparedTask(userBatch: userBatch, support: support, query: query, features: experiment.features)
-        // A meta-learner whose item embeddings do not adapt ranks through the fast path: cached
-        // item representations (built once, before the clock starts), one product per layer.
-        var ranker: (MetaLearner, CandidateRanker)?
-        if let learner = predictor as? MetaLearner,
-           !learner.parameters.names.contains(where: { $0.hasPrefix("item.") && learner.options.adaptation.partition.adapts($0) }) {
-            ranker = (learner, CandidateRanker(model: learner.model, parameters: learner.parameters, items: experiment.features.items, candidates: pool))
-        }
+        let features = try Self.parseFeatures(userFeatures)
+        let pool = candidates?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         let start = Date()
-        var uncertainty: [Float]?
-        let scores: [Float]
-        if let (learner, ranker) = ranker {
-            let fast = learner.model.adaptForInference(learner.parameters, to: task, rule: learner.options.adaptation, rates: learner.innerRates)
-            let user = GradientMode.withoutRecording { learner.model.userRepresentation(task.userBatch, parameters: fast) }
-            scores = learner.model.score(ranker.scores(userRepresentation: user, parameters: fast))
-        } else if let head = predictor as? CovarianceHead {
-            let result = head.predictWithUncertainty(task)
-            scores = result.means
-            uncertainty = result.variances.map { $0.squareRoot() }
-        } else {
-            scores = predictor.predict(task)
+        let top: [Recommender.Scored]
+        do {
+            let state = try recommender.adapt(userFeatures: features, feedback: pairs.map { ($0.0, $0.1) })
+            top = try recommender.recommend(userFeatures: features, state: pairs.isEmpty ? nil : state, count: self.top,
+                                            excluding: Set(pairs.map { $0.0 }), candidates: pool)
+        } catch let error as RecommenderError {
+            throw ValidationError(error.description)
         }
         let milliseconds = Date().timeIntervalSince(start) * 1000
-        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        let bundle = recommender.bundle
+        let uncertain = recommender.hasUncertainty
         var lines = [
-            "\(predictor.name), trained on \(archive.header.data.name); adapted to \(support.count) ratings and scored \(pool.count) items in \(String(format: "%.1f", milliseconds)) ms",
-            "rank\titem\tscore\(uncertainty == nil ? "" : "\t±sd")\ttitle",
+            "\(bundle.archive.header.kind.rawValue) model \(bundle.version), trained on \(bundle.archive.header.data.name); adapted to \(pairs.count) ratings and ranked \(recommender.itemCount) items in \(String(format: "%.1f", milliseconds)) ms",
+            "rank\titem\tscore\(uncertain ? "\t±sd" : "")\ttitle",
         ]
-        for (rank, index) in order.prefix(top).enumerated() {
-            let item = Int(pool[index])
-            let title = dataset.itemTitles?[item] ?? ""
-            let spread = uncertainty.map { String(format: "\t%.3f", $0[index]) } ?? ""
-            lines.append("\(rank + 1)\t\(dataset.itemIDs[item])\t\(String(format: "%.3f", scores[index]))\(spread)\t\(title)")
+        for (rank, item) in top.enumerated() {
+            let spread = item.standardDeviation.map { String(format: "\t%.3f", $0) } ?? ""
+            lines.append("\(rank + 1)\t\(item.id)\t\(String(format: "%.3f", item.score))\(spread)\t\(item.title)")
         }
         return lines
     }

@@ -37,6 +37,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @Flag(inversion: .prefixedNo, help: "Train the meta-embedding generator that ranks new items from their features (when the model has item-id embeddings and items have features).")
+    var itemGenerator = true
+
     func run() throws {
         let dataset = try data.load()
         let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: model.threads, splitOptions: split.options)
@@ -47,8 +50,9 @@ struct TrainCommand: ParsableCommand {
         defer { signal(SIGINT, SIG_DFL) }
         let bar = ProgressBar(method.rawValue, enabled: !quiet)
         var saveError: Error?
-        func save(_ archive: @autoclosure () -> ModelArchive) {
-            do { try archive().write(to: url) } catch { saveError = error }
+        // A bundle stands alone: encoders, catalogue and provenance beside the parameters.
+        func save(_ archive: @autoclosure () -> ModelArchive, generator: MetaEmbeddingGenerator? = nil) {
+            do { try ModelBundle(archive: archive(), experiment: experiment, generator: generator).write(to: url) } catch { saveError = error }
         }
 
         switch method {
@@ -73,10 +77,13 @@ struct TrainCommand: ParsableCommand {
                     if progress.isNewBest { save(ModelArchive(learner, data: description)) }
                 },
                 shouldStop: { interrupted != 0 })
-            save(ModelArchive(learner, data: description))
+            bar.finish()
+            save(ModelArchive(learner, data: description), generator: newItemGenerator(learner.model, learner.parameters, experiment))
         case .pretrained:
             let network = experiment.trainPretrained(options: model.pretrainingOptions, model: model.model, progress: bar.update)
-            save(ModelArchive(experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps), data: description))
+            bar.finish()
+            save(ModelArchive(experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps), data: description),
+                 generator: newItemGenerator(network.model, network.parameters, experiment))
         case .covariance:
             let head = experiment.trainCovarianceHead(progress: bar.update)
             save(ModelArchive(head, data: description))
@@ -85,5 +92,24 @@ struct TrainCommand: ParsableCommand {
         if let saveError { throw saveError }
         log(interrupted != 0 ? "interrupted: \(url.path) holds the last good model" : "wrote \(url.path)")
         if let peak = ResourceUsage.peakResidentBytes() { log("peak resident memory: \(peak / 1_048_576) MiB") }
+    }
+
+    /// The meta-embedding generator for new items (Pan et al., SIGIR 2019), trained on the warm
+    /// items with the trained model frozen; nil when turned off, useless, or impossible here.
+    func newItemGenerator(_ network: MeLUModel, _ parameters: ParameterSet, _ experiment: Experiment) -> MetaEmbeddingGenerator? {
+        guard itemGenerator, interrupted == 0, network.configuration.itemIDEmbedding, !network.items.fields.isEmpty else { return nil }
+        let trained = Array(Set(experiment.split.warmInteractions.map(\.item))).sorted()
+        let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(parameters, items: trained)
+        do {
+            var options = MetaEmbeddingOptions()
+            options.seed = experiment.seed
+            let generator = try MetaEmbeddingGenerator(model: network, base: parameters, options: options, scale: max(statistics.standardDeviation, 1e-4))
+            try generator.fit(training: experiment.split.warmInteractions, features: experiment.features,
+                              progress: quiet ? nil : { log($0) })
+            return generator
+        } catch {
+            log("no meta-embedding generator (new items get a zero id embedding): \(error)")
+            return nil
+        }
     }
 }

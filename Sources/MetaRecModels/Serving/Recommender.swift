@@ -1,0 +1,336 @@
+import Foundation
+import MetaRecCore
+import MetaRecData
+
+/// Recommends from a ``ModelBundle`` alone: adapts a user to their feedback with the bundle's
+/// rule (MAML's inner loop, Finn et al. 2017; the covariance head's exact posterior), ranks the
+/// catalogue through ``CandidateRanker``'s cached item rows, and takes new items at run time
+/// from their raw features (the meta-embedding generator, Pan et al., SIGIR 2019, gives their
+/// id embedding). A user's adapted part is an ``AdaptedState``: computed once per feedback
+/// batch, so a read costs one scoring pass.
+///
+/// ```swift
+/// let recommender = try Recommender(bundle: ModelBundle(contentsOf: url))
+/// let state = try recommender.adapt(userFeatures: [:], feedback: [("50", 5), ("172", 4)])
+/// let top = try recommender.recommend(userFeatures: [:], state: state, count: 10, excluding: ["50", "172"])
+/// ```
+public final class Recommender: @unchecked Sendable {
+    /// One catalogue item as clients see it.
+    public struct Item: Sendable, Equatable {
+        public var id: String
+        public var title: String
+        public var features: [String: FeatureValue]
+        public var hidden: Bool
+        /// When it was added while serving; nil for items of the training catalogue.
+        public var addedAt: Date?
+        public var popularity: Int
+        /// Every category label among its features, for the category filter.
+        var labels: Set<String>
+    }
+
+    /// A recommended item.
+    public struct Scored: Sendable, Equatable {
+        public var id: String
+        public var title: String
+        public var score: Float
+        /// The predictive standard deviation, when the model has one (covariance head).
+        public var standardDeviation: Float?
+    }
+
+    /// A user's adapted part: the adaptive parameters' values (network methods) or the posterior
+    /// mean and covariance (covariance head), as floats, ready to store.
+    public struct AdaptedState: Sendable, Equatable {
+        public var values: [Float]
+        public init(values: [Float]) { self.values = values }
+    }
+
+    private enum Scorer {
+        case network(model: MeLUModel, parameters: ParameterSet, rule: AdaptationRule?, rates: [String: Tensor], ranker: CandidateRanker)
+        /// Φ, row-major `[rows, k]`, one row per catalogue item.
+        case covariance(head: CovarianceHead, phi: [Float])
+    }
+
+    public let bundle: ModelBundle
+    public let objective: Objective
+    private let catalogueTable: FeatureTable
+    private let lock = NSLock()
+    private var scorer: Scorer
+    private var items: [Item]
+    private var rows: [String: Int]
+
+    public init(bundle: ModelBundle) throws {
+        self.bundle = bundle
+        let description = bundle.description
+        let catalogue = description.catalogue
+        let table = description.itemEncoder.encode(catalogue.rawFeatures, count: catalogue.ids.count)
+        catalogueTable = table
+        let predictor = try bundle.archive.predictor()
+        let all = (0..<catalogue.ids.count).map(Int32.init)
+        switch predictor {
+        case let learner as MetaLearner:
+            scorer = try Self.networkScorer(learner.model, learner.parameters, learner.options.adaptation, learner.innerRates, table, all)
+            objective = learner.model.configuration.objective
+        case let network as PretrainedNetwork:
+            scorer = try Self.networkScorer(network.model, network.parameters, network.fineTuning, [:], table, all)
+            objective = network.model.configuration.objective
+        case let head as CovarianceHead:
+            let phi = GradientMode.withoutRecording { head.itemRepresentation(EntityBatch(table, entities: all), head.parameters) }
+            scorer = .covariance(head: head, phi: phi.denseValues)
+            objective = head.configuration.objective
+        default:
+            throw ModelArchiveError(path: bundle.archive.header.data.source, reason: "\(predictor.name) cannot serve")
+        }
+        items = catalogue.ids.indices.map { row in
+            let features = catalogue.rawFeatures.values(of: row)
+            return Item(id: catalogue.ids[row], title: catalogue.titles?[row] ?? catalogue.ids[row], features: features, hidden: false,
+                        addedAt: nil, popularity: catalogue.popularity[row], labels: Self.labels(features))
+        }
+        rows = Dictionary(uniqueKeysWithValues: catalogue.ids.enumerated().map { ($1, $0) })
+    }
+
+    private static func networkScorer(
+        _ model: MeLUModel, _ parameters: ParameterSet, _ rule: AdaptationRule?, _ rates: [String: Tensor],
+        _ table: FeatureTable, _ all: [Int32]
+    ) throws -> Scorer {
+        if let rule, parameters.names.contains(where: { $0.hasPrefix("item.") && rule.partition.adapts($0) }) {
+            throw ModelArchiveError(path: "model", reason: "serving caches item rows, so the adaptive partition (\(rule.partition)) must leave item embeddings shared")
+        }
+        let detached = ParameterSet(parameters.names.map { ($0, parameters.tensor($0).detached()) })
+        return .network(model: model, parameters: detached, rule: rule, rates: rates,
+                        ranker: CandidateRanker(model: model, parameters: detached, items: table, candidates: all))
+    }
+
+    private static func labels(_ features: [String: FeatureValue]) -> Set<String> {
+        var labels = Set<String>()
+        for value in features.values {
+            switch value {
+            case .text(let text): labels.insert(text)
+            case .texts(let texts): labels.formUnion(texts)
+            default: break
+            }
+        }
+        return labels
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: - Catalogue
+
+    public var hasUncertainty: Bool {
+        if case .covariance = scorer { return true } else { return false }
+    }
+
+    public var itemCount: Int { locked { items.count } }
+
+    public func item(_ id: String) -> Item? {
+        locked { rows[id].map { items[$0] } }
+    }
+
+    /// Items in catalogue order (training items, then items added while serving).
+    public func items(offset: Int, limit: Int) -> (items: [Item], total: Int) {
+        locked {
+            let start = min(max(offset, 0), items.count)
+            return (Array(items[start..<min(items.count, start + max(limit, 0))]), items.count)
+        }
+    }
+
+    /// Hides an item from recommendations and questions (or shows it again); nil if unknown.
+    @discardableResult
+    public func setHidden(_ id: String, _ hidden: Bool) -> Item? {
+        locked {
+            guard let row = rows[id] else { return nil }
+            items[row].hidden = hidden
+            return items[row]
+        }
+    }
+
+    /// Adds an item from its raw features: its row is computed now (feature embeddings, and the
+    /// generated id embedding when the bundle holds a generator), so the next ranking includes it.
+    @discardableResult
+    public func addItem(id: String, title: String, features: [String: FeatureValue], addedAt: Date = Date(), hidden: Bool = false) throws -> Item {
+        guard !id.isEmpty else { throw RecommenderError(.invalid, "item id must not be empty") }
+        let raw = try bundle.description.itemEncoder.rawFeatures(features, side: "item")
+        let table = bundle.description.itemEncoder.encode(raw, count: 1)
+        let batch = EntityBatch(table, entities: [0])
+        return try locked {
+            guard rows[id] == nil else { throw RecommenderError(.invalid, "item '\(id)' already exists") }
+            let row = items.count
+            switch scorer {
+            case .network(let model, let parameters, let rule, let rates, let ranker):
+                let itemRow = GradientMode.withoutRecording { () -> [Float] in
+                    let featureBlock = model.itemFeatureRepresentation(batch, parameters: parameters)
+                    guard model.configuration.itemIDEmbedding else { return featureBlock.denseValues }
+                    let idEmbedding: [Float]
+                    if let scale = bundle.description.generatorScale, let weight = bundle.generator[MetaEmbeddingGenerator.weightName],
+                       let bias = bundle.generator[MetaEmbeddingGenerator.biasName] {
+                        idEmbedding = (tanh(linear(featureBlock, weight: weight, bias: bias)) * scale).denseValues
+                    } else {
+                        idEmbedding = [Float](repeating: 0, count: model.configuration.embeddingSize)  // as training treats unseen items
+                    }
+                    return featureBlock.denseValues + idEmbedding
+                }
+                scorer = .network(model: model, parameters: parameters, rule: rule, rates: rates,
+                                  ranker: ranker.appending(candidates: [Int32(row)], itemRows: itemRow))
+            case .covariance(let head, let phi):
+                // The head's id embedding of an item training never saw is zero.
+                let zeroID = head.parameters.replacing(
+                    ["item.id.embedding": Tensor.zeros([1, head.configuration.embeddingSize])])
+                let itemRow = GradientMode.withoutRecording { head.itemRepresentation(batch, head.configuration.itemIDEmbedding ? zeroID : head.parameters) }
+                scorer = .covariance(head: head, phi: phi + itemRow.denseValues)
+            }
+            let item = Item(id: id, title: title, features: features, hidden: hidden, addedAt: addedAt, popularity: 0, labels: Self.labels(features))
+            items.append(item)
+            rows[id] = row
+            return item
+        }
+    }
+
+    // MARK: - Users
+
+    /// The user's encoded features (one row); unknown fields and wrong types are errors.
+    public func userBatch(_ features: [String: FeatureValue]) throws -> (batch: EntityBatch, table: FeatureTable) {
+        let encoder = bundle.description.userEncoder
+        let table = encoder.encode(try encoder.rawFeatures(features, side: "user"), count: 1)
+        return (EntityBatch(table, entities: [0]), table)
+    }
+
+    /// The user's adapted part given their feedback (raw values, oldest first); feedback on
+    /// unknown items is an error. Items added while serving inform the covariance head's
+    /// posterior; the network methods adapt on catalogue items only (their rows are cached).
+    public func adapt(userFeatures: [String: FeatureValue], feedback: [(item: String, value: Float)]) throws -> AdaptedState {
+        let (batch, userTable) = try userBatch(userFeatures)
+        let scale = bundle.description.feedback
+        let (scorer, rowsByID) = locked { (self.scorer, self.rows) }
+        var support: [(row: Int, target: Float)] = []
+        for (item, value) in feedback {
+            guard let row = rowsByID[item] else { throw RecommenderError(.unknownItem, "item '\(item)' is not in the catalogue") }
+            guard value.isFinite else { throw RecommenderError(.invalid, "feedback value for item '\(item)' is not finite") }
+            support.append((row, scale.target(value)))
+        }
+        switch scorer {
+        case .network(let model, let parameters, let rule, let rates, _):
+            guard let rule else { return AdaptedState(values: []) }
+            let known = support.filter { $0.row < catalogueTable.count }
+            let names = rule.partition.adaptive(parameters.names)
+            let interactions = known.enumerated().map { Interaction(user: 0, item: Int32($1.row), value: $1.target, timestamp: Int64($0)) }
+            let task = PreparedTask(userBatch: batch, support: interactions, query: [],
+                                    features: FeatureContext(users: userTable, items: catalogueTable))
+            let fast = model.adaptForInference(parameters, to: task, rule: rule, rates: rates)
+            return AdaptedState(values: names.flatMap { fast.tensor($0).denseValues })
+        case .covariance(let head, let phi):
+            let k = head.dimension
+            let prior = GradientMode.withoutRecording { head.priorMean(batch, head.parameters).denseValues.map(Double.init) }
+            let features = support.map { s in (0..<k).map { Double(phi[s.row * k + $0]) } }
+            guard let posterior = head.posterior(prior: prior, phi: features, targets: support.map { $0.target }) else {
+                throw RecommenderError(.invalid, "the posterior is degenerate for this feedback")
+            }
+            return AdaptedState(values: posterior.mean.map(Float.init) + posterior.covariance.map(Float.init))
+        }
+    }
+
+    /// The `count` best visible items for a user (the meta-learned prior when `state` is nil),
+    /// skipping `excluded` ids; `candidates` limits the pool; `category` keeps items with that label.
+    public func recommend(
+        userFeatures: [String: FeatureValue], state: AdaptedState?, count: Int, excluding excluded: Set<String> = [],
+        candidates: [String]? = nil, category: String? = nil
+    ) throws -> [Scored] {
+        let (batch, _) = try userBatch(userFeatures)
+        let (scorer, items, rowsByID) = locked { (self.scorer, self.items, self.rows) }
+        var allowed: Set<Int>?
+        if let candidates {
+            allowed = Set(try candidates.map { id in
+                guard let row = rowsByID[id] else { throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue") }
+                return row
+            })
+        }
+        var skip = Set<Int32>()
+        for (row, item) in items.enumerated()
+        where item.hidden || excluded.contains(item.id) || (allowed.map { !$0.contains(row) } ?? false)
+            || (category.map { !item.labels.contains($0) } ?? false) {
+            skip.insert(Int32(row))
+        }
+        let rowIDs = (0..<items.count).map(Int32.init)
+        switch scorer {
+        case .network(let model, let parameters, let rule, _, let ranker):
+            var fast = parameters
+            if let state, let rule, !state.values.isEmpty {
+                fast = try Self.parameters(parameters, adaptive: rule.partition.adaptive(parameters.names), state: state)
+            }
+            let user = GradientMode.withoutRecording { model.userRepresentation(batch, parameters: fast) }
+            let scores = model.score(ranker.scores(userRepresentation: user, parameters: fast))
+            return CandidateRanker.top(count, of: scores, items: rowIDs, excluding: skip).map {
+                Scored(id: items[Int($0.item)].id, title: items[Int($0.item)].title, score: $0.score, standardDeviation: nil)
+            }
+        case .covariance(let head, let phi):
+            let k = head.dimension
+            let (mean, covariance) = try posterior(head, batch: batch, state: state)
+            var means = [Float](repeating: 0, count: items.count)
+            for r in 0..<items.count {
+                var m = 0.0
+                for i in 0..<k { m += Double(phi[r * k + i]) * mean[i] }
+                means[r] = Float(m)
+            }
+            return CandidateRanker.top(count, of: means, items: rowIDs, excluding: skip).map { best in
+                let r = Int(best.item)
+                var variance = head.noiseVariance
+                for i in 0..<k {
+                    var row = 0.0
+                    for j in 0..<k { row += covariance[i * k + j] * Double(phi[r * k + j]) }
+                    variance += Double(phi[r * k + i]) * row
+                }
+                return Scored(id: items[r].id, title: items[r].title, score: best.score, standardDeviation: Float(max(variance, 0).squareRoot()))
+            }
+        }
+    }
+
+    /// Popular visible items the user has not rated: items worth asking about next.
+    public func questions(count: Int, excluding excluded: Set<String>) -> [Item] {
+        let items = locked { self.items }
+        let pool = items.filter { !$0.hidden && !excluded.contains($0.id) }
+        return Array(pool.enumerated().sorted { ($0.element.popularity, -$0.offset) > ($1.element.popularity, -$1.offset) }.prefix(count).map(\.element))
+    }
+
+    /// The stored state's floats back in the adaptive tensors' shapes.
+    private static func parameters(_ base: ParameterSet, adaptive names: [String], state: AdaptedState) throws -> ParameterSet {
+        var offset = 0
+        var substitutes: [String: Tensor] = [:]
+        for name in names {
+            let shape = base.tensor(name).shape
+            let size = shape.reduce(1, *)
+            guard offset + size <= state.values.count else { break }
+            substitutes[name] = Tensor(shape: shape, values: Array(state.values[offset..<(offset + size)]))
+            offset += size
+        }
+        guard offset == state.values.count, substitutes.count == names.count else {
+            throw RecommenderError(.invalid, "the stored adapted state has \(state.values.count) values, this model's adaptive part has \(offset)")
+        }
+        return base.replacing(substitutes)
+    }
+
+    private func posterior(_ head: CovarianceHead, batch: EntityBatch, state: AdaptedState?) throws -> (mean: [Double], covariance: [Double]) {
+        let k = head.dimension
+        if let state {
+            guard state.values.count == k + k * k else {
+                throw RecommenderError(.invalid, "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)")
+            }
+            return (state.values[..<k].map(Double.init), state.values[k...].map(Double.init))
+        }
+        let prior = GradientMode.withoutRecording { head.priorMean(batch, head.parameters).denseValues.map(Double.init) }
+        return (prior, head.priorCovariance)
+    }
+
+    /// Floats per stored adapted state (for storage estimates).
+    public var adaptedStateSize: Int {
+        switch locked({ scorer }) {
+        case .network(_, let parameters, let rule, _, _):
+            guard let rule else { return 0 }
+            return rule.partition.adaptive(parameters.names).reduce(0) { $0 + parameters.tensor($1).shape.reduce(1, *) }
+        case .covariance(let head, _):
+            return head.dimension * (head.dimension + 1)
+        }
+    }
+}

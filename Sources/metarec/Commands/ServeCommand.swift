@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MetaRecModels
+import MetaRecServer
+import MetaRecStore
+
+/// `metarec serve`: the HTTP service over a model bundle and a store. Without `--model`, trains
+/// a small model on the built-in synthetic data once (cached beside the store) and serves it.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve recommendations over HTTP: users, items and feedback behind a JSON API.",
+        discussion: """
+            Writes need 'Authorization: Bearer <token>'. The admin token comes from --token-file or
+            the METAREC_ADMIN_TOKEN environment variable (never the command line); without either, a
+            random token is written beside the store and its path printed.
+
+            Examples:
+              metarec serve                       # synthetic data, trained once, then cached
+              metarec train --data ../shared/data/ml-100k --out ml100k.safetensors
+              metarec serve --model ml100k.safetensors --port 8080
+            """)
+
+    @Option(help: "A model bundle written by 'metarec train'; default: a synthetic model, trained once under --home.")
+    var model: String?
+
+    @Option(help: "Where to keep state: sqlite:PATH (default: the model's path with .sqlite).")
+    var store: String?
+
+    @Option(help: "Folder for the synthetic model and its store when --model is not given.")
+    var home: String = "metarec-serve"
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0: any free port).")
+    var port: Int = 8080
+
+    @Option(help: "A file holding the admin token.")
+    var tokenFile: String?
+
+    @Option(help: "Adapt each user to their most recent N feedback rows.")
+    var adaptationWindow: Int = 100
+
+    @Flag(inversion: .prefixedNo, help: "Record served recommendations as impressions (default: on for click data).")
+    var recordImpressions: Bool?
+
+    @Flag(help: "Reads need a token too.")
+    var protectReads = false
+
+    @Option(help: "Largest request body in bytes.")
+    var maxBodyBytes: Int = 1 << 20
+
+    @Option(help: "Most feedback rows per batch.")
+    var maxBatch: Int = 1000
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard adaptationWindow > 0 else { throw ValidationError("--adaptation-window must be positive") }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard maxBatch > 0 else { throw ValidationError("--max-batch must be positive") }
+        if let store, !store.hasPrefix("sqlite:") || store.count == "sqlite:".count {
+            throw ValidationError("--store '\(store)': expected sqlite:PATH")
+        }
+    }
+
+    func run() async throws {
+        let modelPath = try model ?? syntheticModel()
+        let storePath = store.map { String($0.dropFirst("sqlite:".count)) }
+            ?? (modelPath.hasSuffix(".safetensors") ? String(modelPath.dropLast(".safetensors".count)) : modelPath) + ".sqlite"
+        let token = try adminToken(storePath: storePath)
+
+        var logger = Logger(label: "metarec.server")
+        logger.logLevel = .info
+        let recommender = try Recommender(bundle: ModelBundle(contentsOf: URL(fileURLWithPath: modelPath)))
+        var options = ServiceOptions()
+        options.adaptationWindow = adaptationWindow
+        options.recordImpressions = recordImpressions
+        options.protectReads = protectReads
+        options.maximumBodyBytes = maxBodyBytes
+        options.maximumBatch = maxBatch
+        let service = try await RecommendationService(recommender: recommender, store: SQLiteStore(path: storePath), options: options)
+        let host = self.host
+        try await RecommendationServer.run(service: service, host: host, port: port, adminToken: token.value, logger: logger) { port in
+            print("serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)")
+            print("admin token: \(token.source)")
+            print("open http://\(host):\(port)/")
+        }
+    }
+
+    /// The admin token and where it came from (never printed itself unless just generated into a file).
+    func adminToken(storePath: String) throws -> (value: String, source: String) {
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
+                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw ValidationError("--token-file \(tokenFile): cannot be read, or is empty")
+            }
+            return (text.trimmingCharacters(in: .whitespacesAndNewlines), "from \(tokenFile)")
+        }
+        if let value = ProcessInfo.processInfo.environment["METAREC_ADMIN_TOKEN"], !value.isEmpty {
+            return (value, "from METAREC_ADMIN_TOKEN")
+        }
+        let path = storePath + ".token"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            return (text.trimmingCharacters(in: .whitespacesAndNewlines), "in \(path)")
+        }
+        var generator = SystemRandomNumberGenerator()
+        let value = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        FileManager.default.createFile(atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        return (value, "generated in \(path)")
+    }
+
+    /// The synthetic model under --home, trained on first use.
+    func syntheticModel() throws -> String {
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let path = URL(fileURLWithPath: home).appendingPathComponent("synthetic.safetensors").path
+        if FileManager.default.fileExists(atPath: path), (try? ModelBundle(contentsOf: URL(fileURLWithPath: path))) != nil {
+            return path
+        }
+        print("training a model on the built-in synthetic data once (cached in \(path))...")
+        var train = try TrainCommand.parse(["--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path])
+        try train.run()
+        return path
+    }
+}
