@@ -64,7 +64,7 @@ function buildFeatureInputs(fields) {
   const box = $("feature-inputs");
   for (const field of fields) {
     const hint = { multiCategorical: "values separated by commas", dense: "numbers separated by commas",
-      numericBucketed: "a number", numericStandardized: "a number", date: "a date or year", categorical: "one value" }[field.kind] || field.kind;
+      numericBucketed: "a number", numericStandardized: "a number", date: "a year or YYYY-MM-DD", categorical: "one value" }[field.kind] || field.kind;
     box.append(el("label", {}, field.name + " (" + hint + ")",
       el("input", { type: "text", "data-field": field.name, "data-kind": field.kind, autocomplete: "off" })));
   }
@@ -80,6 +80,11 @@ function readFeatures() {
     if (kind === "multiCategorical") features[input.dataset.field] = parts;
     else if (kind === "dense") features[input.dataset.field] = parts.map(Number);
     else if ((kind === "numericBucketed" || kind === "numericStandardized") && !Number.isNaN(Number(text))) features[input.dataset.field] = Number(text);
+    else if (kind === "date") {
+      // Dates travel as seconds since 1970; text the browser cannot read goes as it is, for the service to explain.
+      const seconds = /^\d{4}$/.test(text) ? Date.UTC(Number(text), 0, 1) / 1000 : Date.parse(text) / 1000;
+      features[input.dataset.field] = Number.isNaN(seconds) ? text : seconds;
+    }
     else features[input.dataset.field] = text;
   }
   return features;
@@ -90,7 +95,7 @@ async function loadLatestItems() {
   const offset = Math.max(0, first.total - 8);
   const page = await MetaRecAPI.get("/v1/items?offset=" + offset + "&limit=8", dashboard.token);
   $("latest-items").replaceChildren(...page.items.slice().reverse().map((item) =>
-    el("tr", { "data-item": item.id }, el("td", { text: item.id }), el("td", { text: item.title }), el("td", { text: describeFeatures(item.features) }))));
+    el("tr", { "data-item": item.id }, el("td", { text: item.id }), el("td", { text: item.title }), el("td", { text: describeFeatures(item.features, dashboard.model ? dashboard.model.itemFields : []) }))));
 }
 
 // Where `item` ranks among everything the user could be recommended (seen items left out).

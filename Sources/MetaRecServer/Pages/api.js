@@ -43,11 +43,14 @@ function el(tag, attributes = {}, ...children) {
   return node;
 }
 
-// "genres: Comedy, Drama · year: 1995" from an item's features.
-function describeFeatures(features) {
+// "genres: Comedy, Drama · year: 1995" from an item's features; `fields` (the model's item
+// fields) lets dates, which the service keeps as seconds since 1970, show as years.
+function describeFeatures(features, fields = []) {
   if (!features) return "";
+  const kinds = new Map(fields.map((field) => [field.name, field.kind]));
   return Object.keys(features).sort().map((name) => {
     const value = features[name];
+    if (kinds.get(name) === "date" && typeof value === "number") return name + ": " + new Date(value * 1000).getUTCFullYear();
     return name + ": " + (Array.isArray(value) ? value.join(", ") : String(value));
   }).join(" · ");
 }

@@ -81,7 +81,7 @@ async function loadQuestions() {
   for (const item of answer.items) {
     const card = el("li", { class: "question", "data-item": item.id },
       el("h3", { text: item.title || item.id }),
-      el("p", { class: "features", text: describeFeatures(item.features) }),
+      el("p", { class: "features", text: describeFeatures(item.features, state.model.itemFields) }),
       ratingControl(item));
     list.append(card);
   }
