@@ -72,7 +72,11 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.embedInCode("openapi.yaml"), .embedInCode("Pages/index.html")]
+            resources: [
+                .embedInCode("openapi.yaml"), .embedInCode("Pages/index.html"), .embedInCode("Pages/admin.html"),
+                .embedInCode("Pages/pages.css"), .embedInCode("Pages/api.js"), .embedInCode("Pages/onboarding.js"),
+                .embedInCode("Pages/admin.js"),
+            ]
         ),
         .executableTarget(
             name: "metarec",

@@ -12,8 +12,8 @@ struct MetaRecCommand: AsyncParsableCommand {
         abstract: "A cold-start recommender that meta-learns how to learn a new user or item.",
         version: MetaRecVersion.string,
         subcommands: [
-            DemoCommand.self, TrainCommand.self, EvaluateCommand.self, RecommendCommand.self, OnboardingCommand.self,
-            ServeCommand.self, DataCommand.self, InfoCommand.self,
+            DemoCommand.self, TrainCommand.self, EvaluateCommand.self, ReportCommand.self, RecommendCommand.self,
+            OnboardingCommand.self, ServeCommand.self, DataCommand.self, InfoCommand.self,
         ]
     )
 

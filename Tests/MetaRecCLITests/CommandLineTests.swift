@@ -26,7 +26,11 @@ import Testing
 
         let json = directory.appendingPathComponent("report.json").path
         let markdown = directory.appendingPathComponent("report.md").path
-        try run(["evaluate", "--model", model, "--epochs", "1", "--json", json, "--markdown", markdown] + small)
+        let html = directory.appendingPathComponent("report.html").path
+        try run(["evaluate", "--model", model, "--epochs", "1", "--json", json, "--markdown", markdown, "--html", html] + small)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<svg class=\"plot\"") && page.contains("data-series=\"global mean\""))
+        try mergeSeeds(json)
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
         let report = try #require(document["protocol"] as? [String: Any])
         let names = (report["methods"] as! [[String: Any]]).map { $0["name"] as! String }
@@ -56,10 +60,34 @@ import Testing
         #expect { try RecommendCommand.parse(["--model", model, "--new-item", "{"]).recommendations() } throws: { "\($0)".contains("--new-item 1") }
     }
 
+    /// `metarec report` on the evaluated seed and a copy relabelled as seed 1: mean and spread,
+    /// and a repeated seed refused with the file named.
+    func mergeSeeds(_ json: String) throws {
+        var document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        var table = document["protocol"] as! [String: Any]
+        table["seed"] = 1
+        document["protocol"] = table
+        let copy = directory.appendingPathComponent("seed1.json")
+        try JSONSerialization.data(withJSONObject: document).write(to: copy)
+        let merged = directory.appendingPathComponent("merged.html").path
+        let markdown = directory.appendingPathComponent("merged.md").path
+        try run(["report", json, copy.path, "--html", merged, "--markdown", markdown])
+        #expect(try String(contentsOfFile: merged, encoding: .utf8).contains("split seeds 0, 1"))
+        #expect(try String(contentsOfFile: markdown, encoding: .utf8).contains("2 seeds (0, 1), mean ± sd"))
+        do {
+            try run(["report", json, json])
+            Issue.record("a repeated seed was merged")
+        } catch {
+            #expect(MetaRecCommand.message(for: error).contains("\(json): report 2 repeats split seed 0"))
+        }
+    }
+
     @Test func streamingAndItemWarmUpTables() throws {
         let json = directory.appendingPathComponent("more.json").path
+        let html = directory.appendingPathComponent("more.html").path
         try run(["evaluate", "--no-table", "--streaming", "--stream-partitions", "last-layer,modulation", "--epochs", "1",
-                 "--item-warmup", "--warmup-k", "4", "--generator-epochs", "2", "--implicit-threshold", "4", "--json", json] + small)
+                 "--item-warmup", "--warmup-k", "4", "--generator-epochs", "2", "--implicit-threshold", "4", "--json", json,
+                 "--html", html] + small)
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
         let streaming = try #require(document["streaming"] as? [String: Any])
         let rows = try #require(streaming["rows"] as? [[String: Any]])
@@ -69,6 +97,10 @@ import Testing
         #expect(bytes.allSatisfy { $0 > 0 })
         #expect(document["itemWarmUp"] != nil)
         #expect(document["protocol"] == nil)
+        #expect(rows.allSatisfy { !(($0["curve"] as? [Any]) ?? []).isEmpty }, "every stream row has its curve")
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.components(separatedBy: "<svg class=\"plot\"").count - 1 == 3, "two stream partitions and the warm-up rounds")
+        #expect(page.contains("Stream GAUC, partition modulation") && page.contains("Item warm-up: GAUC per round"))
     }
 
     @Test func badInputGetsAClearError() throws {

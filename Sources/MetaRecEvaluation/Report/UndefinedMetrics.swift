@@ -5,7 +5,7 @@ import Foundation
 /// metric is written as `null`, and `undefined` says why.
 extension ScenarioResult {
     enum CodingKeys: String, CodingKey {
-        case tasks, meanAbsoluteError, rootMeanSquaredError, ndcgAt3, auc, aucTasks, ranking, undefined
+        case tasks, meanAbsoluteError, rootMeanSquaredError, ndcgAt3, ndcgAt5, mrrAt5, auc, aucTasks, ranking, undefined
     }
 
     /// Why each metric that is not a finite number is undefined, by field name.
@@ -27,6 +27,8 @@ extension ScenarioResult {
         try container.encode(meanAbsoluteError.finiteOrNil, forKey: .meanAbsoluteError)
         try container.encode(rootMeanSquaredError.finiteOrNil, forKey: .rootMeanSquaredError)
         try container.encode(ndcgAt3.finiteOrNil, forKey: .ndcgAt3)
+        try container.encodeIfPresent(ndcgAt5?.finiteOrNil, forKey: .ndcgAt5)
+        try container.encodeIfPresent(mrrAt5?.finiteOrNil, forKey: .mrrAt5)
         try container.encode(auc?.finiteOrNil, forKey: .auc)
         try container.encode(aucTasks, forKey: .aucTasks)
         try container.encode(ranking, forKey: .ranking)
@@ -40,6 +42,8 @@ extension ScenarioResult {
         meanAbsoluteError = try container.decodeIfPresent(Double.self, forKey: .meanAbsoluteError) ?? .nan
         rootMeanSquaredError = try container.decodeIfPresent(Double.self, forKey: .rootMeanSquaredError) ?? .nan
         ndcgAt3 = try container.decodeIfPresent(Double.self, forKey: .ndcgAt3) ?? .nan
+        ndcgAt5 = try container.decodeIfPresent(Double.self, forKey: .ndcgAt5)
+        mrrAt5 = try container.decodeIfPresent(Double.self, forKey: .mrrAt5)
         auc = try container.decodeIfPresent(Double.self, forKey: .auc)
         aucTasks = try container.decodeIfPresent(Int.self, forKey: .aucTasks) ?? 0
         ranking = try container.decodeIfPresent(RankingResult.self, forKey: .ranking)

@@ -29,6 +29,51 @@ public struct StreamingRow: Sendable, Codable {
     public var bytesPerUser: Int
     public var adaptationMilliseconds: Double
     public var updateMilliseconds: Double
+    /// The stream's metrics so far at up to `StreamPoint.count` evenly spaced points of the
+    /// stream, for plotting GAUC over the stream (absent in reports written before it existed).
+    public var curve: [StreamPoint]?
+}
+
+/// The stream's cumulative metrics after its first `users` users.
+public struct StreamPoint: Sendable, Codable, Equatable {
+    /// Points recorded per stream (fewer when the stream is shorter).
+    public static let count = 20
+    public var users: Int
+    /// `users` as a fraction of the stream, in (0, 1]: lets streams of different lengths (seeds) be merged.
+    public var fraction: Double
+    /// Mean per-user AUC (GAUC) of the users so far that have both classes.
+    public var gauc: Double?
+    public var meanAbsoluteError: Double
+
+    public init(users: Int, fraction: Double, gauc: Double?, meanAbsoluteError: Double) {
+        self.users = users
+        self.fraction = fraction
+        self.gauc = gauc
+        self.meanAbsoluteError = meanAbsoluteError
+    }
+
+    /// Cumulative means of per-user `errors` and `aucs` (nil where a user has one class only)
+    /// at evenly spaced points; the last point covers the whole stream.
+    public static func cumulative(errors: [Double], aucs: [Double?]) -> [StreamPoint] {
+        let total = errors.count
+        guard total > 0 else { return [] }
+        let marks = min(count, total)
+        var points: [StreamPoint] = []
+        var errorSum = 0.0, aucSum = 0.0, aucCount = 0
+        var next = 1
+        for index in 0..<total {
+            errorSum += errors[index]
+            if let auc = aucs[index] { aucSum += auc; aucCount += 1 }
+            let seen = index + 1
+            if seen == (next * total + marks - 1) / marks {
+                points.append(StreamPoint(users: seen, fraction: Double(seen) / Double(total),
+                                          gauc: aucCount == 0 ? nil : aucSum / Double(aucCount),
+                                          meanAbsoluteError: errorSum / Double(seen)))
+                next += 1
+            }
+        }
+        return points
+    }
 }
 
 public struct StreamingReport: Sendable, Codable {
@@ -117,11 +162,14 @@ extension Experiment {
                 online.seedReplay(with: replayPool)
                 let before = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
                 var errors: [Double] = [], aucs: [Double] = [], adaptTimes: [Double] = [], updateTimes: [Double] = []
+                var userAUCs: [Double?] = []
                 for task in stream {
                     let step = online.process(task)
                     let targets = task.queryTargets.values
                     errors.append(Metrics.meanAbsoluteError(step.predictions, targets))
-                    if let auc = Metrics.areaUnderCurve(step.predictions, targets.map { $0 >= positiveAt ? 1 : 0 }) { aucs.append(auc) }
+                    let auc = Metrics.areaUnderCurve(step.predictions, targets.map { $0 >= positiveAt ? 1 : 0 })
+                    if let auc { aucs.append(auc) }
+                    userAUCs.append(auc)
                     adaptTimes.append(step.adaptationSeconds * 1e3)
                     updateTimes.append(step.updateSeconds * 1e3)
                 }
@@ -132,7 +180,8 @@ extension Experiment {
                     meanAbsoluteError: errors.reduce(0, +) / Double(max(errors.count, 1)),
                     auc: aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count),
                     earlierBefore: before, earlierAfter: after, bytesPerUser: online.bytesPerUser,
-                    adaptationMilliseconds: median(adaptTimes), updateMilliseconds: updates ? median(updateTimes) : 0))
+                    adaptationMilliseconds: median(adaptTimes), updateMilliseconds: updates ? median(updateTimes) : 0,
+                    curve: StreamPoint.cumulative(errors: errors, aucs: userAUCs)))
                 log?("  \(name): stream AUC \(rows.last!.auc.map { String(format: "%.4f", $0) } ?? "n/a"), MAE \(String(format: "%.4f", rows.last!.meanAbsoluteError))")
             }
         }

@@ -6,7 +6,12 @@ import Hummingbird
 enum StaticPages {
     /// Path → (content type, bytes).
     static let files: [String: (type: String, bytes: [UInt8])] = [
-        "/": ("text/html; charset=utf-8", PackageResources.index_html)
+        "/": ("text/html; charset=utf-8", PackageResources.index_html),
+        "/admin": ("text/html; charset=utf-8", PackageResources.admin_html),
+        "/assets/pages.css": ("text/css; charset=utf-8", PackageResources.pages_css),
+        "/assets/api.js": ("text/javascript; charset=utf-8", PackageResources.api_js),
+        "/assets/onboarding.js": ("text/javascript; charset=utf-8", PackageResources.onboarding_js),
+        "/assets/admin.js": ("text/javascript; charset=utf-8", PackageResources.admin_js),
     ]
 
     static func add(to router: Router<BasicRequestContext>) {

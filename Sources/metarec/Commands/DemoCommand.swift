@@ -22,11 +22,15 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
 
+    @Option(help: "Also write the report as one self-contained HTML file with its plots.")
+    var html: String?
+
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
     func validate() throws {
         try OptionChecks.outputFile(json, "--json")
+        try OptionChecks.outputFile(html, "--html")
     }
 
     mutating func run() throws {
@@ -69,9 +73,8 @@ struct DemoCommand: ParsableCommand {
 
         let report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
         print(report.markdown())
-        if let json {
-            try RunReport(splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)
-                .write(to: URL(fileURLWithPath: json))
-        }
+        let bundle = ReportBundle(splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)
+        if let json { try bundle.write(to: URL(fileURLWithPath: json)) }
+        if let html { try HTMLReport.write([bundle], toFile: html) }
     }
 }

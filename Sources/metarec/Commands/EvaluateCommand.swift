@@ -87,6 +87,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Write the Markdown table to this file as well as to standard output.")
     var markdown: String?
 
+    @Option(help: "Write the report as one self-contained HTML file with its plots.")
+    var html: String?
+
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
@@ -105,6 +108,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         try OptionChecks.outputFile(json, "--json")
         try OptionChecks.outputFile(markdown, "--markdown")
+        try OptionChecks.outputFile(html, "--html")
         if noTable && !streaming && !itemWarmup {
             throw ValidationError("--no-table leaves nothing to do; add --streaming or --item-warmup")
         }
@@ -116,11 +120,11 @@ struct EvaluateCommand: ParsableCommand {
         let configuration = model.configuration(split: split.options)
         let experiment = try Experiment(dataset: dataset, configuration: configuration)
         var sections: [String] = []
-        var document = RunReport(splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed)
+        var bundle = ReportBundle(splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed)
         if !noTable {
             let report = try protocolTable(experiment, reporter: reporter)
             sections.append(report.markdown())
-            document.protocol = report
+            bundle.protocol = report
         }
         if streaming {
             var options = StreamingOptions()
@@ -134,7 +138,7 @@ struct EvaluateCommand: ParsableCommand {
             }
             try Interruption.check("the streaming evaluation")
             sections.append(report.markdown())
-            document.streaming = report
+            bundle.streaming = report
         }
         if itemWarmup {
             var network = configuration.model
@@ -159,12 +163,13 @@ struct EvaluateCommand: ParsableCommand {
             }
             try Interruption.check("the item warm-up")
             sections.append(report.markdown())
-            document.itemWarmUp = report
+            bundle.itemWarmUp = report
         }
         let text = sections.joined(separator: "\n\n")
         print(text)
         if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
-        if let json { try document.write(to: URL(fileURLWithPath: json)) }
+        if let html { try HTMLReport.write([bundle], toFile: html) }
+        if let json { try bundle.write(to: URL(fileURLWithPath: json)) }
     }
 
     func protocolTable(_ experiment: Experiment, reporter: ProgressReporter) throws -> EvaluationReport {
