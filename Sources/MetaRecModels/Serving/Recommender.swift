@@ -305,12 +305,22 @@ public final class Recommender: @unchecked Sendable {
     /// the expected reduction of predictive variance over the catalogue, from the user's current
     /// posterior (`state`; the prior when nil), times the chance the user knows the item
     /// (``VarianceReductionChooser``); otherwise the most popular items (Rashid et al., IUI 2002).
-    public func questions(count: Int, state: AdaptedState? = nil, excluding excluded: Set<String>) throws -> [Question] {
-        let (scorer, items) = locked { (self.scorer, self.items) }
+    /// - Parameter candidates: when given, questions come from these items only.
+    public func questions(count: Int, state: AdaptedState? = nil, excluding excluded: Set<String>,
+                          candidates: [String]? = nil) throws -> [Question] {
+        let (scorer, items, rowsByID) = locked { (self.scorer, self.items, self.rows) }
+        var allowed: Set<Int>?
+        if let candidates {
+            allowed = Set(try candidates.map { id in
+                guard let row = rowsByID[id] else { throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue") }
+                return row
+            })
+        }
         let users = bundle.description.catalogue.trainingUsers ?? max(1, items.map(\.popularity).max() ?? 1)
         let popularity = ItemPopularity(
             counts: Dictionary(uniqueKeysWithValues: items.enumerated().map { (Int32($0.offset), $0.element.popularity) }), userCount: users)
-        let pool = items.indices.filter { !items[$0].hidden && !excluded.contains(items[$0].id) }.map(Int32.init)
+        let pool = items.indices.filter { !items[$0].hidden && !excluded.contains(items[$0].id) && (allowed?.contains($0) ?? true) }
+            .map(Int32.init)
         switch scorer {
         case .covariance(let head, let phi):
             let k = head.dimension

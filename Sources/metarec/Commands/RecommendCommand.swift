@@ -116,7 +116,7 @@ struct RecommendCommand: ParsableCommand {
         let features = try Self.parseFeatures(userFeatures)
         pairs = try RecommendInput.once(pairs)
         let pool = try candidates.map(RecommendInput.candidates)
-        if ask > 0 { return try questionLines(recommender, features: features, pairs: pairs) }
+        if ask > 0 { return try questionLines(recommender, features: features, pairs: pairs, candidates: pool) }
         let start = Date()
         let top: [Recommender.Scored]
         do {

@@ -41,7 +41,7 @@ final class ProgressReporter: @unchecked Sendable {
     /// Runs one phase of the command and reports it: "pretrained network: 12 s (best epoch 7 of 9)".
     func phase<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
         phaseStart = Date()
-        lastLine = Date()
+        lastLine = .distantPast  // the first epoch's line shows at once, then one per interval
         lastProgress = nil
         let result = try body()
         clearBar()
