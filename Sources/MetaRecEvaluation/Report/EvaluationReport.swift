@@ -35,6 +35,11 @@ public struct EvaluationReport: Sendable, Codable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    private func signed(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "n/a" }
+        return String(format: "%+.3f", value)
+    }
+
     public func markdown() -> String {
         var lines: [String] = []
         let feedback = implicitFeedback ? "implicit" : "explicit"
@@ -82,6 +87,11 @@ public struct EvaluationReport: Sendable, Codable {
         }
         lines.append(floor)
         lines.append("")
+        if !implicitFeedback, scenarios.contains("item-cold") {
+            let biases = methods.map { "\($0.name) \(signed($0.scenarios["item-cold"]?.bias))" }
+            lines.append("New-item calibration (item-cold mean predicted − mean true rating): " + biases.joined(separator: "; ") + ".")
+            lines.append("")
+        }
 
         let sizes = methods.first?.fewShot.map(\.k) ?? []
         if !sizes.isEmpty {

@@ -12,6 +12,9 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     /// Mean per-task AUC (GAUC) over tasks with both classes, for implicit feedback.
     public var auc: Double?
     public var aucTasks: Int
+    /// Calibration: mean over tasks of (mean prediction − mean target) on the query set. In
+    /// item-cold it says whether new items are predicted too low (a penalty for being new).
+    public var bias: Double?
 }
 
 /// One row of a results table: a method's scenario metrics and its few-shot curve.
@@ -83,13 +86,15 @@ public struct Evaluator: Sendable {
     /// The protocol's metrics of `method` on `tasks`, averaged over tasks. AUC counts a target
     /// of at least `positiveAt` as positive (0.5 for clicks; 4 turns ratings into likes).
     public static func score(_ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int, positiveAt: Float = 0.5) -> ScenarioResult {
-        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?) in
+        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?, Double) in
             let predictions = method.predict(task)
             let targets = task.queryTargets.values
+            let bias = targets.isEmpty ? Double.nan
+                : Double(zip(predictions, targets).reduce(Float(0)) { $0 + $1.0 - $1.1 }) / Double(targets.count)
             return (
                 Metrics.meanAbsoluteError(predictions, targets), Metrics.rootMeanSquaredError(predictions, targets),
                 Metrics.normalizedDCG(predictions, targets, at: 3),
-                Metrics.areaUnderCurve(predictions, targets.map { $0 >= positiveAt ? 1 : 0 })
+                Metrics.areaUnderCurve(predictions, targets.map { $0 >= positiveAt ? 1 : 0 }), bias
             )
         }
         func mean(_ values: [Double]) -> Double {
@@ -99,7 +104,8 @@ public struct Evaluator: Sendable {
         let aucs = perTask.compactMap(\.3)
         return ScenarioResult(
             tasks: tasks.count, meanAbsoluteError: mean(perTask.map(\.0)), rootMeanSquaredError: mean(perTask.map(\.1)),
-            ndcgAt3: mean(perTask.map(\.2)), auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count)
+            ndcgAt3: mean(perTask.map(\.2)), auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count,
+            bias: mean(perTask.map(\.4)))
     }
 
     /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the

@@ -13,6 +13,10 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
         public var patience = 3
         public var seed: UInt64 = 0
         public var threads = 2
+        /// Share of training values replaced by "unknown" (and of ids dropped), per field and row,
+        /// so the unknown rows learn an average entity (see ``EntityBatch/maskingValues(rate:using:)``);
+        /// nil or 0 masks nothing.
+        public var unseenMaskingRate: Float?
         public init() {}
     }
 
@@ -22,9 +26,13 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     /// When set, each task's support set fine-tunes the adaptive part before prediction.
     public var fineTuning: AdaptationRule?
 
+    /// Added to the name to tell variants apart in a table (e.g. "user id, masking 0.2").
+    public var variant: String?
+
     public var name: String {
-        fineTuning.map { "pretrained + fine-tune (\($0.partition), \($0.steps) steps, lr \($0.learningRate))" }
+        let base = fineTuning.map { "pretrained + fine-tune (\($0.partition), \($0.steps) steps, lr \($0.learningRate))" }
             ?? "pretrained network"
+        return variant.map { "\(base) [\($0)]" } ?? base
     }
 
     public init(model: MeLUModel, options: Options, parameters: ParameterSet? = nil) {
@@ -38,6 +46,7 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     public func fineTuned(with rule: AdaptationRule) -> PretrainedNetwork {
         let copy = PretrainedNetwork(model: model, options: options, parameters: parameters)
         copy.fineTuning = rule
+        copy.variant = variant
         return copy
     }
 
@@ -59,8 +68,9 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
             var lossSum: Float = 0
             for batch in 0..<batches {
                 let rows = order[(batch * options.batchSize)..<min(order.count, (batch + 1) * options.batchSize)].map { training[$0] }
-                let users = EntityBatch(features.users, entities: rows.map(\.user))
-                let items = EntityBatch(features.items, entities: rows.map(\.item))
+                let rate = options.unseenMaskingRate ?? 0
+                let users = EntityBatch(features.users, entities: rows.map(\.user)).maskingValues(rate: rate, using: &random)
+                let items = EntityBatch(features.items, entities: rows.map(\.item)).maskingValues(rate: rate, using: &random)
                 let targets = Tensor(shape: [rows.count, 1], values: rows.map(\.value))
                 let tensors = parameters.tensors
                 let loss = model.loss(model.predict(user: users, items: items, parameters: parameters), targets)

@@ -33,6 +33,9 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Synthetic data: number of interactions.")
     var syntheticInteractions: Int = 60_000
 
+    @Flag(inversion: .prefixedNo, help: "Use text features (MovieLens titles, schema 'text' columns); --no-text-features drops them.")
+    var textFeatures = true
+
     var feedback: FeedbackKind { implicitThreshold.map { .implicit(threshold: $0) } ?? .explicit }
 
     func validate() throws {
@@ -52,8 +55,13 @@ struct DataOptions: ParsableArguments {
         return lower.hasSuffix(".yaml") || lower.hasSuffix(".yml") || lower.hasSuffix(".json")
     }
 
-    /// Loads the data set the options name.
+    /// Loads the data set the options name (without text features under --no-text-features).
     func load() throws -> Dataset {
+        let dataset = try loadAsWritten()
+        return textFeatures ? dataset : dataset.withoutTextFeatures()
+    }
+
+    private func loadAsWritten() throws -> Dataset {
         let options = ImportOptions(skipBadLines: skipBadLines)
         if let schema { return try GenericLog.load(schema: URL(fileURLWithPath: schema), options: options, feedbackOverride: implicitThreshold.map { .implicit(threshold: $0) }) }
         if data == "synthetic" && format == nil {

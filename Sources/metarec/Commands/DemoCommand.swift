@@ -22,8 +22,17 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Also write the report as JSON to this file.")
     var json: String?
 
+    @Option(help: "Known-users rows: share of values masked as unknown and of user ids dropped in pretraining, so that new users and unseen values start from an average.")
+    var knownUserMasking: Float = 0.2
+
     @Flag(help: "No progress bars.")
     var quiet = false
+
+    func validate() throws {
+        guard knownUserMasking >= 0, knownUserMasking < 1 else {
+            throw ValidationError("--known-user-masking must be in [0, 1), got \(knownUserMasking)")
+        }
+    }
 
     mutating func run() throws {
         if quick {
@@ -43,6 +52,19 @@ struct DemoCommand: ParsableCommand {
         methods.append(network)
         let fineTuned = experiment.fineTuned(network, partition: model.adaptation.partition, steps: model.innerSteps)
         methods.append(fineTuned)
+
+        // Known users stay known (issue 12): existing users meeting new items start from a
+        // learned user-id embedding; masking teaches the unknown rows and the missing id an average.
+        let knownBar = ProgressBar("pretrained network (user id)", enabled: !quiet)
+        var knownOptions = model.pretrainingOptions
+        knownOptions.unseenMaskingRate = knownUserMasking
+        var knownConfiguration = model.model
+        knownConfiguration.userIDEmbedding = true
+        let known = experiment.trainPretrained(options: knownOptions, model: knownConfiguration, progress: knownBar.update)
+        knownBar.finish()
+        known.variant = "user id, masking \(knownUserMasking)"
+        methods.append(known)
+        methods.append(experiment.fineTuned(known, partition: model.adaptation.partition, steps: model.innerSteps))
 
         // Meta-training starts at random; --from-pretrained starts from the pretrained network.
         for (label, order, learnsRates) in [("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true)] {

@@ -45,6 +45,9 @@ struct ModelArguments: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Add a learned item-id embedding (zero for new items).")
     var itemIDEmbedding = true
 
+    @Option(help: "Pretraining: share of feature values replaced by 'unknown' and of ids dropped, so unseen values read as average, not bad (0: none).")
+    var unseenMaskingRate: Float = 0
+
     @Flag(help: "Add a per-unit scale and shift after each hidden layer (needed by --partition modulation).")
     var modulation = false
 
@@ -65,6 +68,7 @@ struct ModelArguments: ParsableArguments {
                     "--partition: '\(prefix)' names no parameter; use all, decision-layers, last-layer, modulation, or name prefixes starting with \(roots.joined(separator: ", "))")
             }
         }
+        guard unseenMaskingRate >= 0, unseenMaskingRate < 1 else { throw ValidationError("--unseen-masking-rate must be in [0, 1), got \(unseenMaskingRate)") }
         guard hiddenSizes != nil else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
     }
 
@@ -106,6 +110,7 @@ struct ModelArguments: ParsableArguments {
         options.maxEpochs = min(epochs, 20)
         options.patience = min(patience, 3)
         options.threads = threads
+        options.unseenMaskingRate = unseenMaskingRate
         return options
     }
 }
