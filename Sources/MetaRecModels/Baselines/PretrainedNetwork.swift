@@ -17,6 +17,8 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
         /// so the unknown rows learn an average entity (see ``EntityBatch/maskingValues(rate:using:)``);
         /// nil or 0 masks nothing.
         public var unseenMaskingRate: Float?
+        /// Parameters training leaves as they are (e.g. text embeddings initialised from word vectors).
+        public var frozenParameters: [String]?
         public init() {}
     }
 
@@ -58,7 +60,9 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     ) {
         guard !training.isEmpty else { return }
         var random = SeededGenerator(seed: options.seed).derived("pretraining")
-        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
+        let frozen = Set(options.frozenParameters ?? [])
+        let trainable = parameters.names.filter { !frozen.contains($0) }
+        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors(trainable), learningRate: options.learningRate)])
         var order = Array(training.indices)
         let batches = (training.count + options.batchSize - 1) / options.batchSize
         var stopping = EarlyStopping(patience: options.patience, initial: validation.isEmpty ? .nan : validationScore(validation))
@@ -72,7 +76,7 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
                 let users = EntityBatch(features.users, entities: rows.map(\.user)).maskingValues(rate: rate, using: &random)
                 let items = EntityBatch(features.items, entities: rows.map(\.item)).maskingValues(rate: rate, using: &random)
                 let targets = Tensor(shape: [rows.count, 1], values: rows.map(\.value))
-                let tensors = parameters.tensors
+                let tensors = parameters.tensors(trainable)
                 let loss = model.loss(model.predict(user: users, items: items, parameters: parameters), targets)
                 lossSum += loss.scalar
                 optimizer.step(Gradients(tensors, gradients(of: loss, withRespectTo: tensors)))
