@@ -36,6 +36,12 @@ struct DataOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Use text features (MovieLens titles, schema 'text' columns); --no-text-features drops them.")
     var textFeatures = true
 
+    @Option(help: "Join item vectors by item id as a dense item feature: a text file of 'id number number ...' lines, or a .npy matrix with --item-vector-ids (e.g. from Scripts/embed_titles.py).")
+    var itemVectors: String?
+
+    @Option(help: "For a .npy --item-vectors: the item ids of its rows, one per line.")
+    var itemVectorIds: String?
+
     var feedback: FeedbackKind { implicitThreshold.map { .implicit(threshold: $0) } ?? .explicit }
 
     func validate() throws {
@@ -57,8 +63,20 @@ struct DataOptions: ParsableArguments {
 
     /// Loads the data set the options name (without text features under --no-text-features).
     func load() throws -> Dataset {
-        let dataset = try loadAsWritten()
-        return textFeatures ? dataset : dataset.withoutTextFeatures()
+        var dataset = try loadAsWritten()
+        if !textFeatures { dataset = dataset.withoutTextFeatures() }
+        if let itemVectors {
+            let url = URL(fileURLWithPath: itemVectors)
+            let (ids, rows): ([String], [[Float]])
+            if url.pathExtension.lowercased() == "npy" {
+                guard let itemVectorIds else { throw ValidationError("--item-vectors \(itemVectors) is a .npy matrix: give its ids with --item-vector-ids FILE") }
+                (ids, rows) = try ItemVectors.readNumpy(url, ids: URL(fileURLWithPath: itemVectorIds))
+            } else {
+                (ids, rows) = try ItemVectors.readText(url)
+            }
+            dataset = dataset.addingItemVectors(name: "vectors", ids: ids, rows: rows)
+        }
+        return dataset
     }
 
     private func loadAsWritten() throws -> Dataset {
