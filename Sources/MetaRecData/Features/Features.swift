@@ -12,11 +12,14 @@ public enum FeatureKind: String, Sendable, CaseIterable, Codable {
     case date
     /// A vector of floats (e.g. pretrained item representations) → dense.
     case dense
+    /// Free text (a title, a description, tags) → its tokens' embedding rows, to be mean-pooled
+    /// (see ``TextTokenizer``; vocabulary from training entities only).
+    case text
 
     /// Whether the field is encoded as embedding-row indices (else as floats).
     public var isIndexed: Bool {
         switch self {
-        case .categorical, .multiCategorical, .numericBucketed, .date: return true
+        case .categorical, .multiCategorical, .numericBucketed, .date, .text: return true
         case .numericStandardized, .dense: return false
         }
     }
@@ -52,18 +55,36 @@ public struct FeatureSpec: Sendable, Equatable, Codable {
     /// numericBucketed without boundaries: this many quantile buckets fitted on training entities.
     public var bucketCount: Int
     public var dateGranularity: DateGranularity
+    /// text: tokenisation and vocabulary.
+    public var text: TextOptions
+    /// date: how a bucket training never saw (a release year after the training period) is
+    /// encoded. Reading it as "unknown" made the network predict new items about a star low,
+    /// because unknown years were rare and old in training.
+    public var unseenDates: UnseenOrderedValue
 
-    public init(kind: FeatureKind, bucketBoundaries: [Double]? = nil, bucketCount: Int = 10, dateGranularity: DateGranularity = .year) {
+    public init(kind: FeatureKind, bucketBoundaries: [Double]? = nil, bucketCount: Int = 10, dateGranularity: DateGranularity = .year,
+                text: TextOptions = TextOptions(), unseenDates: UnseenOrderedValue = .nearestKnown) {
         self.kind = kind
         self.bucketBoundaries = bucketBoundaries
         self.bucketCount = bucketCount
         self.dateGranularity = dateGranularity
+        self.text = text
+        self.unseenDates = unseenDates
     }
+}
+
+/// How an ordered value outside the buckets seen in training is encoded.
+public enum UnseenOrderedValue: String, Sendable, Equatable, Codable {
+    /// The nearest bucket training saw (ties: the later one): a 1999 film in a 1920–1997 catalogue reads as 1997.
+    case nearestKnown
+    /// The unknown row 0, as a missing value.
+    case unknown
 }
 
 /// Unencoded values of one column, aligned with internal entity ids.
 public enum RawFeatureValues: Sendable, Equatable, Codable {
-    /// categorical (at most one value) and multiCategorical; an empty list is missing.
+    /// categorical (at most one value) and multiCategorical; an empty list is missing; text: the
+    /// entity's texts (e.g. title and description), tokenised by the encoder.
     case categories([[String]])
     /// numeric kinds, and dates as seconds since 1970; nil is missing.
     case numbers([Double?])
@@ -160,8 +181,9 @@ public struct FeatureEncoder: Sendable, Codable {
         case vocabulary([String: Int32])
         case boundaries([Double])
         case standardize(mean: Double, deviation: Double)
-        case dates([Int: Int32], DateGranularity)
+        case dates([Int: Int32], DateGranularity, UnseenOrderedValue)
         case dense(Int)
+        case tokens([String: Int32], TextTokenizer)
     }
 
     public private(set) var fields: [FeatureField] = []
@@ -174,6 +196,11 @@ public struct FeatureEncoder: Sendable, Codable {
         for column in raw.withPriorIfEmpty.columns {
             let kind = column.spec.kind
             switch column.values {
+            case .categories(let lists) where kind == .text:
+                let tokenizer = TextTokenizer(options: column.spec.text)
+                let vocabulary = tokenizer.vocabulary(lists, training: training)
+                encoder.fitted.append(.tokens(vocabulary, tokenizer))
+                encoder.fields.append(FeatureField(name: column.name, kind: .text, cardinality: vocabulary.count + 1, dimension: 0))
             case .categories(let lists):
                 var seen = Set<String>()
                 for e in training where Int(e) < lists.count { for v in lists[Int(e)] { seen.insert(v) } }
@@ -189,7 +216,7 @@ public struct FeatureEncoder: Sendable, Codable {
                     for v in trainingValues { buckets.insert(dateBucket(v, column.spec.dateGranularity)) }
                     var table: [Int: Int32] = [:]
                     for (i, b) in buckets.sorted().enumerated() { table[b] = Int32(i + 1) }
-                    encoder.fitted.append(.dates(table, column.spec.dateGranularity))
+                    encoder.fitted.append(.dates(table, column.spec.dateGranularity, column.spec.unseenDates))
                     encoder.fields.append(FeatureField(name: column.name, kind: .date, cardinality: table.count + 1, dimension: 0))
                 case .numericStandardized:
                     let n = Double(max(trainingValues.count, 1))
@@ -217,6 +244,23 @@ public struct FeatureEncoder: Sendable, Codable {
             }
         }
         return encoder
+    }
+
+    /// The element of sorted `known` closest to `value` (ties: the larger), nil when empty.
+    static func nearest(_ value: Int, in known: [Int]) -> Int? {
+        guard !known.isEmpty else { return nil }
+        var lo = 0, hi = known.count  // first element >= value
+        while lo < hi { let mid = (lo + hi) / 2; if known[mid] < value { lo = mid + 1 } else { hi = mid } }
+        if lo == known.count { return known[lo - 1] }
+        if lo == 0 { return known[0] }
+        return value - known[lo - 1] < known[lo] - value ? known[lo - 1] : known[lo]
+    }
+
+    /// The token vocabulary of text field `name` (token → embedding row), for initialising its
+    /// rows from word vectors; nil when `name` is not a text field.
+    public func textVocabulary(ofField name: String) -> [String: Int32]? {
+        guard let index = fields.firstIndex(where: { $0.name == name }), case .tokens(let vocabulary, _) = fitted[index] else { return nil }
+        return vocabulary
     }
 
     static func dateBucket(_ seconds: Double, _ granularity: DateGranularity) -> Int {
@@ -255,10 +299,14 @@ public struct FeatureEncoder: Sendable, Codable {
                     offsets.append(Int32(indices.count))
                 }
                 table.appendIndexed(field, offsets: offsets, indices: indices)
-            case (.dates(let buckets, let granularity), .numbers(let values)):
+            case (.dates(let buckets, let granularity, let unseen), .numbers(let values)):
+                let known = buckets.keys.sorted()
                 let indices = (0..<count).map { e -> Int32 in
                     guard e < values.count, let v = values[e] else { return 0 }
-                    return buckets[Self.dateBucket(v, granularity)] ?? 0
+                    let bucket = Self.dateBucket(v, granularity)
+                    if let index = buckets[bucket] { return index }
+                    guard unseen == .nearestKnown, let nearest = Self.nearest(bucket, in: known) else { return 0 }
+                    return buckets[nearest]!
                 }
                 table.appendIndexed(field, offsets: (0...count).map(Int32.init), indices: indices)
             case (.boundaries(let boundaries), .numbers(let values)):
@@ -275,6 +323,15 @@ public struct FeatureEncoder: Sendable, Codable {
                     return Float((v - mean) / deviation)
                 }
                 table.appendDense(field, values: dense)
+            case (.tokens(let vocabulary, let tokenizer), .categories(let texts)):
+                var offsets: [Int32] = [0]
+                var indices: [Int32] = []
+                for e in 0..<count {
+                    let known = e < texts.count ? tokenizer.tokens(texts[e]).compactMap { vocabulary[$0] } : []
+                    indices.append(contentsOf: known.isEmpty ? [0] : known)
+                    offsets.append(Int32(indices.count))
+                }
+                table.appendIndexed(field, offsets: offsets, indices: indices)
             case (.dense(let dimension), .vectors(_, let values, _)):
                 var dense = [Float](repeating: 0, count: count * dimension)
                 let n = min(values.count, dense.count)

@@ -37,7 +37,7 @@ import Yams
 ///   vectors: {file: item_vectors.txt, name: pretrained}   # item id then floats per line
 /// ```
 public enum GenericLog {
-    public static let featureTypes = ["categorical", "multi-categorical", "numeric", "date", "dense"]
+    public static let featureTypes = ["categorical", "multi-categorical", "numeric", "date", "dense", "text"]
 
     /// Reads the data set a schema file describes.
     public static func load(schema url: URL, options: ImportOptions = ImportOptions(), feedbackOverride: FeedbackKind? = nil) throws -> Dataset {
@@ -159,7 +159,7 @@ public enum GenericLog {
                 seen[entity] = true
                 for (f, feature) in side.features.enumerated() {
                     switch feature.kind {
-                    case .categorical: categories[f][entity] = nonEmpty(feature.derive(fieldText(bytes, fields[featureColumns[f]])))
+                    case .categorical, .text: categories[f][entity] = nonEmpty(feature.derive(fieldText(bytes, fields[featureColumns[f]])))
                     case .multiCategorical:
                         categories[f][entity] = feature.derive(fieldText(bytes, fields[featureColumns[f]])).split(separator: feature.separator)
                             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -182,7 +182,7 @@ public enum GenericLog {
             for (f, feature) in side.features.enumerated() {
                 let values: RawFeatureValues
                 switch feature.kind {
-                case .categorical, .multiCategorical: values = .categories(categories[f])
+                case .categorical, .multiCategorical, .text: values = .categories(categories[f])
                 case .numericBucketed, .numericStandardized, .date: values = .numbers(numbers[f])
                 case .dense:
                     let d = max(dimensions[f], 1)
@@ -507,6 +507,7 @@ public enum GenericLog {
             var separator: Character = "|"
             switch type.lowercased() {
             case "categorical": spec.kind = .categorical
+            case "text": spec.kind = .text
             case "multi-categorical", "multicategorical", "multi_categorical":
                 spec.kind = .multiCategorical
                 separator = separatorText?.first ?? "|"

@@ -143,7 +143,7 @@ public enum MovieLens {
         ])
         return builder.makeDataset(
             name: "ml-100k", interactions: interactions, duplicates: duplicates, itemTitles: titles,
-            itemReleaseTimes: release, userFeatures: userFeatures, itemFeatures: movieFeatures(genres: genres, release: release))
+            itemReleaseTimes: release, userFeatures: userFeatures, itemFeatures: movieFeatures(genres: genres, release: release, titles: titles))
     }
 
     // MARK: 1M and 10M
@@ -205,7 +205,7 @@ public enum MovieLens {
         builder.warnMissing("items", file: movieFile.name, present: movies.seen, ids: builder.itemIDs)
         return builder.makeDataset(
             name: name, interactions: interactions, duplicates: duplicates, itemTitles: movies.titles,
-            itemReleaseTimes: movies.release, userFeatures: userFeatures, itemFeatures: movieFeatures(genres: movies.genres, release: movies.release))
+            itemReleaseTimes: movies.release, userFeatures: userFeatures, itemFeatures: movieFeatures(genres: movies.genres, release: movies.release, titles: movies.titles))
     }
 
     // MARK: latest
@@ -232,7 +232,7 @@ public enum MovieLens {
         builder.warnMissing("items", file: movieFile.name, present: movies.seen, ids: builder.itemIDs)
         return builder.makeDataset(
             name: "ml-latest", interactions: interactions, duplicates: duplicates, itemTitles: movies.titles,
-            itemReleaseTimes: movies.release, itemFeatures: movieFeatures(genres: movies.genres, release: movies.release))
+            itemReleaseTimes: movies.release, itemFeatures: movieFeatures(genres: movies.genres, release: movies.release, titles: movies.titles))
     }
 
     // MARK: shared
@@ -258,14 +258,28 @@ public enum MovieLens {
         return (titles, release, genres, seen)
     }
 
-    static func movieFeatures(genres: [[String]], release: [Int64?]) -> RawFeatures {
+    /// Genres, release year and decade, and the title as text (without its "(year)", which the
+    /// date fields already carry, so that a new film's unseen year is not a token).
+    static func movieFeatures(genres: [[String]], release: [Int64?], titles: [String]) -> RawFeatures {
         let times = release.map { $0.map(Double.init) }
+        let texts = titles.map { nonEmpty(titleWithoutYear($0)) }
         return RawFeatures(columns: [
+            RawFeatureColumn(name: "title", spec: FeatureSpec(kind: .text), values: .categories(texts)),
             RawFeatureColumn(name: "genres", spec: FeatureSpec(kind: .multiCategorical), values: .categories(genres)),
             RawFeatureColumn(name: "year", spec: FeatureSpec(kind: .date, dateGranularity: .year), values: .numbers(times)),
             RawFeatureColumn(name: "decade", spec: FeatureSpec(kind: .date, dateGranularity: .decade), values: .numbers(times)),
         ])
     }
+}
+
+/// "Toy Story (1995)" → "Toy Story".
+func titleWithoutYear(_ title: String) -> String {
+    var text = Substring(title).trimmingCharacters(in: .whitespaces)
+    if text.hasSuffix(")"), let open = text.lastIndex(of: "("),
+       text[text.index(after: open)..<text.index(before: text.endIndex)].allSatisfy(\.isNumber) {
+        text = String(text[..<open]).trimmingCharacters(in: .whitespaces)
+    }
+    return text
 }
 
 @inline(__always)

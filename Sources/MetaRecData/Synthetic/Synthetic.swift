@@ -69,6 +69,16 @@ public struct SyntheticDataset: Sendable {
     public var groundTruth: SyntheticGroundTruth
 }
 
+/// What the items' features show of their planted taste.
+public enum SyntheticItemContent: Sendable, Equatable {
+    /// Genres, director, year and decade as features (the default).
+    case features
+    /// One dense vector per item, a fixed random projection of its genres (each scaled as in
+    /// the rating), quality and director effect plus a little noise; no categorical feature
+    /// carries the taste. Proves the vector path of item content (issue 12).
+    case vectorOnly(dimension: Int)
+}
+
 /// Built-in data: the synthetic set the README's first command and the tests run on.
 public enum BuiltInData {
     public static let syntheticGenres = [
@@ -89,7 +99,7 @@ public enum BuiltInData {
     /// `targetInteractions` is met exactly unless users run out of unrated released items.
     public static func synthetic(
         seed: UInt64 = 0, users: Int = 1000, items: Int = 800, targetInteractions: Int = 60_000,
-        feedback: FeedbackKind = .explicit
+        feedback: FeedbackKind = .explicit, itemContent: SyntheticItemContent = .features
     ) -> SyntheticDataset {
         let userCount = max(users, 1), itemCount = max(items, 2)
         let root = SeededGenerator(seed: seed).derived("synthetic")
@@ -236,13 +246,17 @@ public enum BuiltInData {
             RawFeatureColumn(name: "gender", spec: FeatureSpec(kind: .categorical), values: .categories(gender)),
             RawFeatureColumn(name: "occupation", spec: FeatureSpec(kind: .categorical), values: .categories(occupation)),
         ])
-        let itemFeatures = RawFeatures(columns: [
+        var itemFeatures = RawFeatures(columns: [
             RawFeatureColumn(name: "genres", spec: FeatureSpec(kind: .multiCategorical), values: .categories(itemGenres.map { $0.map { genres[$0] } })),
             RawFeatureColumn(name: "director", spec: FeatureSpec(kind: .categorical), values: .categories(itemDirector.map { [directorNames[$0]] })),
             RawFeatureColumn(name: "year", spec: FeatureSpec(kind: .date, dateGranularity: .year), values: .numbers(releaseSeconds)),
             RawFeatureColumn(name: "decade", spec: FeatureSpec(kind: .date, dateGranularity: .decade), values: .numbers(releaseSeconds)),
         ])
+        if case .vectorOnly(let dimension) = itemContent {
+            itemFeatures = RawFeatures(columns: [contentVectors(truth, dimension: max(1, dimension), random: root.derived("content-vectors"))])
+        }
         let parameters = "synthetic-v1 seed=\(seed) users=\(userCount) items=\(itemCount) target=\(targetInteractions) feedback=\(feedback)"
+            + (itemContent == .features ? "" : " content=\(itemContent)")
         let dataset = Dataset(
             name: "synthetic(seed: \(seed), users: \(userCount), items: \(itemCount), interactions: \(interactions.count))",
             feedback: feedback, userCount: userCount, itemCount: itemCount, interactions: interactions,
@@ -251,6 +265,30 @@ public enum BuiltInData {
             itemReleaseTimes: release.map { Optional($0) }, rawUserFeatures: userFeatures, rawItemFeatures: itemFeatures,
             fileChecksums: ["(generated) " + parameters: SHA256.hex(Array(parameters.utf8))])
         return SyntheticDataset(dataset: dataset, groundTruth: truth)
+    }
+
+    /// Per item: a fixed random projection of (genre indicators · genreScale / √|genres|, quality,
+    /// director effect) to `dimension` floats, plus N(0, 0.05²) noise.
+    static func contentVectors(_ truth: SyntheticGroundTruth, dimension: Int, random: SeededGenerator) -> RawFeatureColumn {
+        var random = random
+        let inputs = truth.genres.count + 2
+        let projection = (0..<(inputs * dimension)).map { _ in random.normal(mean: 0, standardDeviation: 1 / Float(inputs).squareRoot()) }
+        var values: [Float] = []
+        values.reserveCapacity(truth.itemGenres.count * dimension)
+        for item in truth.itemGenres.indices {
+            var input = [Float](repeating: 0, count: inputs)
+            let genres = truth.itemGenres[item]
+            for g in genres { input[g] = truth.genreScale / Float(genres.count).squareRoot() }
+            input[inputs - 2] = truth.itemQuality[item]
+            input[inputs - 1] = truth.directorEffect[truth.itemDirector[item]]
+            for j in 0..<dimension {
+                var sum: Float = 0
+                for k in 0..<inputs { sum += input[k] * projection[k * dimension + j] }
+                values.append(sum + random.normal(mean: 0, standardDeviation: 0.05))
+            }
+        }
+        return RawFeatureColumn(name: "content", spec: FeatureSpec(kind: .dense),
+                                values: .vectors(dimension: dimension, values: values, present: truth.itemGenres.map { _ in true }))
     }
 
     static func cumulative(_ weights: [Double]) -> [Double] {

@@ -41,6 +41,11 @@ public struct EvaluationReport: Sendable, Codable {
 
     public func json() throws -> String { try JSONFormat.string(self) }
 
+    private func signed(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "n/a" }
+        return String(format: "%+.3f", value)
+    }
+
     public func markdown() -> String {
         var lines: [String] = []
         let feedback = implicitFeedback ? "implicit" : "explicit"
@@ -99,6 +104,11 @@ public struct EvaluationReport: Sendable, Codable {
         }
         lines.append(floor)
         lines.append("")
+        if !implicitFeedback, scenarios.contains("item-cold") {
+            let biases = methods.map { "\($0.name) \(signed($0.scenarios["item-cold"]?.bias))" }
+            lines.append("New-item calibration (item-cold mean predicted − mean true rating): " + biases.joined(separator: "; ") + ".")
+            lines.append("")
+        }
 
         if methods.contains(where: { $0.scenarios.values.contains { $0.mrrAt5 != nil } }) {
             lines.append("Ranking of the 10 query items (RecBole's meta-learning board metrics; relevant for MRR: a click or a rating ≥ 4):")

@@ -18,6 +18,9 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     public var aucTasks: Int
     /// Recall, nDCG and hit rate at ``RankingResult/cutoff`` over tasks with both classes (implicit feedback).
     public var ranking: RankingResult?
+    /// Calibration: mean over tasks of (mean prediction − mean target) on the query set. In
+    /// item-cold it says whether new items are predicted too low (a penalty for being new).
+    public var bias: Double?
 }
 
 /// Top-k metrics for implicit feedback, averaged over tasks with a positive and a negative; the
@@ -105,7 +108,7 @@ public struct Evaluator: Sendable {
         // MRR's relevance: a click, or on a rating scale a rating of at least 4.
         let isRatingScale = tasks.contains { $0.queryTargets.values.contains { $0 > 1 } }
         let relevantAt = isRatingScale ? max(positiveAt, 4) : positiveAt
-        let perTask = Parallel.map(tasks, workers: threads) { task -> (Double, Double, Double, Double?, [Double]?, Double, Double?) in
+        let perTask = Parallel.map(tasks, workers: threads) { task -> TaskScores in
             let predictions = method.predict(task)
             let targets = task.queryTargets.values
             let labels: [Float] = targets.map { $0 >= positiveAt ? 1 : 0 }
@@ -115,26 +118,30 @@ public struct Evaluator: Sendable {
                 Metrics.recall(predictions, labels, at: k) ?? .nan, Metrics.normalizedDCG(predictions, labels, at: k),
                 Metrics.hitRate(predictions, labels, at: k) ?? .nan,
             ]
-            return (
-                Metrics.meanAbsoluteError(predictions, targets), Metrics.rootMeanSquaredError(predictions, targets),
-                Metrics.normalizedDCG(predictions, targets, at: 3), auc, ranking,
-                Metrics.normalizedDCG(predictions, targets, at: 5),
-                Metrics.reciprocalRank(predictions, targets, at: 5, relevantAt: relevantAt)
+            let bias = targets.isEmpty ? Double.nan
+                : Double(zip(predictions, targets).reduce(Float(0)) { $0 + $1.0 - $1.1 }) / Double(targets.count)
+            return TaskScores(
+                meanAbsoluteError: Metrics.meanAbsoluteError(predictions, targets),
+                rootMeanSquaredError: Metrics.rootMeanSquaredError(predictions, targets),
+                ndcgAt3: Metrics.normalizedDCG(predictions, targets, at: 3), auc: auc, ranking: ranking,
+                ndcgAt5: Metrics.normalizedDCG(predictions, targets, at: 5),
+                mrrAt5: Metrics.reciprocalRank(predictions, targets, at: 5, relevantAt: relevantAt), bias: bias
             )
         }
         func mean(_ values: [Double]) -> Double {
             let finite = values.filter(\.isFinite)
             return finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count)
         }
-        let aucs = perTask.compactMap(\.3)
-        let rankings = perTask.compactMap(\.4)
+        let aucs = perTask.compactMap(\.auc)
+        let rankings = perTask.compactMap(\.ranking)
         let ranking = rankings.isEmpty ? nil : RankingResult(
             k: k, recall: mean(rankings.map { $0[0] }), ndcg: mean(rankings.map { $0[1] }), hitRate: mean(rankings.map { $0[2] }),
             tasks: rankings.count)
         return ScenarioResult(
-            tasks: tasks.count, meanAbsoluteError: mean(perTask.map(\.0)), rootMeanSquaredError: mean(perTask.map(\.1)),
-            ndcgAt3: mean(perTask.map(\.2)), ndcgAt5: mean(perTask.map(\.5)), mrrAt5: mean(perTask.compactMap(\.6)),
-            auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking)
+            tasks: tasks.count, meanAbsoluteError: mean(perTask.map(\.meanAbsoluteError)),
+            rootMeanSquaredError: mean(perTask.map(\.rootMeanSquaredError)),
+            ndcgAt3: mean(perTask.map(\.ndcgAt3)), ndcgAt5: mean(perTask.map(\.ndcgAt5)), mrrAt5: mean(perTask.compactMap(\.mrrAt5)),
+            auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking, bias: mean(perTask.map(\.bias)))
     }
 
     /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the
@@ -154,4 +161,16 @@ public struct Evaluator: Sendable {
         }
         return count == 0 ? .nan : total / Double(count)
     }
+}
+
+/// One task's metrics, before they are averaged over tasks.
+private struct TaskScores {
+    var meanAbsoluteError: Double
+    var rootMeanSquaredError: Double
+    var ndcgAt3: Double
+    var auc: Double?
+    var ranking: [Double]?
+    var ndcgAt5: Double
+    var mrrAt5: Double?
+    var bias: Double
 }

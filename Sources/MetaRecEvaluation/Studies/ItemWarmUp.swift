@@ -174,31 +174,9 @@ public enum ItemWarmUp {
             (EntityBatch(features.users, entities: rows.map(\.user)), EntityBatch(features.items, entities: rows.map(\.item)),
              Tensor(shape: [rows.count, 1], values: rows.map(\.value)))
         }
-        let test = items.flatMap(\.test)
-        let (testUsers, testItems, testTargets) = encode(test)
+        let test = TestRows(items: items, features: features)
         func evaluate(_ phase: String) -> ItemWarmUpReport.PhaseResult {
-            let outputs = GradientMode.withoutRecording {
-                model.predict(user: testUsers, items: testItems, parameters: parameters)
-            }
-            let loss = GradientMode.withoutRecording { Double(model.loss(outputs, testTargets).scalar) }
-            let scores = model.score(outputs.values)
-            let targets = testTargets.values
-            var result = ItemWarmUpReport.PhaseResult(
-                phase: phase, meanAbsoluteError: Metrics.meanAbsoluteError(scores, targets),
-                rootMeanSquaredError: Metrics.rootMeanSquaredError(scores, targets), loss: loss, auc: nil, gauc: nil, gaucItems: 0)
-            if model.configuration.objective == .click {
-                result.auc = Metrics.areaUnderCurve(scores, targets)
-                var aucs: [Double] = []
-                var offset = 0
-                for item in items {
-                    let range = offset..<(offset + item.test.count)
-                    offset += item.test.count
-                    if let auc = Metrics.areaUnderCurve(Array(scores[range]), Array(targets[range])) { aucs.append(auc) }
-                }
-                result.gauc = aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count)
-                result.gaucItems = aucs.count
-            }
-            return result
+            score(phase: phase, model: model, parameters: parameters, items: items, test: test)
         }
         var phases = [evaluate(phases[0])]
         for round in 0..<3 {
@@ -214,6 +192,47 @@ public enum ItemWarmUp {
             phases.append(evaluate(Self.phases[round + 1]))
         }
         return (phases, parameters)
+    }
+
+    /// The test interactions of all items, encoded once.
+    struct TestRows {
+        var users: EntityBatch
+        var items: EntityBatch
+        var targets: Tensor
+
+        init(items list: [ItemWarmUpItem], features: FeatureContext) {
+            let test = list.flatMap(\.test)
+            users = EntityBatch(features.users, entities: test.map(\.user))
+            items = EntityBatch(features.items, entities: test.map(\.item))
+            targets = Tensor(shape: [test.count, 1], values: test.map(\.value))
+        }
+    }
+
+    /// The phase's metrics of `parameters` on the test interactions (pooled; GAUC per item for clicks).
+    static func score(phase: String, model: MeLUModel, parameters: ParameterSet, items: [ItemWarmUpItem], test: TestRows) -> ItemWarmUpReport.PhaseResult {
+        let (testUsers, testItems, testTargets) = (test.users, test.items, test.targets)
+        let outputs = GradientMode.withoutRecording {
+            model.predict(user: testUsers, items: testItems, parameters: parameters)
+        }
+        let loss = GradientMode.withoutRecording { Double(model.loss(outputs, testTargets).scalar) }
+        let scores = model.score(outputs.values)
+        let targets = testTargets.values
+        var result = ItemWarmUpReport.PhaseResult(
+            phase: phase, meanAbsoluteError: Metrics.meanAbsoluteError(scores, targets),
+            rootMeanSquaredError: Metrics.rootMeanSquaredError(scores, targets), loss: loss, auc: nil, gauc: nil, gaucItems: 0)
+        if model.configuration.objective == .click {
+            result.auc = Metrics.areaUnderCurve(scores, targets)
+            var aucs: [Double] = []
+            var offset = 0
+            for item in items {
+                let range = offset..<(offset + item.test.count)
+                offset += item.test.count
+                if let auc = Metrics.areaUnderCurve(Array(scores[range]), Array(targets[range])) { aucs.append(auc) }
+            }
+            result.gauc = aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count)
+            result.gaucItems = aucs.count
+        }
+        return result
     }
 }
 
@@ -251,8 +270,10 @@ extension Experiment {
     /// MetaEmb's warm-up table on this experiment's new items: initialisations zero (the base model
     /// as is), random N(0, σ²) with σ the trained embeddings' standard deviation, the mean trained
     /// embedding, and the generator's output.
+    /// With `metaWarmUp`, MWUF's row follows (its raw embedding starts at the mean and takes the
+    /// same SGD steps, through the warming).
     public func itemWarmUp(
-        base: PretrainedNetwork, generator: MetaEmbeddingGenerator, options: ItemWarmUpOptions = .init(),
+        base: PretrainedNetwork, generator: MetaEmbeddingGenerator, metaWarmUp: MetaWarmUp? = nil, options: ItemWarmUpOptions = .init(),
         log: ((String) -> Void)? = nil
     ) throws -> ItemWarmUpReport {
         try options.validate()
@@ -283,6 +304,12 @@ extension Experiment {
                                         features: features, k: options.k, steps: options.stepsPerRound, learningRate: rate)
             rows.append(.init(initialisation: name, phases: result.phases))
         }
+        if let metaWarmUp {
+            log?("item warm-up: MWUF")
+            let phases = ItemWarmUp.runMetaWarmUp(metaWarmUp, items: items, features: features, k: options.k,
+                                                  steps: options.stepsPerRound, learningRate: rate)
+            rows.append(.init(initialisation: "MWUF (scaled and shifted mean)", phases: phases))
+        }
         let implicit: Bool
         if case .implicit = dataset.feedback { implicit = true } else { implicit = false }
         return ItemWarmUpReport(
@@ -301,7 +328,8 @@ extension Experiment {
         try options.validate()
         let start = Date()
         let generator = try trainMetaEmbedding(base: base, options: generatorOptions, innerRates: innerRates, monitor: monitor, log: log)
-        var report = try itemWarmUp(base: base, generator: generator, options: options, log: log)
+        let metaWarmUp = try trainMetaWarmUp(base: base, options: generatorOptions, monitor: monitor, log: log)
+        var report = try itemWarmUp(base: base, generator: generator, metaWarmUp: metaWarmUp, options: options, log: log)
         report.wallSeconds = Date().timeIntervalSince(start)
         return report
     }

@@ -13,6 +13,12 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
         public var patience = 3
         public var seed: UInt64 = 0
         public var threads = 2
+        /// Share of training values replaced by "unknown" (and of ids dropped), per field and row,
+        /// so the unknown rows learn an average entity (see ``EntityBatch/maskingValues(rate:using:)``);
+        /// nil or 0 masks nothing.
+        public var unseenMaskingRate: Float?
+        /// Parameters training leaves as they are (e.g. text embeddings initialised from word vectors).
+        public var frozenParameters: [String]?
         public init() {}
     }
 
@@ -22,9 +28,13 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     /// When set, each task's support set fine-tunes the adaptive part before prediction.
     public var fineTuning: AdaptationRule?
 
+    /// Added to the name to tell variants apart in a table (e.g. "user id, masking 0.2").
+    public var variant: String?
+
     public var name: String {
-        fineTuning.map { "pretrained + fine-tune (\($0.partition), \($0.steps) steps, lr \($0.learningRate))" }
+        let base = fineTuning.map { "pretrained + fine-tune (\($0.partition), \($0.steps) steps, lr \($0.learningRate))" }
             ?? "pretrained network"
+        return variant.map { "\(base) [\($0)]" } ?? base
     }
 
     public init(model: MeLUModel, options: Options, parameters: ParameterSet? = nil) {
@@ -38,6 +48,7 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     public func fineTuned(with rule: AdaptationRule) -> PretrainedNetwork {
         let copy = PretrainedNetwork(model: model, options: options, parameters: parameters)
         copy.fineTuning = rule
+        copy.variant = variant
         return copy
     }
 
@@ -53,7 +64,9 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
             return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
         }
         var random = SeededGenerator(seed: options.seed).derived("pretraining")
-        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
+        let frozen = Set(options.frozenParameters ?? [])
+        let trainable = parameters.names.filter { !frozen.contains($0) }
+        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors(trainable), learningRate: options.learningRate)])
         var order = Array(training.indices)
         let batchSize = options.batchSize
         let loop = TrainingLoop(
@@ -65,10 +78,11 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
             beginEpoch: { _ in random.shuffle(&order) },
             step: { _, step in
                 let rows = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)].map { training[$0] }
-                let users = EntityBatch(features.users, entities: rows.map(\.user))
-                let items = EntityBatch(features.items, entities: rows.map(\.item))
+                let rate = options.unseenMaskingRate ?? 0
+                let users = EntityBatch(features.users, entities: rows.map(\.user)).maskingValues(rate: rate, using: &random)
+                let items = EntityBatch(features.items, entities: rows.map(\.item)).maskingValues(rate: rate, using: &random)
                 let targets = Tensor(shape: [rows.count, 1], values: rows.map(\.value))
-                let tensors = parameters.tensors
+                let tensors = parameters.tensors(trainable)
                 let loss = model.loss(model.predict(user: users, items: items, parameters: parameters), targets)
                 optimizer.step(Gradients(tensors, gradients(of: loss, withRespectTo: tensors)))
                 return loss.scalar

@@ -41,9 +41,9 @@ public struct EntityBatch: Sendable {
 
 extension EntityBatch {
     /// One entity about whom nothing is known: every categorical field at its unknown bucket (0),
-    /// every dense field at zero.
+    /// every dense field at zero, and no id (an id embedding adds zeros, not entity 0's row).
     public static func unknown(_ space: FeatureSpace) -> EntityBatch {
-        var batch = EntityBatch(rows: 1, lists: [], dense: [], ids: IndexLists([[0]]))
+        var batch = EntityBatch(rows: 1, lists: [], dense: [], ids: IndexLists([[]]))
         for field in space.fields {
             if field.isEmbedded { batch.lists.append(IndexLists([[0]])) } else { batch.dense.append(Tensor.zeros([1, field.size])) }
         }
@@ -83,7 +83,7 @@ public struct FeatureSpace: Sendable, Equatable, Codable {
 
     static func isEmbedded(_ kind: FeatureKind) -> Bool {
         switch kind {
-        case .categorical, .multiCategorical, .numericBucketed, .date: return true
+        case .categorical, .multiCategorical, .numericBucketed, .date, .text: return true
         case .dense, .numericStandardized: return false
         }
     }

@@ -9,7 +9,9 @@ extension MeLUModel {
     public static let itemIDEmbeddingName = ParameterName.itemIDEmbedding
 
     /// Width of the user block of the representation.
-    public var userRepresentationWidth: Int { max(users.fields.count, 1) * configuration.embeddingSize }
+    public var userRepresentationWidth: Int {
+        (max(users.fields.count, 1) + (configuration.userIDEmbedding ? 1 : 0)) * configuration.embeddingSize
+    }
 
     /// Width of the item feature block (without the id embedding).
     public var itemFeatureWidth: Int { max(items.fields.count, 1) * configuration.embeddingSize }

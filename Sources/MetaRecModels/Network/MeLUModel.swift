@@ -36,15 +36,37 @@ public struct MeLUModel: Sendable {
         /// A per-unit scale and shift after each hidden layer (1 and 0 at first): a small part
         /// that can adapt per user instead of whole layers (the `modulation` partition).
         public var modulation: Bool = false
+        /// Adds a learned embedding of the user's id: a user with warm history (an existing user
+        /// meeting new items) starts from what training learned about them; a user training never
+        /// saw has a zero row and starts from the features alone.
+        public var userIDEmbedding: Bool = false
 
         public init(embeddingSize: Int = 32, hiddenSizes: [Int] = [64, 64], itemIDEmbedding: Bool = false,
-                    objective: Objective = .rating, outputBias: Float = 0, modulation: Bool = false) {
+                    objective: Objective = .rating, outputBias: Float = 0, modulation: Bool = false,
+                    userIDEmbedding: Bool = false) {
             self.embeddingSize = embeddingSize
             self.hiddenSizes = hiddenSizes
             self.itemIDEmbedding = itemIDEmbedding
             self.objective = objective
             self.outputBias = outputBias
             self.modulation = modulation
+            self.userIDEmbedding = userIDEmbedding
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case embeddingSize, hiddenSizes, itemIDEmbedding, objective, outputBias, modulation, userIDEmbedding
+        }
+
+        /// Decodes configurations written before `userIDEmbedding` existed as without it.
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            embeddingSize = try container.decode(Int.self, forKey: .embeddingSize)
+            hiddenSizes = try container.decode([Int].self, forKey: .hiddenSizes)
+            itemIDEmbedding = try container.decode(Bool.self, forKey: .itemIDEmbedding)
+            objective = try container.decode(Objective.self, forKey: .objective)
+            outputBias = try container.decode(Float.self, forKey: .outputBias)
+            modulation = try container.decode(Bool.self, forKey: .modulation)
+            userIDEmbedding = try container.decodeIfPresent(Bool.self, forKey: .userIDEmbedding) ?? false
         }
     }
 
@@ -60,7 +82,8 @@ public struct MeLUModel: Sendable {
 
     /// Width of the concatenated user and item representation.
     public var representationWidth: Int {
-        (users.fields.count + items.fields.count + (configuration.itemIDEmbedding ? 1 : 0)) * configuration.embeddingSize
+        (users.fields.count + items.fields.count + (configuration.itemIDEmbedding ? 1 : 0)
+            + (configuration.userIDEmbedding ? 1 : 0)) * configuration.embeddingSize
     }
 
     /// Fresh parameters: feature embeddings N(0, 0.1²), item-id embeddings zero, Glorot-uniform layers.
@@ -82,6 +105,9 @@ public struct MeLUModel: Sendable {
         if configuration.itemIDEmbedding {
             // Zeros: an item training never saw (a new item) then adds nothing instead of noise.
             parameters[ParameterName.itemIDEmbedding] = Tensor.zeros([max(items.entityCount, 1), size]).asParameter()
+        }
+        if configuration.userIDEmbedding {
+            parameters[ParameterName.userIDEmbedding] = Tensor.zeros([max(users.entityCount, 1), size]).asParameter()
         }
         var width = representationWidth
         for (index, hidden) in configuration.hiddenSizes.enumerated() {
@@ -113,7 +139,9 @@ public struct MeLUModel: Sendable {
 
     /// The user's block of the representation: `[user.rows, userWidth]`.
     public func userRepresentation(_ user: EntityBatch, parameters: ParameterSet) -> Tensor {
-        embed(side: .user, space: users, batch: user, parameters: parameters)
+        var parts = embedParts(side: .user, space: users, batch: user, parameters: parameters)
+        if configuration.userIDEmbedding { parts.append(embeddingBag(parameters.tensor(ParameterName.userIDEmbedding), user.ids)) }
+        return concatenateColumns(parts)
     }
 
     /// The items' block of the representation (feature embeddings, then the id embedding).
@@ -155,10 +183,6 @@ public struct MeLUModel: Sendable {
         case .rating: return outputs
         case .click: return outputs.map { 1 / (1 + Foundation.exp(-$0)) }
         }
-    }
-
-    private func embed(side: ParameterName.Side, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> Tensor {
-        concatenateColumns(embedParts(side: side, space: space, batch: batch, parameters: parameters))
     }
 
     private func embedParts(side: ParameterName.Side, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> [Tensor] {

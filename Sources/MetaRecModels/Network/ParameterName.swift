@@ -14,6 +14,8 @@ public enum ParameterName {
 
     /// The learned embedding of each item's id (zero for items training never saw).
     public static let itemIDEmbedding = "item.id.embedding"
+    /// The learned embedding of each training user's id (known users in item-cold; zero for new users).
+    public static let userIDEmbedding = "user.id.embedding"
 
     public static func decisionWeight(_ layer: Int) -> String { "decision.\(layer).weight" }
     public static func decisionBias(_ layer: Int) -> String { "decision.\(layer).bias" }

@@ -44,6 +44,15 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Positive-only logs: seed of the negative sampler.")
     var negativeSeed: UInt64 = 0
 
+    @Flag(inversion: .prefixedNo, help: "Use text features (MovieLens titles, schema 'text' columns); --no-text-features drops them.")
+    var textFeatures = true
+
+    @Option(help: "Join item vectors by item id as a dense item feature: a text file of 'id number number ...' lines, or a .npy matrix with --item-vector-ids (e.g. from Scripts/embed_titles.py).")
+    var itemVectors: String?
+
+    @Option(help: "For a .npy --item-vectors: the item ids of its rows, one per line.")
+    var itemVectorIds: String?
+
     var feedback: FeedbackKind { implicitThreshold.map { .implicit(threshold: $0) } ?? .explicit }
 
     func validate() throws {
@@ -91,9 +100,22 @@ struct DataOptions: ParsableArguments {
             synthetic: .init(seed: syntheticSeed, users: syntheticUsers, items: syntheticItems, interactions: syntheticInteractions))
     }
 
-    /// Loads the data set the options name.
+    /// Loads the data set the options name (without text features under --no-text-features).
     func load() throws -> Dataset {
-        try source().load(feedback: implicitThreshold.map { .implicit(threshold: $0) }, options: ImportOptions(skipBadLines: skipBadLines))
+        var dataset = try source().load(feedback: implicitThreshold.map { .implicit(threshold: $0) }, options: ImportOptions(skipBadLines: skipBadLines))
+        if !textFeatures { dataset = dataset.withoutTextFeatures() }
+        if let itemVectors {
+            let url = URL(fileURLWithPath: itemVectors)
+            let (ids, rows): ([String], [[Float]])
+            if url.pathExtension.lowercased() == "npy" {
+                guard let itemVectorIds else { throw ValidationError("--item-vectors \(itemVectors) is a .npy matrix: give its ids with --item-vector-ids FILE") }
+                (ids, rows) = try ItemVectors.readNumpy(url, ids: URL(fileURLWithPath: itemVectorIds))
+            } else {
+                (ids, rows) = try ItemVectors.readText(url)
+            }
+            dataset = dataset.addingItemVectors(name: "vectors", ids: ids, rows: rows)
+        }
+        return dataset
     }
 }
 

@@ -25,12 +25,18 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Also write the report as one self-contained HTML file with its plots.")
     var html: String?
 
+    @Option(help: "Known-users rows: share of values masked as unknown and of user ids dropped in pretraining, so that new users and unseen values start from an average.")
+    var knownUserMasking: Float = 0.2
+
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
     func validate() throws {
         try OptionChecks.outputFile(json, "--json")
         try OptionChecks.outputFile(html, "--html")
+        guard knownUserMasking >= 0, knownUserMasking < 1 else {
+            throw ValidationError("--known-user-masking must be in [0, 1), got \(knownUserMasking)")
+        }
     }
 
     mutating func run() throws {
@@ -53,6 +59,21 @@ struct DemoCommand: ParsableCommand {
         methods.append(network)
         let fineTuned = experiment.fineTuned(network)
         methods.append(fineTuned)
+
+        // Known users stay known (issue 12): existing users meeting new items start from a
+        // learned user-id embedding; masking teaches the unknown rows and the missing id an average.
+        var knownOptions = configuration.pretraining
+        knownOptions.unseenMaskingRate = knownUserMasking
+        var knownConfiguration = configuration.model
+        knownConfiguration.userIDEmbedding = true
+        let known = try reporter.phase("pretrained network (user id)") {
+            try experiment.trainPretrained(options: knownOptions, model: knownConfiguration, phase: "pretrained network (user id)",
+                                           monitor: reporter.monitor)
+        }
+        try Interruption.check("the pretrained network (user id)")
+        known.variant = "user id, masking \(knownUserMasking)"
+        methods.append(known)
+        methods.append(experiment.fineTuned(known))
 
         // Meta-training starts at random; --from-pretrained starts from the pretrained network.
         for (label, order, learnsRates) in [("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true)] {

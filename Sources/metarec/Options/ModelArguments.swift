@@ -50,6 +50,9 @@ struct ModelArguments: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Add a learned item-id embedding (zero for new items).")
     var itemIDEmbedding = standard.model.itemIDEmbedding
 
+    @Option(help: "Pretraining: share of feature values replaced by 'unknown' and of ids dropped, so unseen values read as average, not bad (0: none).")
+    var unseenMaskingRate: Float = 0
+
     @Flag(help: "Add a per-unit scale and shift after each hidden layer (needed by --partition modulation).")
     var modulation = false
 
@@ -87,6 +90,7 @@ struct ModelArguments: ParsableArguments {
         guard sizes.count <= OptionChecks.maximumHiddenLayers, sizes.allSatisfy({ $0 <= OptionChecks.maximumHiddenSize }) else {
             throw ValidationError("--hidden allows at most \(OptionChecks.maximumHiddenLayers) layers of at most \(OptionChecks.maximumHiddenSize) units, got '\(hidden)'")
         }
+        guard unseenMaskingRate >= 0, unseenMaskingRate < 1 else { throw ValidationError("--unseen-masking-rate must be in [0, 1), got \(unseenMaskingRate)") }
     }
 
     var hiddenSizes: [Int]? {
@@ -117,6 +121,7 @@ struct ModelArguments: ParsableArguments {
         configuration.metaTraining.metaBatchSize = metaBatchSize
         configuration.metaTraining.outerLearningRate = outerLearningRate
         configuration.pretraining.learningRate = pretrainLearningRate
+        configuration.pretraining.unseenMaskingRate = unseenMaskingRate
         configuration.setEpochs(epochs, patience: patience)
         return configuration
     }

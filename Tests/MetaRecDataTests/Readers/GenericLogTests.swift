@@ -72,7 +72,8 @@ import MetaRecTestSupport
         #expect(Array(table.indices(field: 2, entity: 1)) == [0] && Array(table.indices(field: 2, entity: 0)) == [1])
         let items = FeatureEncoder.fit(d.rawItemFeatures, on: [0]).encode(d.rawItemFeatures, count: 2)
         #expect(Array(items.dense(field: 2, entity: 1)) == [1, 2])
-        #expect(Array(items.indices(field: 1, entity: 1)) == [0])  // the 2020s are unseen in training
+        // The 2020s are unseen in training: the nearest known decade, not "unknown" (issue 12).
+        #expect(Array(items.indices(field: 1, entity: 1)) == [1])
     }
 
     @Test func jsonSchemaWithColumnIndicesAndNoHeader() throws {
@@ -92,7 +93,7 @@ import MetaRecTestSupport
         let dir = try makeDirectory(Self.files(schema: Self.schemaYAML.replacingOccurrences(of: "type: categorical", with: "type: colour")))
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
-            == "schema.yaml: feature 'city' has unknown type 'colour'; expected one of categorical, multi-categorical, numeric, date, dense")
+            == "schema.yaml: feature 'city' has unknown type 'colour'; expected one of categorical, multi-categorical, numeric, date, dense, text")
     }
 
     @Test func badInputsNameFileAndLine() throws {
