@@ -15,7 +15,7 @@ public struct TextOptions: Sendable, Equatable, Codable {
 /// Splits text into lower-case word tokens at Unicode word boundaries: a word is a run of
 /// letters, digits and combining marks (so "Amélie", "東京" and "o'neil" → "o", "neil" behave as
 /// a reader expects), and everything else separates words.
-public struct TextTokenizer: Sendable, Equatable {
+public struct TextTokenizer: Sendable, Equatable, Codable {
     public var options: TextOptions
 
     public init(options: TextOptions = TextOptions()) { self.options = options }

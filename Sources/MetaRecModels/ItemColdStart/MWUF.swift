@@ -102,7 +102,6 @@ public final class MetaWarmUp: @unchecked Sendable {
     /// Trains ψ and ω on warm items with at least 2K interactions; a seeded share of them is held
     /// out and selects the epoch (test items are never seen).
     @discardableResult
-    @discardableResult
     public func fit(training: [Interaction], features: FeatureContext, monitor: TrainingMonitor = .silent) throws -> MetaEmbeddingTrainingSummary {
         let start = Date()
         let k = options.k

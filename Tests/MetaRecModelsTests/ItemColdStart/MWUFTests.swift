@@ -83,7 +83,7 @@ import MetaRecData
 
         let model = world.model(embedding: 4, hidden: [8], itemIDs: true)
         let network = PretrainedNetwork(model: model, options: { var o = PretrainedNetwork.Options(); o.maxEpochs = 2; return o }())
-        network.fit(training: world.warm, validation: world.validation, features: world.features)
+        try network.fit(training: world.warm, validation: world.validation, features: world.features)
         let base = network.parameters.copied()
         var options = MetaEmbeddingOptions(k: 5, epochs: 2)
         options.seed = 1

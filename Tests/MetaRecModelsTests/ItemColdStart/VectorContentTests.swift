@@ -51,7 +51,7 @@ import MetaRecData
         for dataset in [synthetic.dataset, shuffled] {
             let experiment = try Experiment(dataset: dataset, seed: 0)
             try #require(experiment.split.tasks(.itemCold).count >= 20)
-            let network = experiment.trainPretrained(options: options, model: configuration)
+            let network = try experiment.trainPretrained(options: options, model: configuration)
             scores.append(Self.concordance(network, experiment, truth: synthetic.groundTruth))
         }
         #expect(scores[0] > 0.62, "with the vectors \(scores[0])")

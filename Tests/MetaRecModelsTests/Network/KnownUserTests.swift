@@ -33,7 +33,7 @@ import MetaRecData
         options.learningRate = 3e-3
         options.unseenMaskingRate = 0.2
         let network = PretrainedNetwork(model: model, options: options)
-        network.fit(training: world.warm, validation: world.validation, features: world.features)
+        try network.fit(training: world.warm, validation: world.validation, features: world.features)
 
         let table = network.parameters.tensor("user.id.embedding")
         let width = configuration.embeddingSize

@@ -64,7 +64,7 @@ import MetaRecData
         options.frozenParameters = [MeLUModel.textEmbeddingName(field: "title")]
         let network = PretrainedNetwork(model: model, options: options, parameters: parameters.copied())
         let ratings = (0..<5).flatMap { item in (0..<2).map { Interaction(user: Int32($0), item: Int32(item), value: Float(item % 3 + 1), timestamp: 0) } }
-        network.fit(training: ratings, validation: [], features: context)
+        try network.fit(training: ratings, validation: [], features: context)
         let name = MeLUModel.textEmbeddingName(field: "title")
         #expect(network.parameters.tensor(name).denseValues == parameters.tensor(name).denseValues)
         #expect(network.parameters.tensor("output.bias").denseValues != parameters.tensor("output.bias").denseValues)
