@@ -38,12 +38,7 @@ public struct EvaluationReport: Sendable, Codable {
         self.wallSeconds = wallSeconds
     }
 
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(self)
-        return String(decoding: data, as: UTF8.self)
-    }
+    public func json() throws -> String { try ReportJSON.encode(self) }
 
     public func markdown() -> String {
         var lines: [String] = []

@@ -90,3 +90,19 @@ extension Double {
     /// Self when finite, else nil (written as JSON `null`).
     var finiteOrNil: Double? { isFinite ? self : nil }
 }
+
+/// JSON for every report: a non-finite number anywhere (a study's median of nothing, a loss that
+/// diverged) is written as `null`, never as an encoding failure after the whole run. Reports that
+/// know why a value is undefined say so beside it (``ScenarioResult/undefinedReasons``).
+public enum ReportJSON {
+    /// A marker no real text holds, written in place of a non-finite number and then replaced.
+    static let marker = "metarec.non-finite.value"
+
+    public static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: marker, negativeInfinity: marker, nan: marker)
+        let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        return text.replacingOccurrences(of: "\"\(marker)\"", with: "null")
+    }
+}

@@ -82,11 +82,7 @@ public struct ItemWarmUpReport: Sendable, Codable {
     public var generatorOptions: MetaEmbeddingOptions?
     public var wallSeconds: Double
 
-    public func json() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
-    }
+    public func json() throws -> String { try ReportJSON.encode(self) }
 
     /// Markdown tables: rows are initialisations, columns cold, a, b, c.
     public func markdown() -> String {

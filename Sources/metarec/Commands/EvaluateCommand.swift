@@ -181,8 +181,4 @@ struct EvaluateCommand: ParsableCommand {
     }
 }
 
-func encodeJSON<T: Encodable>(_ value: T) throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
+func encodeJSON<T: Encodable>(_ value: T) throws -> String { try ReportJSON.encode(value) }
