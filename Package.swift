@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "MetaRecData",
-            dependencies: ["MetaRecCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["MetaRecCore", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "MetaRecModels", dependencies: ["MetaRecCore", "MetaRecData"]),
         .target(name: "MetaRecEvaluation", dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels"]),

@@ -47,11 +47,13 @@ let start = Date()
 do { for (file, bytes) in target.seeds { try Data(bytes).write(to: current.appendingPathComponent(file)) }; try target.read(current) } catch {
     fail("\(name): the valid seed input was refused: \(error)")
 }
+var previous: String?
 while Date().timeIntervalSince(start) < seconds {
-    var files = target.seeds
+    // Only the file mutated last time and the one mutated now differ from the seeds on disk.
+    if let previous { try Data(target.seeds[previous]!).write(to: current.appendingPathComponent(previous)) }
     let chosen = target.mutated[mutator.int(target.mutated.count)]
-    files[chosen] = mutator.mutate(files[chosen]!)
-    for (file, bytes) in files { try Data(bytes).write(to: current.appendingPathComponent(file)) }
+    try Data(mutator.mutate(target.seeds[chosen]!)).write(to: current.appendingPathComponent(chosen))
+    previous = chosen
     let began = Date()
     do { try target.read(current) } catch {
         refused += 1

@@ -39,5 +39,5 @@ struct TextFile {
         return TextFile(name: name, path: path, bytes: bytes)
     }
 
-    var checksum: String { SHA256.hex(bytes) }
+    var checksum: String { Checksum.sha256(bytes) }
 }

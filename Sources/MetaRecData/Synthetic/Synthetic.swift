@@ -263,7 +263,7 @@ public enum BuiltInData {
             userIDs: (1...userCount).map(String.init), itemIDs: (1...itemCount).map(String.init),
             itemTitles: (0..<itemCount).map { "\(SyntheticTitles.title($0)) (\(yearOf(seconds: release[$0])))" },
             itemReleaseTimes: release.map { Optional($0) }, rawUserFeatures: userFeatures, rawItemFeatures: itemFeatures,
-            fileChecksums: ["(generated) " + parameters: SHA256.hex(Array(parameters.utf8))])
+            fileChecksums: ["(generated) " + parameters: Checksum.sha256(Array(parameters.utf8))])
         return SyntheticDataset(dataset: dataset, groundTruth: truth)
     }
 

@@ -53,7 +53,7 @@ public struct ReportBundle: Sendable, Codable {
 
     /// The bundle as the JSON `--json` writes, keys sorted.
     public func json() throws -> String {
-        String(decoding: try JSONFormat.encoder().encode(self), as: UTF8.self)
+        try JSONFormat.string(self)
     }
 
     private static func describe(_ error: Error) -> String {

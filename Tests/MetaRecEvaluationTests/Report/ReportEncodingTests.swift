@@ -60,3 +60,15 @@ import MetaRecModels
         #expect(markdown.contains("items have no features"))
     }
 }
+
+@Suite struct ReportJSONTests {  // JSONFormat, as every report uses it
+    struct Study: Codable { var median: Double; var values: [Double]; var name: String }
+
+    @Test func nonFiniteNumbersAnywhereBecomeNull() throws {
+        let json = try JSONFormat.string(Study(median: .nan, values: [1.5, .infinity, -.infinity], name: "s"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["median"] is NSNull)
+        let values = try #require(object["values"] as? [Any])
+        #expect((values[0] as? Double) == 1.5 && values[1] is NSNull && values[2] is NSNull)
+    }
+}

@@ -90,14 +90,14 @@ struct SeedSummaryTests {
         let bundle = try ReportBundle(contentsOf: bundled)
         #expect(bundle.seed == 2 && bundle.streaming?.rows.first?.curve?.count == 1)
 
-        // An undefined metric (NaN) is written as "nan" and read back, instead of failing the report.
+        // An undefined metric (NaN) is written as null instead of failing the report, and read back as undefined.
         var undefined = table
-        undefined.randomOrderNDCG["user-cold"] = .nan
+        undefined.methods[0].scenarios["user-cold"]?.meanAbsoluteError = .nan
         let withNaN = directory.appendingPathComponent("nan.json")
         let text = try undefined.json()
-        #expect(text.contains("\"nan\""))
+        #expect(text.contains("null") && !text.contains("nan\""))
         try text.write(to: withNaN, atomically: true, encoding: .utf8)
-        #expect(try ReportBundle(contentsOf: withNaN).protocol?.randomOrderNDCG["user-cold"]?.isNaN == true)
+        #expect(try ReportBundle(contentsOf: withNaN).protocol?.methods[0].scenarios["user-cold"]?.meanAbsoluteError.isNaN == true)
 
         let broken = directory.appendingPathComponent("broken.json")
         try #"{"dataset": "x", "seed": 1}"#.write(to: broken, atomically: true, encoding: .utf8)
