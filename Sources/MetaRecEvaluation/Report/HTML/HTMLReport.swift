@@ -157,7 +157,8 @@ public struct HTMLReport: Sendable {
         table { border-collapse: collapse; margin: 0.6em 0; font-variant-numeric: tabular-nums; }
         th, td { padding: 4px 8px; border-bottom: 1px solid var(--rule); text-align: left; white-space: nowrap; vertical-align: top; }
         thead th { white-space: normal; }
-        table.provenance td, table.provenance th { white-space: normal; overflow-wrap: anywhere; }
+        table.provenance td, table.provenance th { white-space: normal; overflow-wrap: anywhere; text-align: left; }
+        table.provenance th:first-child { min-width: 3em; }
         td.number, th.number { text-align: right; }
         tbody tr:nth-child(even) { background: #f0f2f5; }
         .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 12px; }
