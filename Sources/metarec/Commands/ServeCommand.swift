@@ -83,9 +83,10 @@ struct ServeCommand: AsyncParsableCommand {
         let service = try await RecommendationService(recommender: recommender, store: SQLiteStore(path: storePath), options: options)
         let host = self.host
         try await RecommendationServer.run(service: service, host: host, port: port, adminToken: token.value, logger: logger) { port in
-            print("serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)")
-            print("admin token: \(token.source)")
-            print("open http://\(host):\(port)/")
+            // Unbuffered, so the address shows at once also when stdout is a file or a pipe.
+            let lines = "serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)\n"
+                + "admin token: \(token.source)\nopen http://\(host):\(port)/\n"
+            FileHandle.standardOutput.write(Data(lines.utf8))
         }
     }
 
