@@ -108,7 +108,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var generator = SystemRandomNumberGenerator()
         let value = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        FileManager.default.createFile(atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("\(path): cannot write the generated admin token; pass --token-file or set METAREC_ADMIN_TOKEN")
+        }
         return (value, "generated in \(path)")
     }
 
@@ -120,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
             return path
         }
         print("training a model on the built-in synthetic data once (cached in \(path))...")
-        var train = try TrainCommand.parse(["--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path])
+        let train = try TrainCommand.parse(["--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path])
         try train.run()
         return path
     }
