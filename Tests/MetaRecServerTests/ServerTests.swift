@@ -246,6 +246,19 @@ import Testing
         }
     }
 
+    @Test func servedRecommendationsAreRecordedAsImpressions() async throws {
+        let (service, _, _) = try await makeService(options: { var o = ServiceOptions(); o.recordImpressions = true; return o }())
+        #expect(service.recordsImpressions)
+        try await app(service).test(.router) { client in
+            let feedback = ByteBuffer(string: #"{"feedback": [{"user": "fay", "item": "\#(ids[0])", "value": 1}]}"#)
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: admin, body: feedback) { #expect($0.status == .ok) }
+            _ = try await recommended(client, "fay", "k=4")
+        }
+        #expect(try await service.store.counts().impressions == 4)
+        let (ratings, _, _) = try await makeService()
+        #expect(!ratings.recordsImpressions, "off by default for ratings")
+    }
+
     @Test func protectedReadsNeedAToken() async throws {
         let (service, _, _) = try await makeService(options: { var o = ServiceOptions(); o.protectReads = true; return o }())
         try await app(service).test(.router) { client in

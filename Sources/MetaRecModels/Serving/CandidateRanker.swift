@@ -16,6 +16,10 @@ public final class CandidateRanker: @unchecked Sendable {
     /// Row-major `[candidates.count, itemWidth]`.
     let itemBlock: [Float]
     let itemWidth: Int
+    /// The item block times the first layer's item rows, with the weight it was computed under.
+    /// When the adaptive partition leaves the first layer shared (modulation, last layer), this
+    /// product is the same for every user, so a request skips the largest multiplication.
+    let firstLayer: (weight: [Float], product: [Float])?
 
     /// Caches the candidates' representations under `parameters`. Valid while the adaptive
     /// partition leaves the item embeddings alone (MeLU's decision layers, the last layer).
@@ -27,21 +31,55 @@ public final class CandidateRanker: @unchecked Sendable {
         }
         itemBlock = block.denseValues
         itemWidth = block.shape[1]
+        if let width = model.configuration.hiddenSizes.first {
+            let weight = parameters.tensor("decision.0.weight").denseValues
+            firstLayer = (weight, Self.firstLayerProduct(itemBlock, itemWidth: itemWidth, weight: weight, width: width))
+        } else {
+            firstLayer = nil
+        }
+    }
+
+    /// `block · W_item` (`[rows, width]`), W_item the last `itemWidth` rows of the first layer's weight.
+    static func firstLayerProduct(_ block: [Float], itemWidth: Int, weight: [Float], width: Int) -> [Float] {
+        let rows = block.count / max(itemWidth, 1)
+        guard rows > 0 else { return [] }
+        let userWidth = weight.count / width - itemWidth
+        var product = [Float](repeating: 0, count: rows * width)
+        product.withUnsafeMutableBufferPointer { out in
+            block.withUnsafeBufferPointer { items in
+                weight.withUnsafeBufferPointer { w in
+                    Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: width, k: itemWidth, alpha: 1,
+                                 a: items.baseAddress!, lda: itemWidth, b: w.baseAddress! + userWidth * width,
+                                 ldb: width, beta: 0, c: out.baseAddress!, ldc: width)
+                }
+            }
+        }
+        return product
     }
 
     /// A ranker over precomputed item rows (`[candidates.count, itemWidth]`, row-major), for
     /// items whose representation is not a row of a feature table (items added while serving).
-    public init(model: MeLUModel, candidates: [Int32], itemBlock: [Float], itemWidth: Int) {
+    public convenience init(model: MeLUModel, candidates: [Int32], itemBlock: [Float], itemWidth: Int) {
+        self.init(model: model, candidates: candidates, itemBlock: itemBlock, itemWidth: itemWidth, firstLayer: nil)
+    }
+
+    init(model: MeLUModel, candidates: [Int32], itemBlock: [Float], itemWidth: Int, firstLayer: (weight: [Float], product: [Float])?) {
         precondition(itemBlock.count == candidates.count * itemWidth, "CandidateRanker: the item block must have one row per candidate")
         self.model = model
         self.candidates = candidates
         self.itemBlock = itemBlock
         self.itemWidth = itemWidth
+        self.firstLayer = firstLayer
     }
 
     /// This ranker with more candidates, whose item rows are given (`itemWidth` floats each).
     public func appending(candidates more: [Int32], itemRows: [Float]) -> CandidateRanker {
-        CandidateRanker(model: model, candidates: candidates + more, itemBlock: itemBlock + itemRows, itemWidth: itemWidth)
+        let extended = firstLayer.map { cached in
+            (cached.weight, cached.product + Self.firstLayerProduct(itemRows, itemWidth: itemWidth, weight: cached.weight,
+                                                                    width: model.configuration.hiddenSizes[0]))
+        }
+        return CandidateRanker(model: model, candidates: candidates + more, itemBlock: itemBlock + itemRows, itemWidth: itemWidth,
+                               firstLayer: extended)
     }
 
     /// The width of one cached item row.
@@ -85,6 +123,15 @@ public final class CandidateRanker: @unchecked Sendable {
             for k in 0..<userWidth { shared[j] += userValues[k] * first.weight[k * first.width + j] }
         }
         var current = Self.rowsFilled(with: shared, count: rows)
+        if let cached = firstLayer, cached.weight == first.weight {
+            let width = first.width
+            cached.product.withUnsafeBufferPointer { product in
+                current.withUnsafeMutableBufferPointer { out in
+                    let start = range.lowerBound * width
+                    for i in 0..<(rows * width) { out[i] += product[start + i] }
+                }
+            }
+        } else {
         current.withUnsafeMutableBufferPointer { out in
             itemBlock.withUnsafeBufferPointer { items in
                 first.weight.withUnsafeBufferPointer { weight in
@@ -93,6 +140,7 @@ public final class CandidateRanker: @unchecked Sendable {
                                  ldb: first.width, beta: 1, c: out.baseAddress!, ldc: first.width)
                 }
             }
+        }
         }
         var width = first.width
         for (index, layer) in layers.dropFirst().enumerated() {

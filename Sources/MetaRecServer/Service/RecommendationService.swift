@@ -108,11 +108,21 @@ public final class RecommendationService: Sendable {
             try await self.store.append(entries)
             for user in users.sorted() {
                 let start = Date()
-                let features = try await self.user(user)?.features ?? [:]
-                let adapted = try await self.adaptedState(user: user, features: features)
+                let rows = entries.filter { $0.user == user }
+                var entry: UserCache
+                if var cached = await self.cache.get(user) {
+                    cached.rated.formUnion(rows.map(\.item))
+                    cached.feedbackCount += rows.count
+                    entry = cached
+                } else {
+                    guard let stored = try await self.store.user(user) else { throw StoreError("user '\(user)' was not created by the feedback batch") }
+                    entry = UserCache(features: try self.decodeFeatures(stored.features), createdAt: stored.createdAt,
+                                      rated: try await self.store.ratedItems(user: user), feedbackCount: stored.feedbackCount, state: nil)
+                }
+                let adapted = try await self.adaptedState(user: user, features: entry.features)
                 try await self.store.saveAdaptedState(adapted.stored, user: user)
-                await self.cache.remove(user)
-                _ = try await self.user(user)
+                entry.state = adapted.state
+                await self.cache.set(user, entry)
                 await self.monitor.event(String(format: "adapted user %@ to %d feedback rows in %.1f ms", user, adapted.rows,
                                                 Date().timeIntervalSince(start) * 1000))
             }

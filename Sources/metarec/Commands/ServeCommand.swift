@@ -83,9 +83,10 @@ struct ServeCommand: AsyncParsableCommand {
         let service = try await RecommendationService(recommender: recommender, store: SQLiteStore(path: storePath), options: options)
         let host = self.host
         try await RecommendationServer.run(service: service, host: host, port: port, adminToken: token.value, logger: logger) { port in
-            print("serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)")
-            print("admin token: \(token.source)")
-            print("open http://\(host):\(port)/")
+            // Unbuffered, so the address shows at once also when stdout is a file or a pipe.
+            let lines = "serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)\n"
+                + "admin token: \(token.source)\nopen http://\(host):\(port)/\n"
+            FileHandle.standardOutput.write(Data(lines.utf8))
         }
     }
 
@@ -107,7 +108,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var generator = SystemRandomNumberGenerator()
         let value = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        FileManager.default.createFile(atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard FileManager.default.createFile(atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ValidationError("\(path): cannot write the generated admin token; pass --token-file or set METAREC_ADMIN_TOKEN")
+        }
         return (value, "generated in \(path)")
     }
 
@@ -119,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
             return path
         }
         print("training a model on the built-in synthetic data once (cached in \(path))...")
-        var train = try TrainCommand.parse(["--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path])
+        let train = try TrainCommand.parse(["--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path])
         try train.run()
         return path
     }
