@@ -53,7 +53,10 @@ let package = Package(
         ),
         .target(
             name: "MetaRecData",
-            dependencies: ["MetaRecCore", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "MetaRecCore", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(name: "MetaRecModels", dependencies: ["MetaRecCore", "MetaRecData"]),
         .target(name: "MetaRecEvaluation", dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels"]),
@@ -103,7 +106,8 @@ let package = Package(
         ),
         .testTarget(name: "MetaRecCoreTests", dependencies: ["MetaRecCore"]),
         // Fixtures/fuzz holds inputs Scripts/fuzz.sh found, read by path in regression tests.
-        .testTarget(name: "MetaRecDataTests", dependencies: ["MetaRecData", "MetaRecTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "MetaRecDataTests", dependencies: ["MetaRecData", "MetaRecTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MetaRecModelsTests", dependencies: ["MetaRecModels", "MetaRecData", "MetaRecTestSupport"]),
         .testTarget(
             name: "MetaRecEvaluationTests",

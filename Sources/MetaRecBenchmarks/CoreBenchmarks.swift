@@ -30,10 +30,11 @@ func runCoreBenchmarks() {
 
     struct Task { let supportX, supportY, queryX, queryY: Tensor }
     let tasks = (0..<32).map { _ in
-        Task(supportX: Tensor.normal([20, 256], standardDeviation: 1, using: &random),
-             supportY: Tensor.normal([20, 1], standardDeviation: 1, using: &random),
-             queryX: Tensor.normal([10, 256], standardDeviation: 1, using: &random),
-             queryY: Tensor.normal([10, 1], standardDeviation: 1, using: &random))
+        Task(
+            supportX: Tensor.normal([20, 256], standardDeviation: 1, using: &random),
+            supportY: Tensor.normal([20, 1], standardDeviation: 1, using: &random),
+            queryX: Tensor.normal([10, 256], standardDeviation: 1, using: &random),
+            queryY: Tensor.normal([10, 1], standardDeviation: 1, using: &random))
     }
     func metaStep(secondOrder: Bool, threads: Int) {
         _ = Parallel.map(Array(0..<threads), workers: threads) { worker -> Int in
@@ -52,10 +53,16 @@ func runCoreBenchmarks() {
         }
     }
     for threads in [1, 2] {
-        let second = medianSecondsPerCall(batches: 5, batchSeconds: 0.5) { metaStep(secondOrder: true, threads: threads) }
-        let first = medianSecondsPerCall(batches: 5, batchSeconds: 0.5) { metaStep(secondOrder: false, threads: threads) }
-        print("MAML meta-step, 32 tasks x 5 inner steps x 20 support + 10 query, \(threads) thread(s): "
-              + "second order \(format(second * 1e3, 2)) ms (\(format(32 / second, 0)) tasks/s), "
-              + "first order \(format(first * 1e3, 2)) ms (\(format(32 / first, 0)) tasks/s), ratio \(format(second / first, 2))")
+        let second = medianSecondsPerCall(batches: 5, batchSeconds: 0.5) {
+            metaStep(secondOrder: true, threads: threads)
+        }
+        let first = medianSecondsPerCall(batches: 5, batchSeconds: 0.5) {
+            metaStep(secondOrder: false, threads: threads)
+        }
+        print(
+            "MAML meta-step, 32 tasks x 5 inner steps x 20 support + 10 query, \(threads) thread(s): "
+                + "second order \(format(second * 1e3, 2)) ms (\(format(32 / second, 0)) tasks/s), "
+                + "first order \(format(first * 1e3, 2)) ms (\(format(32 / first, 0)) tasks/s), ratio \(format(second / first, 2))"
+        )
     }
 }

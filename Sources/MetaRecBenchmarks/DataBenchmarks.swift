@@ -14,12 +14,16 @@ func runDataBenchmarks() {
         do {
             let synthetic = BuiltInData.synthetic(seed: 0, users: 6040, items: 3706, targetInteractions: 1_000_209)
             let generation = Date().timeIntervalSince(clock)
-            print(String(format: "generate   %.3f s  (%d ratings, %d users, %d items)", generation,
-                         synthetic.dataset.interactions.count, synthetic.dataset.userCount, synthetic.dataset.itemCount))
+            print(
+                String(
+                    format: "generate   %.3f s  (%d ratings, %d users, %d items)", generation,
+                    synthetic.dataset.interactions.count, synthetic.dataset.userCount, synthetic.dataset.itemCount))
             try synthetic.writeMovieLens1M(to: directory)
         }
         inputBytes = ["ratings.dat", "users.dat", "movies.dat"].reduce(0) { total, name in
-            let size = (try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size] as? Int) ?? 0
+            let size =
+                (try? FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.size]
+                    as? Int) ?? 0
             return total + size
         }
         let reset = resetPeakMemory()
@@ -33,13 +37,19 @@ func runDataBenchmarks() {
         let peak = memoryFigure("VmHWM")
         let growth = reset ? peak - before : peak
         let mb = { (b: Int) in Double(b) / 1_048_576 }
-        print(String(format: "read       %.3f s  (%d ratings, %d users, %d items, %.1f MB of input files)", read,
-                     dataset.interactions.count, dataset.userCount, dataset.itemCount, mb(inputBytes)))
-        print(String(format: "split      %.3f s  (%@)", splitting,
-                     Scenario.allCases.map { "\($0.rawValue) \(split.tasks($0).count)" }.joined(separator: ", ")))
+        print(
+            String(
+                format: "read       %.3f s  (%d ratings, %d users, %d items, %.1f MB of input files)", read,
+                dataset.interactions.count, dataset.userCount, dataset.itemCount, mb(inputBytes)))
+        print(
+            String(
+                format: "split      %.3f s  (%@)", splitting,
+                Scenario.allCases.map { "\($0.rawValue) \(split.tasks($0).count)" }.joined(separator: ", ")))
         print(String(format: "total      %.3f s  (target < 3 s)", read + splitting))
-        print(String(format: "memory     peak growth %.1f MB = %.2f× the input (target < 10×)%@", mb(growth),
-                     Double(growth) / Double(max(inputBytes, 1)), reset ? "" : " [peak could not be reset: absolute VmHWM]"))
+        print(
+            String(
+                format: "memory     peak growth %.1f MB = %.2f× the input (target < 10×)%@", mb(growth),
+                Double(growth) / Double(max(inputBytes, 1)), reset ? "" : " [peak could not be reset: absolute VmHWM]"))
     } catch {
         print("data benchmark failed: \(error)")
     }
@@ -50,7 +60,10 @@ func runDataBenchmarks() {
 private func resetPeakMemory() -> Bool {
     guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
     defer { try? handle.close() }
-    do { try handle.write(contentsOf: Data("5".utf8)); return true } catch { return false }
+    do {
+        try handle.write(contentsOf: Data("5".utf8))
+        return true
+    } catch { return false }
 }
 
 /// A figure from /proc/self/status, in bytes (0 when unavailable).

@@ -10,7 +10,8 @@ func runModelBenchmarks() {
     // 3 user fields + 4 item fields + the item id = 8 fields of 32: MeLU's 256-wide input.
     let synthetic = BuiltInData.synthetic(seed: 0, users: 2_000, items: 10_000, targetInteractions: 200_000)
     guard let split = try? ProtocolSplit(dataset: synthetic.dataset, options: SplitOptions()) else {
-        print("could not split the synthetic data"); return
+        print("could not split the synthetic data")
+        return
     }
     let features = FeatureContext(split)
     let model = MeLUModel(
@@ -24,7 +25,8 @@ func runModelBenchmarks() {
     func task(_ user: Int32) -> PreparedTask {
         let ratings = byUser[user]!
         let chosen = random.sample(30, from: ratings.count).sorted().map { ratings[$0] }
-        return PreparedTask(user: user, support: Array(chosen.prefix(20)), query: Array(chosen.suffix(10)), features: features)
+        return PreparedTask(
+            user: user, support: Array(chosen.prefix(20)), query: Array(chosen.suffix(10)), features: features)
     }
     let tasks = (0..<32).map { task(users[$0 % users.count]) }
 
@@ -36,8 +38,9 @@ func runModelBenchmarks() {
             options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 5, learningRate: 0.02)
             let learner = MetaLearner(model: model, options: options)
             let seconds = medianSecondsPerCall(batches: 5, batchSeconds: 1) { _ = learner.metaGradient(tasks) }
-            print("meta-step, \(label), 32 tasks x 5 steps x (20 support + 10 query), \(threads) thread(s): "
-                  + "\(format(seconds * 1e3, 2)) ms = \(format(32 / seconds, 0)) tasks/s")
+            print(
+                "meta-step, \(label), 32 tasks x 5 steps x (20 support + 10 query), \(threads) thread(s): "
+                    + "\(format(seconds * 1e3, 2)) ms = \(format(32 / seconds, 0)) tasks/s")
         }
     }
 
@@ -62,9 +65,12 @@ func runModelBenchmarks() {
     let scoreOnly = latencies(count: 200) { _ = ranker.scores(userRepresentation: probeUser, parameters: probeFast) }
     let all = ranker.scores(userRepresentation: probeUser, parameters: probeFast)
     let topOnly = latencies(count: 200) { _ = CandidateRanker.top(10, of: all, items: candidates, excluding: []) }
-    print("  of which: adapt p50 \(format(adaptOnly.p50 * 1e3, 2)) ms, score p50 \(format(scoreOnly.p50 * 1e3, 2)) ms, top-10 p50 \(format(topOnly.p50 * 1e3, 3)) ms")
-    print("adapt (5 steps on 20 ratings) + score \(candidates.count) items + top 10: "
-          + "p50 \(format(timing.p50 * 1e3, 2)) ms, p99 \(format(timing.p99 * 1e3, 2)) ms, mean \(format(timing.mean * 1e3, 2)) ms")
+    print(
+        "  of which: adapt p50 \(format(adaptOnly.p50 * 1e3, 2)) ms, score p50 \(format(scoreOnly.p50 * 1e3, 2)) ms, top-10 p50 \(format(topOnly.p50 * 1e3, 3)) ms"
+    )
+    print(
+        "adapt (5 steps on 20 ratings) + score \(candidates.count) items + top 10: "
+            + "p50 \(format(timing.p50 * 1e3, 2)) ms, p99 \(format(timing.p99 * 1e3, 2)) ms, mean \(format(timing.mean * 1e3, 2)) ms"
+    )
     print("peak resident memory of this benchmark: \((ResourceUsage.peakResidentBytes() ?? 0) / 1_048_576) MiB")
 }
-

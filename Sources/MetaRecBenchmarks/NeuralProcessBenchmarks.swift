@@ -9,17 +9,20 @@ func runNeuralProcessBenchmarks() {
     print("== neural process (TaNP)")
     let synthetic = BuiltInData.synthetic(seed: 0, users: 2_000, items: 10_000, targetInteractions: 200_000)
     guard let split = try? ProtocolSplit(dataset: synthetic.dataset, options: SplitOptions()) else {
-        print("could not split the synthetic data"); return
+        print("could not split the synthetic data")
+        return
     }
     let features = FeatureContext(split)
     var configuration = TaNP.Configuration()
     configuration.itemIDEmbedding = true
     configuration.outputBias = 3.5
-    let tanp = TaNP(configuration: configuration, users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
+    let tanp = TaNP(
+        configuration: configuration, users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
     let candidates = Array(0..<Int32(synthetic.dataset.itemCount))
     let ranker = TaNPRanker(tanp, items: features.items, candidates: candidates)
-    print("TaNP: embedding \(configuration.embeddingSize) per field, encoder \(configuration.encoderSize) -> \(configuration.representationSize), "
-          + "FiLM decoder \(configuration.decoderSize); items \(candidates.count)")
+    print(
+        "TaNP: embedding \(configuration.embeddingSize) per field, encoder \(configuration.encoderSize) -> \(configuration.representationSize), "
+            + "FiLM decoder \(configuration.decoderSize); items \(candidates.count)")
 
     var random = SeededGenerator(seed: 1)
     let byUser = split.warmRatingsByUser().filter { $0.value.count >= 20 }
@@ -37,6 +40,8 @@ func runNeuralProcessBenchmarks() {
         let scores = ranker.scores(request)
         _ = CandidateRanker.top(10, of: scores, items: candidates, excluding: Set(request.supportItemIDs))
     }
-    print("adapt (one forward pass over 20 ratings) + score \(candidates.count) items + top 10: "
-          + "p50 \(format(timing.p50 * 1e3, 3)) ms, p99 \(format(timing.p99 * 1e3, 3)) ms, mean \(format(timing.mean * 1e3, 3)) ms")
+    print(
+        "adapt (one forward pass over 20 ratings) + score \(candidates.count) items + top 10: "
+            + "p50 \(format(timing.p50 * 1e3, 3)) ms, p99 \(format(timing.p99 * 1e3, 3)) ms, mean \(format(timing.mean * 1e3, 3)) ms"
+    )
 }

@@ -40,5 +40,4 @@ func latencies(count: Int, _ body: () -> Void) -> (p50: Double, p99: Double, mea
     return (p(0.5), p(0.99), samples.reduce(0, +) / Double(samples.count))
 }
 
-
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }

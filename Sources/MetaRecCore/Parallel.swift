@@ -1,5 +1,5 @@
-import Foundation
 import Dispatch
+import Foundation
 
 /// Data parallelism over the machine's cores for work whose parts touch disjoint state (the
 /// tasks of a meta-batch, the tasks of an evaluation).

@@ -38,15 +38,18 @@ struct Mutator {
         case 2:  // splice a token
             bytes.insert(contentsOf: Self.tokens[int(Self.tokens.count)], at: int(n + 1))
         case 3 where n > 0:  // replace a field-sized run with a token
-            let start = int(n), length = min(n - start, 1 + int(8))
+            let start = int(n)
+            let length = min(n - start, 1 + int(8))
             bytes.replaceSubrange(start..<(start + length), with: Self.tokens[int(Self.tokens.count)])
         case 4 where n > 0:  // cut the file (a truncated last line)
             bytes.removeLast(1 + int(min(n, 64)))
         case 5 where n > 1:  // delete a range
-            let start = int(n), length = min(n - start, 1 + int(32))
+            let start = int(n)
+            let length = min(n - start, 1 + int(32))
             bytes.removeSubrange(start..<(start + length))
         case 6 where n > 1:  // duplicate a range (repeated lines, ids, keys)
-            let start = int(n), length = min(n - start, 1 + int(64))
+            let start = int(n)
+            let length = min(n - start, 1 + int(64))
             bytes.insert(contentsOf: bytes[start..<(start + length)], at: int(n + 1))
         case 7 where n > 0:  // a digit changed (ids, ratings, offsets)
             let digits = bytes.indices.filter { bytes[$0] >= 0x30 && bytes[$0] <= 0x39 }
@@ -57,7 +60,8 @@ struct Mutator {
         default:  // drop or swap whole lines
             var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
             guard lines.count > 1 else { return }
-            let a = int(lines.count), b = int(lines.count)
+            let a = int(lines.count)
+            let b = int(lines.count)
             if random.uniform() < 0.5 { lines.remove(at: a) } else { lines.swapAt(a, b) }
             bytes = Array(lines.joined(separator: [0x0A]))
         }

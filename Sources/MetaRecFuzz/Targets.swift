@@ -18,7 +18,8 @@ struct FuzzTarget: Sendable {
 func exercise(_ dataset: Dataset) throws {
     var data = dataset
     if data.isPositiveOnly, data.itemCount > 1 { data = data.withSampledNegatives(NegativeSampling(ratio: 1)) }
-    let split = try ProtocolSplit(dataset: data, options: SplitOptions(minimumTaskSize: 2, maximumTaskSize: 50, querySize: 1))
+    let split = try ProtocolSplit(
+        dataset: data, options: SplitOptions(minimumTaskSize: 2, maximumTaskSize: 50, querySize: 1))
     _ = FeatureContext(split)
 }
 
@@ -28,11 +29,15 @@ enum FuzzTargets {
     static let movieLens100K = FuzzTarget(
         name: "movielens-100k",
         seeds: [
-            "u.data": text("1\t10\t4\t881250949\n2\t10\t3\t891717742\n1\t2\t5\t878887116\n10\t2\t1\t880606923\n1\t10\t2\t886397596\n2\t3\t4\t884182806\n"),
+            "u.data": text(
+                "1\t10\t4\t881250949\n2\t10\t3\t891717742\n1\t2\t5\t878887116\n10\t2\t1\t880606923\n1\t10\t2\t886397596\n2\t3\t4\t884182806\n"
+            ),
             "u.user": text("1|24|M|technician|85711\n2|53|F|other|94043\n10|17|M|writer|T8H1N\n"),
             "u.genre": text("unknown|0\nAction|1\nComedy|2\n\n"),
             "u.occupation": text("technician\nother\nwriter\n"),
-            "u.item": text("2|Les Mis\u{E9}rables (1995)|01-Jan-1995||http://x|0|1|1\n3|Heat (1995)|22-Nov-1995||http://z|0|1|0\n10|Toy Story (1995)|01-Feb-1996||http://y|0|0|1\n"),
+            "u.item": text(
+                "2|Les Mis\u{E9}rables (1995)|01-Jan-1995||http://x|0|1|1\n3|Heat (1995)|22-Nov-1995||http://z|0|1|0\n10|Toy Story (1995)|01-Feb-1996||http://y|0|0|1\n"
+            ),
         ],
         mutated: ["u.data", "u.user", "u.item", "u.genre", "u.occupation"],
         read: { try exercise(MovieLens.load100K(directory: $0)) })
@@ -40,8 +45,12 @@ enum FuzzTargets {
     static let movieLensLatest = FuzzTarget(
         name: "movielens-latest",
         seeds: [
-            "ratings.csv": text("userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,3,4.5,964981247\r\n2,1,0.5,964982224\r\n3,6,5.0,964983815\r\n"),
-            "movies.csv": text("movieId,title,genres\n1,Toy Story (1995),Adventure|Animation|Children\n3,\"Grumpier Old Men, The (1995)\",Comedy|Romance\n6,Heat (1995),(no genres listed)\n"),
+            "ratings.csv": text(
+                "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,3,4.5,964981247\r\n2,1,0.5,964982224\r\n3,6,5.0,964983815\r\n"
+            ),
+            "movies.csv": text(
+                "movieId,title,genres\n1,Toy Story (1995),Adventure|Animation|Children\n3,\"Grumpier Old Men, The (1995)\",Comedy|Romance\n6,Heat (1995),(no genres listed)\n"
+            ),
         ],
         mutated: ["ratings.csv", "movies.csv"],
         read: { try exercise(MovieLens.loadLatest(directory: $0)) })
@@ -79,9 +88,13 @@ enum FuzzTargets {
 
     static let genericFiles: [String: [UInt8]] = [
         "schema.yaml": text(schemaText),
-        "log.tsv": text("who\twhat\tstars\twhen\nann\tbook\t5\t2020-01-02\nbob\tbook\t2\t2020-01-01T10:00:00\nann\tlamp\t3\t1577836800\nann\tbook\t1\t2019-01-01\n"),
+        "log.tsv": text(
+            "who\twhat\tstars\twhen\nann\tbook\t5\t2020-01-02\nbob\tbook\t2\t2020-01-01T10:00:00\nann\tlamp\t3\t1577836800\nann\tbook\t1\t2019-01-01\n"
+        ),
         "users.csv": text("uid,age,income,city\nann,25,1000,Oslo\nbob,40,,\"Paris, FR\"\ncarl,50,3,Rome\n"),
-        "items.csv": text("iid,title,tags,released,embedding\nbook,\"A Book, Vol. 1\",paper;gift,1999-05-01,0.5 1.5\nlamp,Lamp,home,2021,1 2\n"),
+        "items.csv": text(
+            "iid,title,tags,released,embedding\nbook,\"A Book, Vol. 1\",paper;gift,1999-05-01,0.5 1.5\nlamp,Lamp,home,2021,1 2\n"
+        ),
         "vectors.txt": text("book 0.1,0.2,0.3\nlamp\t1 2 3\nghost 9 9 9\n"),
     ]
 
@@ -112,11 +125,14 @@ enum FuzzTargets {
         defer { try? FileManager.default.removeItem(at: folder) }
         let data = BuiltInData.synthetic(seed: 1, users: 60, items: 30, targetInteractions: 900).dataset
         let split = try! ProtocolSplit(dataset: data)
-        let users = FeatureSpace(split.userFeatures), items = FeatureSpace(split.itemFeatures)
-        let model = MeLUModel(configuration: .init(embeddingSize: 2, hiddenSizes: [3], itemIDEmbedding: true), users: users, items: items)
+        let users = FeatureSpace(split.userFeatures)
+        let items = FeatureSpace(split.itemFeatures)
+        let model = MeLUModel(
+            configuration: .init(embeddingSize: 2, hiddenSizes: [3], itemIDEmbedding: true), users: users, items: items)
         let learner = MetaLearner(model: model, options: MetaTrainingOptions())
         let url = folder.appendingPathComponent("model.safetensors")
-        try! ModelArchive(learner, data: .init(name: "fuzz", source: "fuzz", seed: 0, implicitThreshold: nil)).write(to: url)
+        try! ModelArchive(learner, data: .init(name: "fuzz", source: "fuzz", seed: 0, implicitThreshold: nil)).write(
+            to: url)
         let bytes = [UInt8](try! Data(contentsOf: url))
         return FuzzTarget(
             name: "checkpoint", seeds: ["model.safetensors": bytes], mutated: ["model.safetensors"],

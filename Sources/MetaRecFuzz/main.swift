@@ -19,18 +19,27 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
 
 if arguments.first == "--replay" {
     guard arguments.count == 3, let make = FuzzTargets.all[arguments[1]] else {
-        fail("usage: metarec-fuzz --replay TARGET FOLDER; targets: \(FuzzTargets.all.keys.sorted().joined(separator: ", "))")
+        fail(
+            "usage: metarec-fuzz --replay TARGET FOLDER; targets: \(FuzzTargets.all.keys.sorted().joined(separator: ", "))"
+        )
     }
-    do { try make().read(URL(fileURLWithPath: arguments[2])); print("read without error") } catch { print("refused: \(error)") }
+    do {
+        try make().read(URL(fileURLWithPath: arguments[2]))
+        print("read without error")
+    } catch { print("refused: \(error)") }
     exit(0)
 }
 
 guard let name = arguments.first, let make = FuzzTargets.all[name] else {
-    fail("usage: metarec-fuzz TARGET [SECONDS] [SEED] [WORKDIR]; targets: \(FuzzTargets.all.keys.sorted().joined(separator: ", "))")
+    fail(
+        "usage: metarec-fuzz TARGET [SECONDS] [SEED] [WORKDIR]; targets: \(FuzzTargets.all.keys.sorted().joined(separator: ", "))"
+    )
 }
 let seconds = arguments.count > 1 ? Double(arguments[1]) ?? 10 : 10
 let seed = arguments.count > 2 ? UInt64(arguments[2]) ?? 0 : 0
-let workdir = URL(fileURLWithPath: arguments.count > 3 ? arguments[3] : FileManager.default.temporaryDirectory.appendingPathComponent("metarec-fuzz-\(name)").path)
+let workdir = URL(
+    fileURLWithPath: arguments.count > 3
+        ? arguments[3] : FileManager.default.temporaryDirectory.appendingPathComponent("metarec-fuzz-\(name)").path)
 let current = workdir.appendingPathComponent("current")
 try? FileManager.default.removeItem(at: current)
 try FileManager.default.createDirectory(at: current, withIntermediateDirectories: true)
@@ -39,12 +48,16 @@ try FileManager.default.createDirectory(at: current, withIntermediateDirectories
 let memoryLimit = 1 << 30
 let target = make()
 var mutator = Mutator(seed: seed)
-var executions = 0, refused = 0
+var executions = 0
+var refused = 0
 var messages = Set<String>()
 var slowest = 0.0
 let start = Date()
 // The first execution reads the unmutated seeds: they must load.
-do { for (file, bytes) in target.seeds { try Data(bytes).write(to: current.appendingPathComponent(file)) }; try target.read(current) } catch {
+do {
+    for (file, bytes) in target.seeds { try Data(bytes).write(to: current.appendingPathComponent(file)) }
+    try target.read(current)
+} catch {
     fail("\(name): the valid seed input was refused: \(error)")
 }
 var previous: String?
@@ -64,9 +77,13 @@ while Date().timeIntervalSince(start) < seconds {
     slowest = max(slowest, Date().timeIntervalSince(began))
     executions += 1
     if executions % 256 == 0, let peak = ResourceUsage.peakResidentBytes(), peak > memoryLimit {
-        fail("\(name): peak memory \(peak / 1_048_576) MiB above \(memoryLimit / 1_048_576) MiB; input in \(current.path)", code: 3)
+        fail(
+            "\(name): peak memory \(peak / 1_048_576) MiB above \(memoryLimit / 1_048_576) MiB; input in \(current.path)",
+            code: 3)
     }
 }
 try? FileManager.default.removeItem(at: current)
 let peak = (ResourceUsage.peakResidentBytes() ?? 0) / 1_048_576
-print("\(name): \(executions) executions in \(Int(Date().timeIntervalSince(start))) s, \(refused) refused with an error (\(messages.count) kinds), \(executions - refused) read, slowest \(String(format: "%.3f", slowest)) s, peak memory \(peak) MiB, no crash")
+print(
+    "\(name): \(executions) executions in \(Int(Date().timeIntervalSince(start))) s, \(refused) refused with an error (\(messages.count) kinds), \(executions - refused) read, slowest \(String(format: "%.3f", slowest)) s, peak memory \(peak) MiB, no crash"
+)

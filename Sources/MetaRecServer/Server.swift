@@ -31,14 +31,18 @@ public enum RecommendationServer {
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully and closes the store.
     public static func run(
-        service: RecommendationService, host: String, port: Int, adminToken: String?, metrics: ServerMetrics = ServerMetrics(),
+        service: RecommendationService, host: String, port: Int, adminToken: String?,
+        metrics: ServerMetrics = ServerMetrics(),
         logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let app = application(service: service, host: host, port: port, adminToken: adminToken, metrics: metrics, logger: logger, onRunning: onRunning)
+        let app = application(
+            service: service, host: host, port: port, adminToken: adminToken, metrics: metrics, logger: logger,
+            onRunning: onRunning)
         // Shut down in reverse order: the server first (it drains in-flight requests), then the store.
         let group = ServiceGroup(
-            configuration: .init(services: [StoreService(store: service.store, logger: logger), app],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [StoreService(store: service.store, logger: logger), app],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -34,32 +34,38 @@ public final class SQLiteStore: RecommendationStore {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, features BLOB NOT NULL, created_at REAL NOT NULL);
-                CREATE TABLE feedback (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
-                    value REAL NOT NULL, timestamp REAL NOT NULL);
-                CREATE INDEX feedback_by_user ON feedback (user, sequence);
-                CREATE TABLE adapted_state (
-                    user TEXT PRIMARY KEY NOT NULL, model_version TEXT NOT NULL, last_sequence INTEGER NOT NULL,
-                    state BLOB NOT NULL) WITHOUT ROWID;
-                CREATE TABLE items (
-                    id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL, features BLOB NOT NULL, added_at REAL NOT NULL);
-                CREATE TABLE hidden_items (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
-                CREATE TABLE impressions (user TEXT NOT NULL, item TEXT NOT NULL, at REAL NOT NULL);
-                CREATE INDEX impressions_by_user ON impressions (user);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (id TEXT PRIMARY KEY NOT NULL, features BLOB NOT NULL, created_at REAL NOT NULL);
+                    CREATE TABLE feedback (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
+                        value REAL NOT NULL, timestamp REAL NOT NULL);
+                    CREATE INDEX feedback_by_user ON feedback (user, sequence);
+                    CREATE TABLE adapted_state (
+                        user TEXT PRIMARY KEY NOT NULL, model_version TEXT NOT NULL, last_sequence INTEGER NOT NULL,
+                        state BLOB NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE items (
+                        id TEXT PRIMARY KEY NOT NULL, title TEXT NOT NULL, features BLOB NOT NULL, added_at REAL NOT NULL);
+                    CREATE TABLE hidden_items (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE impressions (user TEXT NOT NULL, item TEXT NOT NULL, at REAL NOT NULL);
+                    CREATE INDEX impressions_by_user ON impressions (user);
+                    """)
         }
         return migrator
     }
 
     public func user(_ id: String) async throws -> StoredUser? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT features, created_at FROM users WHERE id = ?", arguments: [id]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT features, created_at FROM users WHERE id = ?", arguments: [id])
+            else {
                 return nil
             }
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM feedback WHERE user = ?", arguments: [id]) ?? 0
-            return StoredUser(id: id, features: row["features"], createdAt: Date(timeIntervalSince1970: row["created_at"]), feedbackCount: count)
+            return StoredUser(
+                id: id, features: row["features"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                feedbackCount: count)
         }
     }
 
@@ -91,12 +97,16 @@ public final class SQLiteStore: RecommendationStore {
         try await pool.write { db in
             let now = Date().timeIntervalSince1970
             for user in Set(feedback.map(\.user)) {
-                try db.execute(sql: "INSERT OR IGNORE INTO users (id, features, created_at) VALUES (?, ?, ?)",
-                               arguments: [user, Data("{}".utf8), now])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO users (id, features, created_at) VALUES (?, ?, ?)",
+                    arguments: [user, Data("{}".utf8), now])
             }
-            let statement = try db.cachedStatement(sql: "INSERT INTO feedback (user, item, value, timestamp) VALUES (?, ?, ?, ?)")
+            let statement = try db.cachedStatement(
+                sql: "INSERT INTO feedback (user, item, value, timestamp) VALUES (?, ?, ?, ?)")
             for row in feedback {
-                try statement.execute(arguments: [row.user, row.item, Double(row.value), row.timestamp.timeIntervalSince1970])
+                try statement.execute(arguments: [
+                    row.user, row.item, Double(row.value), row.timestamp.timeIntervalSince1970,
+                ])
             }
         }
     }
@@ -104,11 +114,14 @@ public final class SQLiteStore: RecommendationStore {
     public func recentFeedback(user: String, limit: Int) async throws -> [StoredFeedback] {
         try await pool.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT sequence, item, value, timestamp FROM feedback WHERE user = ? ORDER BY sequence DESC LIMIT ?",
+                db,
+                sql:
+                    "SELECT sequence, item, value, timestamp FROM feedback WHERE user = ? ORDER BY sequence DESC LIMIT ?",
                 arguments: [user, limit])
             return rows.reversed().map { row in
-                StoredFeedback(user: user, item: row["item"], value: Float(row["value"] as Double),
-                               timestamp: Date(timeIntervalSince1970: row["timestamp"]), sequence: row["sequence"])
+                StoredFeedback(
+                    user: user, item: row["item"], value: Float(row["value"] as Double),
+                    timestamp: Date(timeIntervalSince1970: row["timestamp"]), sequence: row["sequence"])
             }
         }
     }
@@ -121,32 +134,41 @@ public final class SQLiteStore: RecommendationStore {
 
     public func adaptedState(user: String) async throws -> StoredState? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(
-                db, sql: "SELECT model_version, last_sequence, state FROM adapted_state WHERE user = ?", arguments: [user])
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT model_version, last_sequence, state FROM adapted_state WHERE user = ?",
+                    arguments: [user])
             else { return nil }
-            return StoredState(modelVersion: row["model_version"], lastSequence: row["last_sequence"], values: Self.floats(row["state"]))
+            return StoredState(
+                modelVersion: row["model_version"], lastSequence: row["last_sequence"],
+                values: Self.floats(row["state"]))
         }
     }
 
     public func saveAdaptedState(_ state: StoredState, user: String) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO adapted_state (user, model_version, last_sequence, state) VALUES (?, ?, ?, ?)",
+                sql:
+                    "INSERT OR REPLACE INTO adapted_state (user, model_version, last_sequence, state) VALUES (?, ?, ?, ?)",
                 arguments: [user, state.modelVersion, state.lastSequence, Self.bytes(state.values)])
         }
     }
 
     public func saveItem(_ item: StoredItem) async throws {
         try await pool.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?)",
-                           arguments: [item.id, item.title, item.features, item.addedAt.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?)",
+                arguments: [item.id, item.title, item.features, item.addedAt.timeIntervalSince1970])
         }
     }
 
     public func addedItems() async throws -> [StoredItem] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, title, features, added_at FROM items ORDER BY added_at, rowid").map { row in
-                StoredItem(id: row["id"], title: row["title"], features: row["features"], addedAt: Date(timeIntervalSince1970: row["added_at"]))
+            try Row.fetchAll(db, sql: "SELECT id, title, features, added_at FROM items ORDER BY added_at, rowid").map {
+                row in
+                StoredItem(
+                    id: row["id"], title: row["title"], features: row["features"],
+                    addedAt: Date(timeIntervalSince1970: row["added_at"]))
             }
         }
     }
@@ -175,16 +197,21 @@ public final class SQLiteStore: RecommendationStore {
 
     public func counts() async throws -> StoreCounts {
         try await pool.read { db in
-            func count(_ table: String) throws -> Int { try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0 }
-            return StoreCounts(users: try count("users"), feedback: try count("feedback"), addedItems: try count("items"),
-                               impressions: try count("impressions"), adaptedStates: try count("adapted_state"))
+            func count(_ table: String) throws -> Int {
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
+            }
+            return StoreCounts(
+                users: try count("users"), feedback: try count("feedback"), addedItems: try count("items"),
+                impressions: try count("impressions"), adaptedStates: try count("adapted_state"))
         }
     }
 
     public func storedStateBytes(user: String) async throws -> Int? {
         try await pool.read { db in
             try Int.fetchOne(
-                db, sql: "SELECT length(user) + length(model_version) + 8 + length(state) FROM adapted_state WHERE user = ?",
+                db,
+                sql:
+                    "SELECT length(user) + length(model_version) + 8 + length(state) FROM adapted_state WHERE user = ?",
                 arguments: [user])
         }
     }
@@ -203,7 +230,9 @@ public final class SQLiteStore: RecommendationStore {
     static func floats(_ data: Data) -> [Float] {
         let bytes = [UInt8](data)
         return stride(from: 0, to: bytes.count - bytes.count % 4, by: 4).map { i in
-            Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
+            Float(
+                bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(
+                    bytes[i + 3]) << 24)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import metarec
 
 /// `recommend --ask` and `onboarding` end to end on a small synthetic data set.
@@ -14,23 +15,29 @@ import Testing
 
     @Test func askListsItemsToRateNextFromACovarianceHead() throws {
         let model = directory.appendingPathComponent("head.safetensors").path
-        var train = try MetaRecCommand.parseAsRoot(["train", "--method", "covariance", "--epochs", "2", "--quiet", "--out", model] + data)
+        var train = try MetaRecCommand.parseAsRoot(
+            ["train", "--method", "covariance", "--epochs", "2", "--quiet", "--out", model] + data)
         try train.run()
 
         let ask = try RecommendCommand.parse(["--model", model, "--rate", "1=5", "--ask", "3"])
         let lines = try ask.recommendations()
         #expect(lines.count == 2 + 3, "\(lines)")
         let items = lines.dropFirst(2).map { String($0.split(separator: "\t")[1]) }
-        #expect(Set(items).count == 3 && !items.contains("1"), "three distinct items, not the one already rated: \(items)")
+        #expect(
+            Set(items).count == 3 && !items.contains("1"), "three distinct items, not the one already rated: \(items)")
         let reductions = lines.dropFirst(2).map { Double($0.split(separator: "\t")[2])! }
         #expect(reductions.allSatisfy { $0 > 0 })
 
-        let restricted = try RecommendCommand.parse(["--model", model, "--ask", "5", "--candidates", "3,4"]).recommendations()
+        let restricted = try RecommendCommand.parse(["--model", model, "--ask", "5", "--candidates", "3,4"])
+            .recommendations()
         #expect(Set(restricted.dropFirst(2).map { String($0.split(separator: "\t")[1]) }) == ["3", "4"])
 
         let maml = directory.appendingPathComponent("maml.safetensors").path
-        var trainMAML = try MetaRecCommand.parseAsRoot(["train", "--method", "maml", "--epochs", "1", "--inner-steps", "1",
-                                                        "--embedding-size", "8", "--hidden", "16", "--quiet", "--out", maml] + data)
+        var trainMAML = try MetaRecCommand.parseAsRoot(
+            [
+                "train", "--method", "maml", "--epochs", "1", "--inner-steps", "1",
+                "--embedding-size", "8", "--hidden", "16", "--quiet", "--out", maml,
+            ] + data)
         try trainMAML.run()
         // A model without a posterior asks the most popular items, with no variance figure.
         let popular = try RecommendCommand.parse(["--model", maml, "--ask", "2"]).recommendations()
@@ -42,7 +49,8 @@ import Testing
         let json = directory.appendingPathComponent("onboarding.json").path
         var command = try MetaRecCommand.parseAsRoot(["onboarding", "--epochs", "1", "--quiet", "--json", json] + data)
         try command.run()
-        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let document =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
         let curves = try #require(document["curves"] as? [[String: Any]])
         #expect(curves.count == 7)
         #expect(curves.allSatisfy { ($0["points"] as? [[String: Any]])?.map { $0["k"] as! Int } == [1, 3, 5, 10] })

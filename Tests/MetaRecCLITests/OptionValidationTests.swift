@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import Testing
 import MetaRecData
 import MetaRecModels
+import Testing
+
 @testable import metarec
 
 /// Every numeric option is range-checked at parse time, and output folders before any work
@@ -43,8 +44,12 @@ import MetaRecModels
     }
 
     @Test func goodOptionsParse() {
-        #expect(parseError(["train", "--inner-learning-rate", "0.1", "--hidden", "64,64", "--out", "/tmp/m.safetensors"]) == nil)
-        #expect(parseError(["evaluate", "--streaming", "--stream-partitions", "all,last-layer", "--stream-support", "5"]) == nil)
+        #expect(
+            parseError(["train", "--inner-learning-rate", "0.1", "--hidden", "64,64", "--out", "/tmp/m.safetensors"])
+                == nil)
+        #expect(
+            parseError(["evaluate", "--streaming", "--stream-partitions", "all,last-layer", "--stream-support", "5"])
+                == nil)
     }
 
     @Test func recommendInputNamesTheItemGivenTwice() throws {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+
 @testable import MetaRecServer
 
 /// The onboarding page and the dashboard: served with their types, every file they refer to is
@@ -25,7 +26,10 @@ extension ServerTests {
                     try await client.execute(uri: path, method: .get) { response in
                         #expect(response.status == .ok, "\(page) refers to \(path), which is not served")
                         let type = response.headers[.contentType] ?? ""
-                        #expect(path.hasSuffix(".css") ? type.hasPrefix("text/css") : path.hasSuffix(".js") ? type.hasPrefix("text/javascript") : true)
+                        #expect(
+                            path.hasSuffix(".css")
+                                ? type.hasPrefix("text/css")
+                                : path.hasSuffix(".js") ? type.hasPrefix("text/javascript") : true)
                     }
                 }
             }

@@ -5,6 +5,7 @@ import MetaRecModels
 import MetaRecStore
 import MetaRecTestSupport
 import Testing
+
 @testable import MetaRecServer
 
 /// Every endpoint through Hummingbird's in-process client, with each bad-input case; the
@@ -15,11 +16,14 @@ import Testing
     let ids = ServingFixture.experiment.dataset.itemIDs
 
     /// A service over a fresh (or given) SQLite file and a fixture bundle.
-    func makeService(bundle: URL? = nil, store path: String? = nil, options: ServiceOptions = .init()) async throws -> (RecommendationService, URL, String) {
+    func makeService(bundle: URL? = nil, store path: String? = nil, options: ServiceOptions = .init()) async throws -> (
+        RecommendationService, URL, String
+    ) {
         let url = try bundle ?? ServingFixture.metaLearnerBundle().2
         let storePath = path ?? ServingFixture.temporaryDirectory().appendingPathComponent("store.sqlite").path
         let service = try await RecommendationService(
-            recommender: Recommender(bundle: ModelBundle(contentsOf: url)), store: SQLiteStore(path: storePath), options: options)
+            recommender: Recommender(bundle: ModelBundle(contentsOf: url)), store: SQLiteStore(path: storePath),
+            options: options)
         return (service, url, storePath)
     }
 
@@ -29,7 +33,10 @@ import Testing
 
     /// The JSON object of a response (empty, and a recorded issue, when it is not one).
     func object(_ response: TestResponse) -> [String: Any] {
-        guard let value = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))) as? [String: Any] else {
+        guard
+            let value = (try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)))
+                as? [String: Any]
+        else {
             Issue.record("not a JSON object: \(String(buffer: response.body))")
             return [:]
         }
@@ -41,7 +48,9 @@ import Testing
         object(response)["error"] as? String ?? ""
     }
 
-    func recommended(_ client: some TestClientProtocol, _ user: String, _ query: String = "k=10") async throws -> [[String: Any]] {
+    func recommended(_ client: some TestClientProtocol, _ user: String, _ query: String = "k=10") async throws
+        -> [[String: Any]]
+    {
         try await client.execute(uri: "/v1/users/\(user)/recommendations?\(query)", method: .get) { response in
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             return object(response)["items"] as! [[String: Any]]
@@ -80,16 +89,26 @@ import Testing
             try await client.execute(uri: "/v1/users/ann", method: .put, body: body) { response in
                 #expect(response.status == .unauthorized)
             }
-            try await client.execute(uri: "/v1/users/ann", method: .put, headers: [.authorization: "Bearer wrong"], body: body) {
+            try await client.execute(
+                uri: "/v1/users/ann", method: .put, headers: [.authorization: "Bearer wrong"], body: body
+            ) {
                 #expect($0.status == .unauthorized)
             }
-            try await client.execute(uri: "/v1/users/ann", method: .put, headers: admin, body: ByteBuffer(string: "{not json")) { response in
+            try await client.execute(
+                uri: "/v1/users/ann", method: .put, headers: admin, body: ByteBuffer(string: "{not json")
+            ) { response in
                 #expect(response.status == .badRequest)
             }
-            try await client.execute(uri: "/v1/users/ann", method: .put, headers: admin, body: ByteBuffer(string: #"{"features": {"age": true}}"#)) { response in
+            try await client.execute(
+                uri: "/v1/users/ann", method: .put, headers: admin,
+                body: ByteBuffer(string: #"{"features": {"age": true}}"#)
+            ) { response in
                 #expect(response.status == .badRequest && (error(response)).contains("age"))
             }
-            try await client.execute(uri: "/v1/users/ann", method: .put, headers: admin, body: ByteBuffer(string: #"{"features": {"shoe": "9"}}"#)) { response in
+            try await client.execute(
+                uri: "/v1/users/ann", method: .put, headers: admin,
+                body: ByteBuffer(string: #"{"features": {"shoe": "9"}}"#)
+            ) { response in
                 #expect(response.status == .badRequest && (error(response)).contains("shoe"))
             }
             #expect(try await service.store.user("ann") == nil, "bad input leaves the store as it was")
@@ -99,34 +118,51 @@ import Testing
             }
             try await client.execute(uri: "/v1/users/ann", method: .get) { response in
                 let user = object(response)
-                #expect(user["id"] as? String == "ann" && (user["features"] as? [String: Any])?["gender"] as? String == "F")
+                #expect(
+                    user["id"] as? String == "ann" && (user["features"] as? [String: Any])?["gender"] as? String == "F")
                 #expect(user["createdAt"] is String)
             }
             try await client.execute(uri: "/v1/users/nobody", method: .get) { response in
                 #expect(response.status == .notFound && (error(response)).contains("nobody"))
             }
             let feedback = ByteBuffer(string: #"{"feedback": [{"user": "ann", "item": "\#(ids[0])", "value": 5}]}"#)
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: admin, body: feedback) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: admin, body: feedback) {
+                #expect($0.status == .ok)
+            }
             try await client.execute(uri: "/v1/users/ann", method: .delete) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/v1/users/ann", method: .delete, headers: admin) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/v1/users/ann", method: .delete, headers: admin) {
+                #expect($0.status == .noContent)
+            }
             try await client.execute(uri: "/v1/users/ann", method: .get) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/v1/users/ann", method: .delete, headers: admin) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/v1/users/ann", method: .delete, headers: admin) {
+                #expect($0.status == .notFound)
+            }
             #expect(try await service.store.recentFeedback(user: "ann", limit: 10).isEmpty)
             #expect(try await service.store.adaptedState(user: "ann") == nil)
         }
     }
 
     @Test func feedbackChangesRecommendationsAndBadBatchesChangeNothing() async throws {
-        let (service, _, _) = try await makeService(options: { var o = ServiceOptions(); o.maximumBatch = 5; o.maximumBodyBytes = 4096; return o }())
+        let (service, _, _) = try await makeService(
+            options: {
+                var o = ServiceOptions()
+                o.maximumBatch = 5
+                o.maximumBodyBytes = 4096
+                return o
+            }())
         try await app(service).test(.router) { client in
             let before = try await recommended(client, "bob")
             #expect(before.count == 10, "a user with no feedback gets the prior's ranking")
             func post(_ json: String, headers: HTTPFields? = nil) async throws -> TestResponse {
-                try await client.execute(uri: "/v1/feedback", method: .post, headers: headers ?? admin, body: ByteBuffer(string: json))
+                try await client.execute(
+                    uri: "/v1/feedback", method: .post, headers: headers ?? admin, body: ByteBuffer(string: json))
             }
-            let good = #"{"feedback": [{"user": "bob", "item": "\#(ids[0])", "value": 5}, {"user": "bob", "item": "\#(ids[1])", "value": 1, "timestamp": 1700000000}, {"user": "bob", "item": "\#(ids[2])", "value": 4}]}"#
+            let good =
+                #"{"feedback": [{"user": "bob", "item": "\#(ids[0])", "value": 5}, {"user": "bob", "item": "\#(ids[1])", "value": 1, "timestamp": 1700000000}, {"user": "bob", "item": "\#(ids[2])", "value": 4}]}"#
             #expect(try await post(good, headers: [.contentType: "application/json"]).status == .unauthorized)
-            let unknown = try await post(#"{"feedback": [{"user": "bob", "item": "\#(ids[0])", "value": 5}, {"user": "bob", "item": "nope", "value": 1}]}"#)
+            let unknown = try await post(
+                #"{"feedback": [{"user": "bob", "item": "\#(ids[0])", "value": 5}, {"user": "bob", "item": "nope", "value": 1}]}"#
+            )
             #expect(unknown.status == .notFound && (error(unknown)).contains("nope"))
             let wrongType = try await post(#"{"feedback": [{"user": "bob", "item": "\#(ids[0])", "value": "five"}]}"#)
             #expect(wrongType.status == .badRequest && (error(wrongType)).contains("feedback[0].value"))
@@ -137,16 +173,21 @@ import Testing
             #expect(try await post(#"{"feedback": []}"#).status == .badRequest)
             let rows = (0..<6).map { _ in #"{"user": "bob", "item": "\#(ids[0])", "value": 3}"# }.joined(separator: ",")
             #expect(try await post(#"{"feedback": [\#(rows)]}"#).status == .contentTooLarge)
-            #expect(try await post(#"{"feedback": [{"user": "\#(String(repeating: "x", count: 5000))", "item": "1", "value": 3}]}"#).status == .contentTooLarge)
+            #expect(
+                try await post(
+                    #"{"feedback": [{"user": "\#(String(repeating: "x", count: 5000))", "item": "1", "value": 3}]}"#
+                ).status == .contentTooLarge)
             #expect(try await service.store.counts().feedback == 0, "rejected batches store nothing")
 
             let stored = try await post(good)
             #expect(stored.status == .ok && (object(stored))["stored"] as? Int == 3)
-            #expect(try await service.store.user("bob")?.feedbackCount == 3, "a user named for the first time is created")
+            #expect(
+                try await service.store.user("bob")?.feedbackCount == 3, "a user named for the first time is created")
             let after = try await recommended(client, "bob")
             let seen = Set(ids[0...2])
             #expect(!after.contains { seen.contains($0["id"] as! String) }, "seen items are excluded by default")
-            #expect(after.map { $0["score"] as! Double } != before.map { $0["score"] as! Double }, "the ranking changed")
+            #expect(
+                after.map { $0["score"] as! Double } != before.map { $0["score"] as! Double }, "the ranking changed")
             let withSeen = try await recommended(client, "bob", "k=\(ids.count)&includeSeen=true")
             #expect(withSeen.count == ids.count)
             let filtered = try await recommended(client, "bob", "k=5&candidates=\(ids[5]),\(ids[6])")
@@ -169,38 +210,61 @@ import Testing
     @Test func itemsAddHideListAndRank() async throws {
         let (service, _, _) = try await makeService()
         try await app(service).test(.router) { client in
-            let body = ByteBuffer(string: #"{"id": "fresh", "title": "Fresh film", "features": {"genres": ["Drama", "Comedy"], "year": 1000000000}}"#)
-            try await client.execute(uri: "/v1/items", method: .post, body: body) { #expect($0.status == .unauthorized) }
+            let body = ByteBuffer(
+                string:
+                    #"{"id": "fresh", "title": "Fresh film", "features": {"genres": ["Drama", "Comedy"], "year": 1000000000}}"#
+            )
+            try await client.execute(uri: "/v1/items", method: .post, body: body) {
+                #expect($0.status == .unauthorized)
+            }
             try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: body) { response in
                 #expect(response.status == .created)
                 let item = object(response)
-                #expect(item["id"] as? String == "fresh" && item["hidden"] as? Bool == false && item["addedAt"] is String)
+                #expect(
+                    item["id"] as? String == "fresh" && item["hidden"] as? Bool == false && item["addedAt"] is String)
             }
-            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: body) { #expect($0.status == .conflict) }
-            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: ByteBuffer(string: #"{"id": "bad", "features": {"year": "soon"}}"#)) { response in
+            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: body) {
+                #expect($0.status == .conflict)
+            }
+            try await client.execute(
+                uri: "/v1/items", method: .post, headers: admin,
+                body: ByteBuffer(string: #"{"id": "bad", "features": {"year": "soon"}}"#)
+            ) { response in
                 #expect(response.status == .badRequest && (error(response)).contains("year"))
             }
-            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: ByteBuffer(string: #"{"title": "no id"}"#)) { response in
+            try await client.execute(
+                uri: "/v1/items", method: .post, headers: admin, body: ByteBuffer(string: #"{"title": "no id"}"#)
+            ) { response in
                 #expect(response.status == .badRequest && (error(response)).contains("id"))
             }
             let ranked = try await recommended(client, "carl", "k=\(ids.count + 1)")
             #expect(ranked.contains { $0["id"] as? String == "fresh" }, "a new item is ranked on the next request")
-            try await client.execute(uri: "/v1/items/fresh", method: .get) { #expect((object($0))["title"] as? String == "Fresh film") }
+            try await client.execute(uri: "/v1/items/fresh", method: .get) {
+                #expect((object($0))["title"] as? String == "Fresh film")
+            }
             try await client.execute(uri: "/v1/items/absent", method: .get) { #expect($0.status == .notFound) }
-            try await client.execute(uri: "/v1/items/fresh", method: .patch, headers: admin, body: ByteBuffer(string: #"{"hidden": true}"#)) { response in
+            try await client.execute(
+                uri: "/v1/items/fresh", method: .patch, headers: admin, body: ByteBuffer(string: #"{"hidden": true}"#)
+            ) { response in
                 #expect(response.status == .ok && (object(response))["hidden"] as? Bool == true)
             }
-            try await client.execute(uri: "/v1/items/fresh", method: .patch, headers: admin, body: ByteBuffer(string: #"{"hidden": "yes"}"#)) { response in
+            try await client.execute(
+                uri: "/v1/items/fresh", method: .patch, headers: admin, body: ByteBuffer(string: #"{"hidden": "yes"}"#)
+            ) { response in
                 #expect(response.status == .badRequest && (error(response)).contains("hidden"))
             }
-            try await client.execute(uri: "/v1/items/absent", method: .patch, headers: admin, body: ByteBuffer(string: #"{"hidden": true}"#)) {
+            try await client.execute(
+                uri: "/v1/items/absent", method: .patch, headers: admin, body: ByteBuffer(string: #"{"hidden": true}"#)
+            ) {
                 #expect($0.status == .notFound)
             }
             let hidden = try await recommended(client, "carl", "k=\(ids.count + 1)")
             #expect(!hidden.contains { $0["id"] as? String == "fresh" })
             try await client.execute(uri: "/v1/items?offset=0&limit=7", method: .get) { response in
                 let page = object(response)
-                #expect((page["items"] as! [Any]).count == 7 && page["total"] as? Int == ids.count + 1 && page["nextOffset"] as? Int == 7)
+                #expect(
+                    (page["items"] as! [Any]).count == 7 && page["total"] as? Int == ids.count + 1
+                        && page["nextOffset"] as? Int == 7)
             }
             try await client.execute(uri: "/v1/items?offset=\(ids.count)&limit=7", method: .get) { response in
                 let page = object(response)
@@ -218,25 +282,39 @@ import Testing
             let token = try #require(session["token"] as? String)
             let headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
             let own = ByteBuffer(string: #"{"feedback": [{"user": "\#(user)", "item": "\#(ids[0])", "value": 4}]}"#)
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: headers, body: own) { #expect($0.status == .ok) }
-            let other = ByteBuffer(string: #"{"feedback": [{"user": "someone-else", "item": "\#(ids[0])", "value": 4}]}"#)
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: headers, body: own) {
+                #expect($0.status == .ok)
+            }
+            let other = ByteBuffer(
+                string: #"{"feedback": [{"user": "someone-else", "item": "\#(ids[0])", "value": 4}]}"#)
             try await client.execute(uri: "/v1/feedback", method: .post, headers: headers, body: other) { response in
                 #expect(response.status == .forbidden && (error(response)).contains("someone-else") == false)
             }
-            try await client.execute(uri: "/v1/users/someone-else", method: .put, headers: headers, body: ByteBuffer(string: "{}")) {
+            try await client.execute(
+                uri: "/v1/users/someone-else", method: .put, headers: headers, body: ByteBuffer(string: "{}")
+            ) {
                 #expect($0.status == .forbidden)
             }
-            try await client.execute(uri: "/v1/users/\(user)", method: .put, headers: headers, body: ByteBuffer(string: #"{"features": {"age": 40}}"#)) {
+            try await client.execute(
+                uri: "/v1/users/\(user)", method: .put, headers: headers,
+                body: ByteBuffer(string: #"{"features": {"age": 40}}"#)
+            ) {
                 #expect($0.status == .ok)
             }
-            try await client.execute(uri: "/v1/items", method: .post, headers: headers, body: ByteBuffer(string: #"{"id": "x"}"#)) {
+            try await client.execute(
+                uri: "/v1/items", method: .post, headers: headers, body: ByteBuffer(string: #"{"id": "x"}"#)
+            ) {
                 #expect($0.status == .unauthorized, "a session cannot add items")
             }
             let forged = token.dropLast(2) + "AA"
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer \(forged)"], body: own) {
+            try await client.execute(
+                uri: "/v1/feedback", method: .post, headers: [.authorization: "Bearer \(forged)"], body: own
+            ) {
                 #expect($0.status == .unauthorized)
             }
-            try await client.execute(uri: "/v1/admin/status", method: .get, headers: headers) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/admin/status", method: .get, headers: headers) {
+                #expect($0.status == .unauthorized)
+            }
             try await client.execute(uri: "/v1/admin/status", method: .get, headers: admin) { response in
                 let status = object(response)
                 #expect((status["counts"] as? [String: Any])?["feedback"] as? Int == 1)
@@ -247,11 +325,18 @@ import Testing
     }
 
     @Test func servedRecommendationsAreRecordedAsImpressions() async throws {
-        let (service, _, _) = try await makeService(options: { var o = ServiceOptions(); o.recordImpressions = true; return o }())
+        let (service, _, _) = try await makeService(
+            options: {
+                var o = ServiceOptions()
+                o.recordImpressions = true
+                return o
+            }())
         #expect(service.recordsImpressions)
         try await app(service).test(.router) { client in
             let feedback = ByteBuffer(string: #"{"feedback": [{"user": "fay", "item": "\#(ids[0])", "value": 1}]}"#)
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: admin, body: feedback) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: admin, body: feedback) {
+                #expect($0.status == .ok)
+            }
             _ = try await recommended(client, "fay", "k=4")
         }
         #expect(try await service.store.counts().impressions == 4)
@@ -260,26 +345,48 @@ import Testing
     }
 
     @Test func protectedReadsNeedAToken() async throws {
-        let (service, _, _) = try await makeService(options: { var o = ServiceOptions(); o.protectReads = true; return o }())
+        let (service, _, _) = try await makeService(
+            options: {
+                var o = ServiceOptions()
+                o.protectReads = true
+                return o
+            }())
         try await app(service).test(.router) { client in
-            try await client.execute(uri: "/v1/users/ann/recommendations", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/users/ann/recommendations", method: .get) {
+                #expect($0.status == .unauthorized)
+            }
             try await client.execute(uri: "/v1/items", method: .get) { #expect($0.status == .unauthorized) }
-            try await client.execute(uri: "/v1/users/ann/recommendations", method: .get, headers: admin) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/users/ann/recommendations", method: .get, headers: admin) {
+                #expect($0.status == .ok)
+            }
         }
     }
 
     @Test func aRestartLosesNothingAcknowledged() async throws {
         let (first, bundle, path) = try await makeService()
         let ranking: [(id: String, score: Double)] = try await app(first).test(.router) { client in
-            let feedback = ByteBuffer(string: #"{"feedback": [{"user": "dan", "item": "\#(ids[3])", "value": 5}, {"user": "dan", "item": "\#(ids[4])", "value": 1}]}"#)
-            try await client.execute(uri: "/v1/feedback", method: .post, headers: admin, body: feedback) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: ByteBuffer(string: #"{"id": "late", "features": {"genres": ["Drama"]}}"#)) {
-                #expect($0.status == .created)
-            }
-            try await client.execute(uri: "/v1/items/\(ids[7])", method: .patch, headers: admin, body: ByteBuffer(string: #"{"hidden": true}"#)) {
+            let feedback = ByteBuffer(
+                string:
+                    #"{"feedback": [{"user": "dan", "item": "\#(ids[3])", "value": 5}, {"user": "dan", "item": "\#(ids[4])", "value": 1}]}"#
+            )
+            try await client.execute(uri: "/v1/feedback", method: .post, headers: admin, body: feedback) {
                 #expect($0.status == .ok)
             }
-            return try await recommended(client, "dan", "k=\(ids.count + 1)").map { ($0["id"] as! String, $0["score"] as! Double) }
+            try await client.execute(
+                uri: "/v1/items", method: .post, headers: admin,
+                body: ByteBuffer(string: #"{"id": "late", "features": {"genres": ["Drama"]}}"#)
+            ) {
+                #expect($0.status == .created)
+            }
+            try await client.execute(
+                uri: "/v1/items/\(ids[7])", method: .patch, headers: admin,
+                body: ByteBuffer(string: #"{"hidden": true}"#)
+            ) {
+                #expect($0.status == .ok)
+            }
+            return try await recommended(client, "dan", "k=\(ids.count + 1)").map {
+                ($0["id"] as! String, $0["score"] as! Double)
+            }
         }
         try await first.store.close()
 
@@ -288,8 +395,11 @@ import Testing
             let again = try await recommended(client, "dan", "k=\(ids.count + 1)")
             #expect(again.map { $0["id"] as! String } == ranking.map(\.id))
             #expect(again.map { $0["score"] as! Double } == ranking.map(\.score))
-            #expect(again.contains { $0["id"] as? String == "late" } && !again.contains { $0["id"] as? String == ids[7] })
-            try await client.execute(uri: "/v1/users/dan", method: .get) { #expect((object($0))["feedbackCount"] as? Int == 2) }
+            #expect(
+                again.contains { $0["id"] as? String == "late" } && !again.contains { $0["id"] as? String == ids[7] })
+            try await client.execute(uri: "/v1/users/dan", method: .get) {
+                #expect((object($0))["feedbackCount"] as? Int == 2)
+            }
         }
         try await second.store.close()
     }
@@ -301,9 +411,13 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for batch in 0..<8 {
                     group.addTask {
-                        let rows = (0..<3).map { #"{"user": "eve", "item": "\#(ids[batch * 3 + $0])", "value": \#(1 + (batch + $0) % 5)}"# }
-                        try await client.execute(uri: "/v1/feedback", method: .post, headers: admin,
-                                                 body: ByteBuffer(string: #"{"feedback": [\#(rows.joined(separator: ","))]}"#)) {
+                        let rows = (0..<3).map {
+                            #"{"user": "eve", "item": "\#(ids[batch * 3 + $0])", "value": \#(1 + (batch + $0) % 5)}"#
+                        }
+                        try await client.execute(
+                            uri: "/v1/feedback", method: .post, headers: admin,
+                            body: ByteBuffer(string: #"{"feedback": [\#(rows.joined(separator: ","))]}"#)
+                        ) {
                             #expect($0.status == .ok)
                         }
                     }

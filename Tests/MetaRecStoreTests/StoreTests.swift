@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+
 @testable import MetaRecStore
 
 /// The SQLite store on a real file: what was acknowledged survives closing and reopening,
 /// deletion erases everything about a user, concurrent appends all land.
 @Suite struct StoreTests {
     func temporaryPath() -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-store-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "metarec-store-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory.appendingPathComponent("store.sqlite").path
     }
@@ -21,8 +23,10 @@ import Testing
             StoredFeedback(user: "bob", item: "11", value: 2, timestamp: created),  // bob is created
             StoredFeedback(user: "ann", item: "12", value: 1, timestamp: created.addingTimeInterval(5)),
         ])
-        try await store.saveAdaptedState(StoredState(modelVersion: "v1", lastSequence: 3, values: [1.5, -2, .pi]), user: "ann")
-        try await store.saveItem(StoredItem(id: "new", title: "New", features: Data(#"{"genres":["Drama"]}"#.utf8), addedAt: created))
+        try await store.saveAdaptedState(
+            StoredState(modelVersion: "v1", lastSequence: 3, values: [1.5, -2, .pi]), user: "ann")
+        try await store.saveItem(
+            StoredItem(id: "new", title: "New", features: Data(#"{"genres":["Drama"]}"#.utf8), addedAt: created))
         try await store.setHidden(item: "10", true)
         try await store.recordImpressions(user: "ann", items: ["11", "13"], at: created)
         try await store.close()
@@ -35,10 +39,14 @@ import Testing
         #expect(recent.map(\.item) == ["10", "12"], "oldest first")
         #expect(try await reopened.recentFeedback(user: "ann", limit: 1).map(\.item) == ["12"], "the most recent N")
         #expect(try await reopened.ratedItems(user: "ann") == ["10", "12"])
-        #expect(try await reopened.adaptedState(user: "ann") == StoredState(modelVersion: "v1", lastSequence: 3, values: [1.5, -2, .pi]))
+        #expect(
+            try await reopened.adaptedState(user: "ann")
+                == StoredState(modelVersion: "v1", lastSequence: 3, values: [1.5, -2, .pi]))
         #expect(try await reopened.addedItems().map(\.id) == ["new"])
         #expect(try await reopened.hiddenItems() == ["10"])
-        #expect(try await reopened.counts() == StoreCounts(users: 2, feedback: 3, addedItems: 1, impressions: 2, adaptedStates: 1))
+        #expect(
+            try await reopened.counts()
+                == StoreCounts(users: 2, feedback: 3, addedItems: 1, impressions: 2, adaptedStates: 1))
         let bytes = try #require(try await reopened.storedStateBytes(user: "ann"))
         #expect(bytes == 3 + 2 + 8 + 3 * 4)
         try await reopened.setHidden(item: "10", false)
@@ -48,15 +56,19 @@ import Testing
 
     @Test func deletingAUserErasesTheirFeedbackStateAndImpressions() async throws {
         let store = try SQLiteStore(path: temporaryPath())
-        try await store.append([StoredFeedback(user: "ann", item: "1", value: 4, timestamp: Date()),
-                                StoredFeedback(user: "bob", item: "1", value: 4, timestamp: Date())])
+        try await store.append([
+            StoredFeedback(user: "ann", item: "1", value: 4, timestamp: Date()),
+            StoredFeedback(user: "bob", item: "1", value: 4, timestamp: Date()),
+        ])
         try await store.saveAdaptedState(StoredState(modelVersion: "v", lastSequence: 1, values: [1]), user: "ann")
         try await store.recordImpressions(user: "ann", items: ["2"], at: Date())
         #expect(try await store.deleteUser("ann"))
         #expect(try await store.user("ann") == nil)
         #expect(try await store.recentFeedback(user: "ann", limit: 10).isEmpty)
         #expect(try await store.adaptedState(user: "ann") == nil)
-        #expect(try await store.counts() == StoreCounts(users: 1, feedback: 1, addedItems: 0, impressions: 0, adaptedStates: 0))
+        #expect(
+            try await store.counts()
+                == StoreCounts(users: 1, feedback: 1, addedItems: 0, impressions: 0, adaptedStates: 0))
         #expect(try await store.deleteUser("ann") == false)
         try await store.close()
     }
@@ -66,7 +78,9 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for batch in 0..<20 {
                 group.addTask {
-                    try await store.append((0..<5).map { StoredFeedback(user: "ann", item: "\(batch)-\($0)", value: 1, timestamp: Date()) })
+                    try await store.append(
+                        (0..<5).map { StoredFeedback(user: "ann", item: "\(batch)-\($0)", value: 1, timestamp: Date()) }
+                    )
                 }
             }
             try await group.waitForAll()
@@ -81,6 +95,8 @@ import Testing
     }
 
     @Test func anUnopenablePathIsAClearError() {
-        #expect { try SQLiteStore(path: "/nonexistent-dir/x/store.sqlite") } throws: { "\($0)".contains("/nonexistent-dir/x/store.sqlite") }
+        #expect { try SQLiteStore(path: "/nonexistent-dir/x/store.sqlite") } throws: {
+            "\($0)".contains("/nonexistent-dir/x/store.sqlite")
+        }
     }
 }

@@ -17,7 +17,10 @@ public func text(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 /// The error a throwing call raised, as a DataError (nil when it did not throw one).
 public func dataError(_ body: () throws -> Void) -> DataError? {
-    do { try body(); return nil } catch let e as DataError { return e } catch { return nil }
+    do {
+        try body()
+        return nil
+    } catch let e as DataError { return e } catch { return nil }
 }
 
 /// Small, valid ML-100K files; tests override single files to make them bad.

@@ -27,15 +27,18 @@ public final class SmallWorld: @unchecked Sendable {
     }
 
     public func model(embedding: Int = 8, hidden: [Int] = [16], itemIDs: Bool = true) -> MeLUModel {
-        MeLUModel(configuration: .init(embeddingSize: embedding, hiddenSizes: hidden, itemIDEmbedding: itemIDs, outputBias: globalMean),
-                  users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
+        MeLUModel(
+            configuration: .init(
+                embeddingSize: embedding, hiddenSizes: hidden, itemIDEmbedding: itemIDs, outputBias: globalMean),
+            users: FeatureSpace(split.userFeatures), items: FeatureSpace(split.itemFeatures))
     }
 
     /// Mean over tasks of the query MAE.
     public func userColdMAE(_ predictor: ColdStartPredictor) -> Double {
         let errors = userCold.map { task -> Double in
             let predictions = predictor.predict(task)
-            return zip(predictions, task.queryTargets.values).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(task.queryCount)
+            return zip(predictions, task.queryTargets.values).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) }
+                / Double(task.queryCount)
         }
         return errors.reduce(0, +) / Double(errors.count)
     }

@@ -3,7 +3,8 @@ import RealModule
 /// How one operand of a broadcast element-wise operation maps onto the result.
 @usableFromInline
 enum BroadcastOperand: Equatable {
-    case full, scalar, row(Int)
+    case full, scalar
+    case row(Int)
 
     init(shape: [Int], resultShape: [Int]) {
         if shape == resultShape {

@@ -6,8 +6,9 @@ public struct IndexLists: Sendable, Equatable {
     public var offsets: [Int32]
 
     public init(indices: [Int32], offsets: [Int32]) {
-        precondition(offsets.first == 0 && offsets.last.map(Int.init) == indices.count,
-                     "IndexLists: offsets must start at 0 and end at the index count \(indices.count)")
+        precondition(
+            offsets.first == 0 && offsets.last.map(Int.init) == indices.count,
+            "IndexLists: offsets must start at 0 and end at the index count \(indices.count)")
         self.indices = indices
         self.offsets = offsets
     }
@@ -39,8 +40,9 @@ public struct IndexLists: Sendable, Equatable {
 public func embeddingBag(_ table: Tensor, _ lists: IndexLists) -> Tensor {
     precondition(table.rank == 2, "embeddingBag: expected a table of rank 2, got shape \(table.shape)")
     let (rows, width) = (table.shape[0], table.shape[1])
-    precondition(lists.indices.allSatisfy { $0 >= 0 && Int($0) < rows },
-                 "embeddingBag: an index is outside the table's \(rows) rows")
+    precondition(
+        lists.indices.allSatisfy { $0 >= 0 && Int($0) < rows },
+        "embeddingBag: an index is outside the table's \(rows) rows")
     let source = table.denseValues
     var values = [Float](repeating: 0, count: lists.count * width)
     source.withUnsafeBufferPointer { t in

@@ -35,10 +35,12 @@ public func gradients(
     if let outputGradient {
         precondition(
             outputGradient.shape == output.shape,
-            "gradients: output gradient of shape \(outputGradient.shape) does not match output of shape \(output.shape)")
+            "gradients: output gradient of shape \(outputGradient.shape) does not match output of shape \(output.shape)"
+        )
         seed = outputGradient
     } else {
-        precondition(output.count == 1, "gradients: output of shape \(output.shape) is not a scalar; pass outputGradient")
+        precondition(
+            output.count == 1, "gradients: output of shape \(output.shape) is not a scalar; pass outputGradient")
         seed = Tensor.filled(output.shape, with: 1)
     }
 
@@ -110,16 +112,22 @@ private func addSparseRows(_ a: Tensor, _ rowsA: [Int32], _ b: Tensor, _ rowsB: 
     var values: [Float] = []
     rows.reserveCapacity(rowsA.count + rowsB.count)
     values.reserveCapacity((rowsA.count + rowsB.count) * width)
-    var i = 0, j = 0
+    var i = 0
+    var j = 0
     while i < rowsA.count || j < rowsB.count {
         if j == rowsB.count || (i < rowsA.count && rowsA[i] < rowsB[j]) {
-            rows.append(rowsA[i]); values.append(contentsOf: a.values[i * width..<(i + 1) * width]); i += 1
+            rows.append(rowsA[i])
+            values.append(contentsOf: a.values[i * width..<(i + 1) * width])
+            i += 1
         } else if i == rowsA.count || rowsB[j] < rowsA[i] {
-            rows.append(rowsB[j]); values.append(contentsOf: b.values[j * width..<(j + 1) * width]); j += 1
+            rows.append(rowsB[j])
+            values.append(contentsOf: b.values[j * width..<(j + 1) * width])
+            j += 1
         } else {
             rows.append(rowsA[i])
             for k in 0..<width { values.append(a.values[i * width + k] + b.values[j * width + k]) }
-            i += 1; j += 1
+            i += 1
+            j += 1
         }
     }
     return Tensor(rows: a.shape[0], width: width, rowIndices: rows, values: values)

@@ -4,8 +4,9 @@
 /// products with transposes) cost no copies.
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
     let (m, k, n) = ShapeCheck.matmul(a.shape, b.shape, transposeA: transposeA, transposeB: transposeB).orStop
-    let values = product(a.denseValues, a.shape[1], b.denseValues, b.shape[1], m: m, k: k, n: n,
-                         transposeA: transposeA, transposeB: transposeB, initial: nil)
+    let values = product(
+        a.denseValues, a.shape[1], b.denseValues, b.shape[1], m: m, k: k, n: n,
+        transposeA: transposeA, transposeB: transposeB, initial: nil)
     return record("matmul", [a, b], shape: [m, n], values: values) { g, needed in
         let gradientA: Tensor? =
             needed[0]
@@ -28,8 +29,9 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 public func linear(_ input: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
     let (m, k, n) = ShapeCheck.matmul(input.shape, weight.shape, transposeA: false, transposeB: false).orStop
     precondition(bias.count == n, "linear: bias of shape \(bias.shape) does not match weight of shape \(weight.shape)")
-    let values = product(input.denseValues, k, weight.denseValues, n, m: m, k: k, n: n,
-                         transposeA: false, transposeB: false, initial: bias.denseValues)
+    let values = product(
+        input.denseValues, k, weight.denseValues, n, m: m, k: k, n: n,
+        transposeA: false, transposeB: false, initial: bias.denseValues)
     return record("linear", [input, weight, bias], shape: [m, n], values: values) { g, needed in
         [
             needed[0] ? matmul(g, weight, transposeB: true) : nil,

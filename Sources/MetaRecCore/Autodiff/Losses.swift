@@ -1,8 +1,11 @@
 /// Mean squared error, mean((prediction - target)²), for ratings.
 public func meanSquaredError(_ prediction: Tensor, _ target: Tensor) -> Tensor {
-    precondition(prediction.shape == target.shape || prediction.count == target.count,
-                 ShapeError(operation: "meanSquaredError", shapes: [prediction.shape, target.shape],
-                            expectation: "expected equal sizes").description)
+    precondition(
+        prediction.shape == target.shape || prediction.count == target.count,
+        ShapeError(
+            operation: "meanSquaredError", shapes: [prediction.shape, target.shape],
+            expectation: "expected equal sizes"
+        ).description)
     let (p, t) = (prediction.denseValues, target.denseValues)
     var total: Float = 0
     for i in 0..<p.count {
@@ -19,9 +22,12 @@ public func meanSquaredError(_ prediction: Tensor, _ target: Tensor) -> Tensor {
 /// Binary cross-entropy of logits against 0/1 labels, mean(softplus(z) - y·z): the
 /// numerically stable form of -[y log σ(z) + (1 - y) log(1 - σ(z))], for clicks.
 public func binaryCrossEntropy(logits: Tensor, labels: Tensor) -> Tensor {
-    precondition(logits.count == labels.count,
-                 ShapeError(operation: "binaryCrossEntropy", shapes: [logits.shape, labels.shape],
-                            expectation: "expected equal sizes").description)
+    precondition(
+        logits.count == labels.count,
+        ShapeError(
+            operation: "binaryCrossEntropy", shapes: [logits.shape, labels.shape],
+            expectation: "expected equal sizes"
+        ).description)
     let (z, y) = (logits.denseValues, labels.denseValues)
     var total: Float = 0
     for i in 0..<z.count { total += softplusValue(z[i]) - y[i] * z[i] }

@@ -4,8 +4,10 @@ public func concatenateColumns(_ parts: [Tensor]) -> Tensor {
     let rows = parts[0].shape.first ?? 0
     for part in parts where part.rank != 2 || part.shape[0] != rows {
         preconditionFailure(
-            ShapeError(operation: "concatenateColumns", shapes: parts.map(\.shape),
-                       expectation: "expected matrices with \(rows) rows").description)
+            ShapeError(
+                operation: "concatenateColumns", shapes: parts.map(\.shape),
+                expectation: "expected matrices with \(rows) rows"
+            ).description)
     }
     let widths = parts.map { $0.shape[1] }
     let total = widths.reduce(0, +)
@@ -30,8 +32,9 @@ public func concatenateColumns(_ parts: [Tensor]) -> Tensor {
 extension Tensor {
     /// A block of columns of a matrix.
     public func columns(_ range: Range<Int>) -> Tensor {
-        precondition(rank == 2 && range.lowerBound >= 0 && range.upperBound <= shape[1],
-                     "columns: range \(range) outside matrix of shape \(shape)")
+        precondition(
+            rank == 2 && range.lowerBound >= 0 && range.upperBound <= shape[1],
+            "columns: range \(range) outside matrix of shape \(shape)")
         let (m, n, width) = (shape[0], shape[1], range.count)
         let source = denseValues
         var values = [Float](repeating: 0, count: m * width)

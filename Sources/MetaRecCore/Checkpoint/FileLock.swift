@@ -24,7 +24,8 @@ public final class FileLock: @unchecked Sendable {
         lockPath = directory + "/." + url.lastPathComponent + ".lock"
         descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw FileLockError(path: url.path, reason: "cannot create \(lockPath): \(String(cString: strerror(errno)))")
+            throw FileLockError(
+                path: url.path, reason: "cannot create \(lockPath): \(String(cString: strerror(errno)))")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno

@@ -42,9 +42,11 @@ public class Adam: Optimizer {
                 guard let gradient = gradients[parameter] else { continue }
                 checkGradientShape(parameter, gradient, decoupledWeightDecay ? "AdamW" : "Adam")
                 let id = ObjectIdentifier(parameter)
-                var state = states[id] ?? State(
-                    firstMoment: [Float](repeating: 0, count: parameter.count),
-                    secondMoment: [Float](repeating: 0, count: parameter.count), steps: 0)
+                var state =
+                    states[id]
+                    ?? State(
+                        firstMoment: [Float](repeating: 0, count: parameter.count),
+                        secondMoment: [Float](repeating: 0, count: parameter.count), steps: 0)
                 states[id] = nil  // keep the arrays uniquely referenced while we write them
                 state.steps += 1
                 let (b1, b2, eps, rate, decay) = (beta1, beta2, epsilon, group.learningRate, group.weightDecay)

@@ -22,7 +22,9 @@ public struct Gradients {
 
     /// Pairs `parameters` with `gradients` in order, as ``gradients(of:withRespectTo:createGraph:outputGradient:)`` returns them.
     public init(_ parameters: [Tensor], _ gradients: [Tensor]) {
-        precondition(parameters.count == gradients.count, "Gradients: \(parameters.count) parameters, \(gradients.count) gradients")
+        precondition(
+            parameters.count == gradients.count,
+            "Gradients: \(parameters.count) parameters, \(gradients.count) gradients")
         for (parameter, gradient) in zip(parameters, gradients) { storage[ObjectIdentifier(parameter)] = gradient }
     }
 
@@ -97,6 +99,8 @@ func forEachGradientElement(_ gradient: Tensor, _ update: (Int, Float) -> Void) 
 func checkGradientShape(_ parameter: Tensor, _ gradient: Tensor, _ optimizer: String) {
     precondition(
         parameter.shape == gradient.shape,
-        ShapeError(operation: optimizer, shapes: [parameter.shape, gradient.shape],
-                   expectation: "a gradient must have its parameter's shape").description)
+        ShapeError(
+            operation: optimizer, shapes: [parameter.shape, gradient.shape],
+            expectation: "a gradient must have its parameter's shape"
+        ).description)
 }

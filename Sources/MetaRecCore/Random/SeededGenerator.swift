@@ -112,4 +112,3 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return Array(pool.prefix(count))
     }
 }
-

@@ -66,7 +66,9 @@ public struct ParameterSet: @unchecked Sendable {
         for name in names {
             let target = tensorsByName[name]!
             guard let source = other[name] else { continue }
-            precondition(source.shape == target.shape, "ParameterSet.assign: '\(name)' has shape \(source.shape), expected \(target.shape)")
+            precondition(
+                source.shape == target.shape,
+                "ParameterSet.assign: '\(name)' has shape \(source.shape), expected \(target.shape)")
             target.values = source.denseValues
         }
     }

@@ -19,7 +19,8 @@ enum ShapeCheck {
     /// whose last dimension is n.
     static func broadcast(_ operation: String, _ a: [Int], _ b: [Int]) -> Result<[Int], ShapeError> {
         if a == b { return .success(a) }
-        let countA = a.reduce(1, *), countB = b.reduce(1, *)
+        let countA = a.reduce(1, *)
+        let countB = b.reduce(1, *)
         if countB == 1, b.count <= a.count { return .success(a) }
         if countA == 1, a.count <= b.count { return .success(b) }
         if isRow(b), let last = a.last, last == countB, a.count >= b.count { return .success(a) }
@@ -34,7 +35,9 @@ enum ShapeCheck {
         shape.count == 1 || (shape.count == 2 && shape[0] == 1)
     }
 
-    static func matmul(_ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool) -> Result<(m: Int, k: Int, n: Int), ShapeError> {
+    static func matmul(_ a: [Int], _ b: [Int], transposeA: Bool, transposeB: Bool) -> Result<
+        (m: Int, k: Int, n: Int), ShapeError
+    > {
         let name = "matmul" + (transposeA ? "(Aᵀ" : "(A") + (transposeB ? "·Bᵀ)" : "·B)")
         guard a.count == 2, b.count == 2 else {
             return .failure(ShapeError(operation: name, shapes: [a, b], expectation: "expected two matrices"))

@@ -27,9 +27,12 @@ extension DatasetBuilder {
     mutating func warnMissing(_ kind: String, file: String, present: [Bool], ids: [String]) {
         let missing = present.indices.filter { !present[$0] }
         guard !missing.isEmpty else { return }
-        warnings.append(LoadWarning(
-            file: file, message: "\(missing.count) of \(present.count) \(kind) with interactions have no line here, so no features",
-            count: missing.count, examples: missing.prefix(5).map { ids[$0] }))
+        warnings.append(
+            LoadWarning(
+                file: file,
+                message:
+                    "\(missing.count) of \(present.count) \(kind) with interactions have no line here, so no features",
+                count: missing.count, examples: missing.prefix(5).map { ids[$0] }))
     }
 
     /// Warns about ids that are different text for the same number ("01" and "1"): they are
@@ -41,18 +44,22 @@ extension DatasetBuilder {
         }
         let clashes = byValue.values.filter { $0.count > 1 }.map { $0.sorted().joined(separator: " / ") }.sorted()
         guard !clashes.isEmpty else { return }
-        warnings.append(LoadWarning(
-            file: ratingsFile, message: "\(clashes.count) \(kind) ids differ only by leading zeros and are kept as different \(kind)",
-            count: clashes.count, examples: clashes))
+        warnings.append(
+            LoadWarning(
+                file: ratingsFile,
+                message: "\(clashes.count) \(kind) ids differ only by leading zeros and are kept as different \(kind)",
+                count: clashes.count, examples: clashes))
     }
 
     /// Warns when a file does not end with a line end: its last line may have been cut.
     mutating func warnUnterminated(_ file: TextFile) {
         guard let last = file.bytes.last, last != 0x0A else { return }
         let lines = file.bytes.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
-        warnings.append(LoadWarning(
-            file: file.name, message: "the last line (line \(lines)) has no line end: the file may have been cut; check that line",
-            examples: ["line \(lines)"]))
+        warnings.append(
+            LoadWarning(
+                file: file.name,
+                message: "the last line (line \(lines)) has no line end: the file may have been cut; check that line",
+                examples: ["line \(lines)"]))
     }
 }
 

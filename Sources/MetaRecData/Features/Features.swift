@@ -62,8 +62,11 @@ public struct FeatureSpec: Sendable, Equatable, Codable {
     /// because unknown years were rare and old in training.
     public var unseenDates: UnseenOrderedValue
 
-    public init(kind: FeatureKind, bucketBoundaries: [Double]? = nil, bucketCount: Int = 10, dateGranularity: DateGranularity = .year,
-                text: TextOptions = TextOptions(), unseenDates: UnseenOrderedValue = .nearestKnown) {
+    public init(
+        kind: FeatureKind, bucketBoundaries: [Double]? = nil, bucketCount: Int = 10,
+        dateGranularity: DateGranularity = .year,
+        text: TextOptions = TextOptions(), unseenDates: UnseenOrderedValue = .nearestKnown
+    ) {
         self.kind = kind
         self.bucketBoundaries = bucketBoundaries
         self.bucketCount = bucketCount
@@ -121,7 +124,9 @@ public struct RawFeatures: Sendable, Equatable, Codable {
 
     var withPriorIfEmpty: RawFeatures {
         guard columns.isEmpty else { return self }
-        return RawFeatures(columns: [RawFeatureColumn(name: Self.priorField, spec: FeatureSpec(kind: .categorical), values: .categories([]))])
+        return RawFeatures(columns: [
+            RawFeatureColumn(name: Self.priorField, spec: FeatureSpec(kind: .categorical), values: .categories([]))
+        ])
     }
 }
 
@@ -163,11 +168,17 @@ public struct FeatureTable: Sendable, Equatable {
     public func fieldIndex(named name: String) -> Int? { fields.firstIndex { $0.name == name } }
 
     mutating func appendIndexed(_ field: FeatureField, offsets o: [Int32], indices: [Int32]) {
-        fields.append(field); offsets.append(o); indexStorage.append(indices); denseStorage.append([])
+        fields.append(field)
+        offsets.append(o)
+        indexStorage.append(indices)
+        denseStorage.append([])
     }
 
     mutating func appendDense(_ field: FeatureField, values: [Float]) {
-        fields.append(field); offsets.append([]); indexStorage.append([]); denseStorage.append(values)
+        fields.append(field)
+        offsets.append([])
+        indexStorage.append([])
+        denseStorage.append(values)
     }
 }
 
@@ -200,14 +211,16 @@ public struct FeatureEncoder: Sendable, Codable {
                 let tokenizer = TextTokenizer(options: column.spec.text)
                 let vocabulary = tokenizer.vocabulary(lists, training: training)
                 encoder.fitted.append(.tokens(vocabulary, tokenizer))
-                encoder.fields.append(FeatureField(name: column.name, kind: .text, cardinality: vocabulary.count + 1, dimension: 0))
+                encoder.fields.append(
+                    FeatureField(name: column.name, kind: .text, cardinality: vocabulary.count + 1, dimension: 0))
             case .categories(let lists):
                 var seen = Set<String>()
                 for e in training where Int(e) < lists.count { for v in lists[Int(e)] { seen.insert(v) } }
                 var vocabulary: [String: Int32] = [:]
                 for (i, v) in seen.sorted().enumerated() { vocabulary[v] = Int32(i + 1) }
                 encoder.fitted.append(.vocabulary(vocabulary))
-                encoder.fields.append(FeatureField(name: column.name, kind: kind, cardinality: vocabulary.count + 1, dimension: 0))
+                encoder.fields.append(
+                    FeatureField(name: column.name, kind: kind, cardinality: vocabulary.count + 1, dimension: 0))
             case .numbers(let values):
                 let trainingValues = training.compactMap { Int($0) < values.count ? values[Int($0)] : nil }
                 switch kind {
@@ -217,14 +230,16 @@ public struct FeatureEncoder: Sendable, Codable {
                     var table: [Int: Int32] = [:]
                     for (i, b) in buckets.sorted().enumerated() { table[b] = Int32(i + 1) }
                     encoder.fitted.append(.dates(table, column.spec.dateGranularity, column.spec.unseenDates))
-                    encoder.fields.append(FeatureField(name: column.name, kind: .date, cardinality: table.count + 1, dimension: 0))
+                    encoder.fields.append(
+                        FeatureField(name: column.name, kind: .date, cardinality: table.count + 1, dimension: 0))
                 case .numericStandardized:
                     let n = Double(max(trainingValues.count, 1))
                     let mean = trainingValues.reduce(0, +) / n
                     let variance = trainingValues.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
                     let deviation = variance > 0 ? variance.squareRoot() : 1
                     encoder.fitted.append(.standardize(mean: mean, deviation: deviation))
-                    encoder.fields.append(FeatureField(name: column.name, kind: .numericStandardized, cardinality: 0, dimension: 1))
+                    encoder.fields.append(
+                        FeatureField(name: column.name, kind: .numericStandardized, cardinality: 0, dimension: 1))
                 default:  // numericBucketed (numbers with an index kind)
                     var boundaries = column.spec.bucketBoundaries ?? []
                     if column.spec.bucketBoundaries == nil, !trainingValues.isEmpty {
@@ -236,11 +251,14 @@ public struct FeatureEncoder: Sendable, Codable {
                         }
                     }
                     encoder.fitted.append(.boundaries(boundaries))
-                    encoder.fields.append(FeatureField(name: column.name, kind: .numericBucketed, cardinality: boundaries.count + 2, dimension: 0))
+                    encoder.fields.append(
+                        FeatureField(
+                            name: column.name, kind: .numericBucketed, cardinality: boundaries.count + 2, dimension: 0))
                 }
             case .vectors(let dimension, _, _):
                 encoder.fitted.append(.dense(dimension))
-                encoder.fields.append(FeatureField(name: column.name, kind: .dense, cardinality: 0, dimension: dimension))
+                encoder.fields.append(
+                    FeatureField(name: column.name, kind: .dense, cardinality: 0, dimension: dimension))
             }
         }
         return encoder
@@ -249,8 +267,12 @@ public struct FeatureEncoder: Sendable, Codable {
     /// The element of sorted `known` closest to `value` (ties: the larger), nil when empty.
     static func nearest(_ value: Int, in known: [Int]) -> Int? {
         guard !known.isEmpty else { return nil }
-        var lo = 0, hi = known.count  // first element >= value
-        while lo < hi { let mid = (lo + hi) / 2; if known[mid] < value { lo = mid + 1 } else { hi = mid } }
+        var lo = 0
+        var hi = known.count  // first element >= value
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if known[mid] < value { lo = mid + 1 } else { hi = mid }
+        }
         if lo == known.count { return known[lo - 1] }
         if lo == 0 { return known[0] }
         return value - known[lo - 1] < known[lo] - value ? known[lo - 1] : known[lo]
@@ -259,7 +281,8 @@ public struct FeatureEncoder: Sendable, Codable {
     /// The token vocabulary of text field `name` (token → embedding row), for initialising its
     /// rows from word vectors; nil when `name` is not a text field.
     public func textVocabulary(ofField name: String) -> [String: Int32]? {
-        guard let index = fields.firstIndex(where: { $0.name == name }), case .tokens(let vocabulary, _) = fitted[index] else { return nil }
+        guard let index = fields.firstIndex(where: { $0.name == name }), case .tokens(let vocabulary, _) = fitted[index]
+        else { return nil }
         return vocabulary
     }
 
@@ -312,8 +335,12 @@ public struct FeatureEncoder: Sendable, Codable {
             case (.boundaries(let boundaries), .numbers(let values)):
                 let indices = (0..<count).map { e -> Int32 in
                     guard e < values.count, let v = values[e] else { return 0 }
-                    var lo = 0, hi = boundaries.count  // first boundary > v
-                    while lo < hi { let mid = (lo + hi) / 2; if boundaries[mid] <= v { lo = mid + 1 } else { hi = mid } }
+                    var lo = 0
+                    var hi = boundaries.count  // first boundary > v
+                    while lo < hi {
+                        let mid = (lo + hi) / 2
+                        if boundaries[mid] <= v { lo = mid + 1 } else { hi = mid }
+                    }
                     return Int32(1 + lo)
                 }
                 table.appendIndexed(field, offsets: (0...count).map(Int32.init), indices: indices)

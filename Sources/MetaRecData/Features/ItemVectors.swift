@@ -9,34 +9,50 @@ public enum ItemVectors {
     public static func readText(_ url: URL) throws -> (ids: [String], rows: [[Float]]) {
         let name = url.lastPathComponent
         let text = try readString(url)
-        var ids: [String] = [], rows: [[Float]] = []
+        var ids: [String] = []
+        var rows: [[Float]] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," || $0 == "\r" })
             if parts.isEmpty { continue }
-            guard parts.count >= 2 else { throw DataError(file: name, line: index + 1, "expected an item id followed by numbers, found '\(line.prefix(40))'") }
+            guard parts.count >= 2 else {
+                throw DataError(
+                    file: name, line: index + 1, "expected an item id followed by numbers, found '\(line.prefix(40))'")
+            }
             var row: [Float] = []
             for part in parts.dropFirst() {
-                guard let value = Float(part), value.isFinite else { throw DataError(file: name, line: index + 1, "expected a number, found '\(part)'") }
+                guard let value = Float(part), value.isFinite else {
+                    throw DataError(file: name, line: index + 1, "expected a number, found '\(part)'")
+                }
                 row.append(value)
             }
             if let first = rows.first, first.count != row.count {
-                throw DataError(file: name, line: index + 1, "expected \(first.count) numbers after the id (as on the first line), found \(row.count)")
+                throw DataError(
+                    file: name, line: index + 1,
+                    "expected \(first.count) numbers after the id (as on the first line), found \(row.count)")
             }
             ids.append(String(parts[0]))
             rows.append(row)
         }
-        guard !rows.isEmpty else { throw DataError(file: name, "no vectors found; expected lines 'id number number ...'") }
+        guard !rows.isEmpty else {
+            throw DataError(file: name, "no vectors found; expected lines 'id number number ...'")
+        }
         return (ids, rows)
     }
 
     /// Reads a 2-D `.npy` matrix and its id list (one id per line, as many as the matrix has rows).
     public static func readNumpy(_ url: URL, ids idsURL: URL) throws -> (ids: [String], rows: [[Float]]) {
         let matrix = try NumpyMatrix.read(url)
-        let ids = try readString(idsURL).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let ids = try readString(idsURL).split(whereSeparator: \.isNewline).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
         guard ids.count == matrix.rows else {
-            throw DataError(file: idsURL.lastPathComponent, "has \(ids.count) ids; expected one per row of \(url.lastPathComponent) (\(matrix.rows))")
+            throw DataError(
+                file: idsURL.lastPathComponent,
+                "has \(ids.count) ids; expected one per row of \(url.lastPathComponent) (\(matrix.rows))")
         }
-        return (ids, (0..<matrix.rows).map { Array(matrix.values[($0 * matrix.columns)..<(($0 + 1) * matrix.columns)]) })
+        return (
+            ids, (0..<matrix.rows).map { Array(matrix.values[($0 * matrix.columns)..<(($0 + 1) * matrix.columns)]) }
+        )
     }
 
     /// The column named `name` for `dataset`'s items: ids the data set does not know are ignored,
@@ -52,7 +68,9 @@ public enum ItemVectors {
             values.replaceSubrange((item * dimension)..<((item + 1) * dimension), with: row)
             present[item] = true
         }
-        return RawFeatureColumn(name: name, spec: FeatureSpec(kind: .dense), values: .vectors(dimension: dimension, values: values, present: present))
+        return RawFeatureColumn(
+            name: name, spec: FeatureSpec(kind: .dense),
+            values: .vectors(dimension: dimension, values: values, present: present))
     }
 
     static func readString(_ url: URL) throws -> String {
@@ -92,25 +110,40 @@ public struct NumpyMatrix: Sendable, Equatable {
             throw fail("not a .npy file (expected the magic bytes \\x93NUMPY)")
         }
         let major = bytes[6]
-        let headerLength: Int, start: Int
+        let headerLength: Int
+        let start: Int
         switch major {
-        case 1: headerLength = Int(bytes[8]) | Int(bytes[9]) << 8; start = 10
+        case 1:
+            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+            start = 10
         case 2, 3:
             guard bytes.count >= 12 else { throw fail("truncated .npy header") }
-            headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }; start = 12
+            headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
+            start = 12
         default: throw fail(".npy version \(major) is not supported; expected 1, 2 or 3")
         }
         guard bytes.count >= start + headerLength else { throw fail("truncated .npy header") }
         let header = String(decoding: bytes[start..<(start + headerLength)], as: UTF8.self)
         let width: Int
-        if header.contains("'descr': '<f4'") { width = 4 } else if header.contains("'descr': '<f8'") { width = 8 } else {
-            throw fail("expected little-endian float32 or float64 ('<f4' or '<f8') in the .npy header, found \(header.trimmingCharacters(in: .whitespacesAndNewlines))")
+        if header.contains("'descr': '<f4'") {
+            width = 4
+        } else if header.contains("'descr': '<f8'") {
+            width = 8
+        } else {
+            throw fail(
+                "expected little-endian float32 or float64 ('<f4' or '<f8') in the .npy header, found \(header.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
-        guard header.contains("'fortran_order': False") else { throw fail("expected a C-order array (fortran_order False)") }
-        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+        guard header.contains("'fortran_order': False") else {
+            throw fail("expected a C-order array (fortran_order False)")
+        }
+        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
+        else {
             throw fail("no shape in the .npy header")
         }
-        let shape = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let shape = header[open.upperBound..<close].split(separator: ",").compactMap {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
         guard shape.count == 2 else { throw fail("expected a 2-D matrix (items × dimensions), found shape \(shape)") }
         let count = shape[0] * shape[1]
         let body = start + headerLength

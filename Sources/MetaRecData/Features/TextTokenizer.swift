@@ -25,7 +25,9 @@ public struct TextTokenizer: Sendable, Equatable, Codable {
         var words: [String] = []
         var current = ""
         for character in text.lowercased() {
-            if character.isLetter || character.isNumber || character.unicodeScalars.allSatisfy({ $0.properties.isGraphemeExtend }) {
+            if character.isLetter || character.isNumber
+                || character.unicodeScalars.allSatisfy({ $0.properties.isGraphemeExtend })
+            {
                 current.append(character)
             } else if !current.isEmpty {
                 words.append(current)

@@ -17,7 +17,10 @@ public struct WordVectors: Sendable, Equatable {
     /// naming the file and line.
     public static func read(_ url: URL) throws -> WordVectors {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw DataError(file: url.lastPathComponent, "cannot read the word-vector file: \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: url) } catch {
+            throw DataError(
+                file: url.lastPathComponent, "cannot read the word-vector file: \(error.localizedDescription)")
+        }
         return try parse(String(decoding: data, as: UTF8.self), file: url.lastPathComponent)
     }
 
@@ -29,24 +32,30 @@ public struct WordVectors: Sendable, Equatable {
             if parts.isEmpty { continue }
             if index == 0, parts.count == 2, Int(parts[0]) != nil, Int(parts[1]) != nil { continue }  // word2vec header
             guard parts.count >= 2 else {
-                throw DataError(file: file, line: index + 1, "expected a word followed by its numbers, found '\(line.prefix(40))'")
+                throw DataError(
+                    file: file, line: index + 1, "expected a word followed by its numbers, found '\(line.prefix(40))'")
             }
             var vector: [Float] = []
             vector.reserveCapacity(parts.count - 1)
             for part in parts.dropFirst() {
                 guard let value = Float(part), value.isFinite else {
-                    throw DataError(file: file, line: index + 1, "expected a number for word '\(parts[0])', found '\(part)'")
+                    throw DataError(
+                        file: file, line: index + 1, "expected a number for word '\(parts[0])', found '\(part)'")
                 }
                 vector.append(value)
             }
             if dimension == 0 { dimension = vector.count }
             guard vector.count == dimension else {
-                throw DataError(file: file, line: index + 1, "expected \(dimension) numbers for word '\(parts[0])' (as on earlier lines), found \(vector.count)")
+                throw DataError(
+                    file: file, line: index + 1,
+                    "expected \(dimension) numbers for word '\(parts[0])' (as on earlier lines), found \(vector.count)")
             }
             let word = parts[0].lowercased()
             if vectors[word] == nil { vectors[word] = vector }
         }
-        guard dimension > 0 else { throw DataError(file: file, "no word vectors found; expected lines of a word and its numbers") }
+        guard dimension > 0 else {
+            throw DataError(file: file, "no word vectors found; expected lines of a word and its numbers")
+        }
         return WordVectors(dimension: dimension, vectors: vectors)
     }
 }

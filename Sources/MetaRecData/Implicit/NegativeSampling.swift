@@ -61,7 +61,9 @@ extension Dataset {
             let user = interactions[start].user
             var end = start
             while end < interactions.count && interactions[end].user == user { end += 1 }
-            let positives = interactions[start..<end].map { Interaction(user: $0.user, item: $0.item, value: 1, timestamp: $0.timestamp) }
+            let positives = interactions[start..<end].map {
+                Interaction(user: $0.user, item: $0.item, value: 1, timestamp: $0.timestamp)
+            }
             var touched = Set(positives.map(\.item))
             let wanted = min(positives.count * sampling.ratio, itemCount - touched.count)
             var random = root.derived("user/\(user)")
@@ -71,18 +73,29 @@ extension Dataset {
             while negatives.count < wanted && attempts < 20 * wanted + 100 {
                 attempts += 1
                 let target = Double(random.uniform()) * total
-                var lo = 0, hi = itemCount - 1
-                while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] > target { hi = mid } else { lo = mid + 1 } }
+                var lo = 0
+                var hi = itemCount - 1
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if cumulative[mid] > target { hi = mid } else { lo = mid + 1 }
+                }
                 let item = Int32(lo)
                 guard touched.insert(item).inserted else { continue }
-                negatives.append(Interaction(user: user, item: item, value: 0, timestamp: positives[negatives.count % positives.count].timestamp))
+                negatives.append(
+                    Interaction(
+                        user: user, item: item, value: 0,
+                        timestamp: positives[negatives.count % positives.count].timestamp))
             }
             if negatives.count < wanted {
                 for item in (0..<Int32(itemCount)) where negatives.count < wanted && touched.insert(item).inserted {
-                    negatives.append(Interaction(user: user, item: item, value: 0, timestamp: positives[negatives.count % positives.count].timestamp))
+                    negatives.append(
+                        Interaction(
+                            user: user, item: item, value: 0,
+                            timestamp: positives[negatives.count % positives.count].timestamp))
                 }
             }
-            result.append(contentsOf: (positives + negatives).sorted { ($0.timestamp, $0.item) < ($1.timestamp, $1.item) })
+            result.append(
+                contentsOf: (positives + negatives).sorted { ($0.timestamp, $0.item) < ($1.timestamp, $1.item) })
             start = end
         }
         var copy = self

@@ -28,19 +28,25 @@ public struct SplitOptions: Sendable, Equatable {
 
     public static func == (a: SplitOptions, b: SplitOptions) -> Bool {
         a.seed == b.seed && a.userFractions == b.userFractions && a.newItemFraction == b.newItemFraction
-            && a.minimumTaskSize == b.minimumTaskSize && a.maximumTaskSize == b.maximumTaskSize && a.querySize == b.querySize
+            && a.minimumTaskSize == b.minimumTaskSize && a.maximumTaskSize == b.maximumTaskSize
+            && a.querySize == b.querySize
     }
 
     func validate() throws {
         let f = userFractions
         guard f.existing >= 0, f.validation >= 0, f.new >= 0, abs(f.existing + f.validation + f.new - 1) < 1e-6 else {
-            throw DataError(file: "split options", "user fractions must be non-negative and sum to 1, got \(f.existing), \(f.validation), \(f.new)")
+            throw DataError(
+                file: "split options",
+                "user fractions must be non-negative and sum to 1, got \(f.existing), \(f.validation), \(f.new)")
         }
         guard newItemFraction >= 0, newItemFraction <= 1 else {
             throw DataError(file: "split options", "the new-item fraction must be in [0, 1], got \(newItemFraction)")
         }
         guard querySize >= 1, minimumTaskSize > querySize, maximumTaskSize >= minimumTaskSize else {
-            throw DataError(file: "split options", "expected 1 <= query size < minimum task size <= maximum task size, got \(querySize), \(minimumTaskSize), \(maximumTaskSize)")
+            throw DataError(
+                file: "split options",
+                "expected 1 <= query size < minimum task size <= maximum task size, got \(querySize), \(minimumTaskSize), \(maximumTaskSize)"
+            )
         }
     }
 }
@@ -125,7 +131,9 @@ public struct ProtocolSplit: Sendable {
 
     public init(dataset: Dataset, options: SplitOptions = SplitOptions()) throws {
         try options.validate()
-        guard !dataset.interactions.isEmpty else { throw DataError(file: dataset.name, "no interactions to split (empty data set)") }
+        guard !dataset.interactions.isEmpty else {
+            throw DataError(file: dataset.name, "no interactions to split (empty data set)")
+        }
         self.options = options
         let root = SeededGenerator(seed: options.seed)
 
@@ -135,7 +143,8 @@ public struct ProtocolSplit: Sendable {
         userRandom.shuffle(&order)
         let n = order.count
         let existingCount = Int((Double(n) * options.userFractions.existing + 1e-9).rounded(.down))
-        let validationCount = min(n - existingCount, Int((Double(n) * options.userFractions.validation + 1e-9).rounded(.down)))
+        let validationCount = min(
+            n - existingCount, Int((Double(n) * options.userFractions.validation + 1e-9).rounded(.down)))
         existingUsers = order[0..<existingCount].sorted()
         validationUsers = order[existingCount..<(existingCount + validationCount)].sorted()
         newUsers = order[(existingCount + validationCount)...].sorted()
@@ -148,9 +157,17 @@ public struct ProtocolSplit: Sendable {
         for x in dataset.interactions where x.timestamp < firstSeen[Int(x.item)] && (!sampled || x.value > 0) {
             firstSeen[Int(x.item)] = x.timestamp
         }
-        releaseDatedItems = (0..<dataset.itemCount).filter { dataset.itemReleaseTimes.indices.contains($0) && dataset.itemReleaseTimes[$0] != nil }.count
-        let itemTime = (0..<dataset.itemCount).map { dataset.itemReleaseTimes.indices.contains($0) ? dataset.itemReleaseTimes[$0] ?? firstSeen[$0] : firstSeen[$0] }
-        let byRelease = (0..<dataset.itemCount).sorted { itemTime[$0] != itemTime[$1] ? itemTime[$0] < itemTime[$1] : $0 < $1 }
+        releaseDatedItems =
+            (0..<dataset.itemCount).filter {
+                dataset.itemReleaseTimes.indices.contains($0) && dataset.itemReleaseTimes[$0] != nil
+            }.count
+        let itemTime = (0..<dataset.itemCount).map {
+            dataset.itemReleaseTimes.indices.contains($0)
+                ? dataset.itemReleaseTimes[$0] ?? firstSeen[$0] : firstSeen[$0]
+        }
+        let byRelease = (0..<dataset.itemCount).sorted {
+            itemTime[$0] != itemTime[$1] ? itemTime[$0] < itemTime[$1] : $0 < $1
+        }
         let existingItemCount = Int((Double(dataset.itemCount) * (1 - options.newItemFraction) + 1e-9).rounded(.down))
         var isNew = [Bool](repeating: false, count: dataset.itemCount)
         for i in byRelease[existingItemCount...] { isNew[i] = true }
@@ -182,7 +199,8 @@ public struct ProtocolSplit: Sendable {
             var tasks: [ProtocolTask] = []
             var stats = ScenarioStatistics(
                 scenario: scenario, users: users.count, activeUsers: 0,
-                items: scenario.usesNewItems ? newItemCount : existingItemCount, tasks: 0, taskRatings: 0, allRatings: 0)
+                items: scenario.usesNewItems ? newItemCount : existingItemCount, tasks: 0, taskRatings: 0, allRatings: 0
+            )
             let wantNew = scenario.usesNewItems
             for u in users {
                 block.removeAll(keepingCapacity: true)
@@ -197,7 +215,8 @@ public struct ProtocolSplit: Sendable {
                 var random = root.derived("query/\(scenario.rawValue)/\(u)")
                 var inQuery = [Bool](repeating: false, count: size)
                 for k in random.sample(options.querySize, from: size) { inQuery[k] = true }
-                var support: [Interaction] = [], query: [Interaction] = []
+                var support: [Interaction] = []
+                var query: [Interaction] = []
                 support.reserveCapacity(size - options.querySize)
                 query.reserveCapacity(options.querySize)
                 for k in 0..<size { if inQuery[k] { query.append(block[k]) } else { support.append(block[k]) } }
@@ -232,7 +251,8 @@ public struct ProtocolSplit: Sendable {
         let share = "latest \(Int((options.newItemFraction * 100).rounded()))%"
         if dated == isNewItem.count { return "\(share) by release date" }
         if dated == 0 { return "\(share) by first interaction (the data has no release dates)" }
-        return "\(share) by release date (\(dated) items), first interaction for the \(isNewItem.count - dated) items without one"
+        return
+            "\(share) by release date (\(dated) items), first interaction for the \(isNewItem.count - dated) items without one"
     }
 
     /// The tasks of `scenario`, ordered by user.
@@ -263,7 +283,8 @@ public struct ProtocolSplit: Sendable {
 
 extension Array where Element == Int32 {
     func binarySearchContains(_ value: Int32) -> Bool {
-        var lo = 0, hi = count
+        var lo = 0
+        var hi = count
         while lo < hi {
             let mid = (lo + hi) / 2
             if self[mid] < value { lo = mid + 1 } else { hi = mid }

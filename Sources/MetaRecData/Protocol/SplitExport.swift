@@ -23,7 +23,8 @@ extension ProtocolSplit {
                 let user = csvEscape(dataset.userIDs[Int(task.user)])
                 for (part, rows) in [("support", task.support), ("query", task.query)] {
                     for x in rows {
-                        out += "\(t),\(user),\(csvEscape(dataset.itemIDs[Int(x.item)])),\(x.value),\(x.timestamp),\(part)\n"
+                        out +=
+                            "\(t),\(user),\(csvEscape(dataset.itemIDs[Int(x.item)])),\(x.value),\(x.timestamp),\(part)\n"
                     }
                 }
             }
@@ -40,13 +41,16 @@ extension ProtocolSplit {
 
         var counts: [String: SplitManifest.Counts] = [:]
         for s in statistics {
-            counts[s.scenario.rawValue] = .init(users: s.users, items: s.items, tasks: s.tasks, taskRatings: s.taskRatings, allRatings: s.allRatings)
+            counts[s.scenario.rawValue] = .init(
+                users: s.users, items: s.items, tasks: s.tasks, taskRatings: s.taskRatings, allRatings: s.allRatings)
         }
         let manifest = SplitManifest(
             dataset: dataset.name, feedback: dataset.feedback.description, checksums: dataset.fileChecksums,
             seed: String(options.seed),
             options: .init(
-                userFractions: [options.userFractions.existing, options.userFractions.validation, options.userFractions.new],
+                userFractions: [
+                    options.userFractions.existing, options.userFractions.validation, options.userFractions.new,
+                ],
                 newItemFraction: options.newItemFraction, minimumTaskSize: options.minimumTaskSize,
                 maximumTaskSize: options.maximumTaskSize, querySize: options.querySize),
             users: dataset.userCount, items: dataset.itemCount, interactions: dataset.interactions.count,
@@ -71,10 +75,14 @@ extension ProtocolSplit {
         }
         if case let checksums = manifest.checksums, !checksums.isEmpty, !dataset.fileChecksums.isEmpty {
             for (name, sum) in checksums.sorted(by: { $0.key < $1.key }) where dataset.fileChecksums[name] != sum {
-                throw DataError(file: manifestFile.name, "the split was made from a different \(name) (SHA-256 \(sum.prefix(12))…, this data set has \(dataset.fileChecksums[name].map { String($0.prefix(12)) + "…" } ?? "no such file"))")
+                throw DataError(
+                    file: manifestFile.name,
+                    "the split was made from a different \(name) (SHA-256 \(sum.prefix(12))…, this data set has \(dataset.fileChecksums[name].map { String($0.prefix(12)) + "…" } ?? "no such file"))"
+                )
             }
         }
-        let users = dataset.userLookup(), items = dataset.itemLookup()
+        let users = dataset.userLookup()
+        let items = dataset.itemLookup()
         var result: [Scenario: [ProtocolTask]] = [:]
         var handler = BadLineHandler(ImportOptions())
         for scenario in Scenario.allCases {
@@ -83,23 +91,58 @@ extension ProtocolSplit {
             let file = try TextFile.read(url)
             var tasks: [ProtocolTask] = []
             var currentID: Int64 = -1
-            try forEachRecord(file, RecordFormat(delimiter: [0x2C], quotes: true, header: true, fields: .exactly(6), describe: "6 comma-separated fields (task_id, user, item, value, timestamp, part)"), &handler) { bytes, fields, line in
-                guard let id = parseInt(bytes, fields[0].range) else { throw DataError(file: file.name, line: line, "expected a task id, found '\(fieldText(bytes, fields[0]))'") }
-                let userText = fieldText(bytes, fields[1]), itemText = fieldText(bytes, fields[2])
-                guard let user = users[userText] else { throw DataError(file: file.name, line: line, "user '\(userText)' is not in data set \(dataset.name)") }
-                guard let item = items[itemText] else { throw DataError(file: file.name, line: line, "item '\(itemText)' is not in data set \(dataset.name)") }
-                guard let value = Float(fieldText(bytes, fields[3])) else { throw DataError(file: file.name, line: line, "expected a number for the value, found '\(fieldText(bytes, fields[3]))'") }
-                guard let time = parseInt(bytes, fields[4].range) else { throw DataError(file: file.name, line: line, "expected an integer timestamp, found '\(fieldText(bytes, fields[4]))'") }
+            try forEachRecord(
+                file,
+                RecordFormat(
+                    delimiter: [0x2C], quotes: true, header: true, fields: .exactly(6),
+                    describe: "6 comma-separated fields (task_id, user, item, value, timestamp, part)"), &handler
+            ) { bytes, fields, line in
+                guard let id = parseInt(bytes, fields[0].range) else {
+                    throw DataError(
+                        file: file.name, line: line, "expected a task id, found '\(fieldText(bytes, fields[0]))'")
+                }
+                let userText = fieldText(bytes, fields[1])
+                let itemText = fieldText(bytes, fields[2])
+                guard let user = users[userText] else {
+                    throw DataError(
+                        file: file.name, line: line, "user '\(userText)' is not in data set \(dataset.name)")
+                }
+                guard let item = items[itemText] else {
+                    throw DataError(
+                        file: file.name, line: line, "item '\(itemText)' is not in data set \(dataset.name)")
+                }
+                guard let value = Float(fieldText(bytes, fields[3])) else {
+                    throw DataError(
+                        file: file.name, line: line,
+                        "expected a number for the value, found '\(fieldText(bytes, fields[3]))'")
+                }
+                guard let time = parseInt(bytes, fields[4].range) else {
+                    throw DataError(
+                        file: file.name, line: line,
+                        "expected an integer timestamp, found '\(fieldText(bytes, fields[4]))'")
+                }
                 let part = fieldText(bytes, fields[5])
-                guard part == "support" || part == "query" else { throw DataError(file: file.name, line: line, "expected part 'support' or 'query', found '\(part)'") }
+                guard part == "support" || part == "query" else {
+                    throw DataError(file: file.name, line: line, "expected part 'support' or 'query', found '\(part)'")
+                }
                 if id != currentID {
-                    guard id == Int64(tasks.count) else { throw DataError(file: file.name, line: line, "expected task id \(tasks.count) (rows of a task together, ids in order), found \(id)") }
+                    guard id == Int64(tasks.count) else {
+                        throw DataError(
+                            file: file.name, line: line,
+                            "expected task id \(tasks.count) (rows of a task together, ids in order), found \(id)")
+                    }
                     currentID = id
                     tasks.append(ProtocolTask(user: user, scenario: scenario, support: [], query: []))
                 }
-                guard tasks[tasks.count - 1].user == user else { throw DataError(file: file.name, line: line, "task \(id) mixes users") }
+                guard tasks[tasks.count - 1].user == user else {
+                    throw DataError(file: file.name, line: line, "task \(id) mixes users")
+                }
                 let x = Interaction(user: user, item: item, value: value, timestamp: time)
-                if part == "support" { tasks[tasks.count - 1].support.append(x) } else { tasks[tasks.count - 1].query.append(x) }
+                if part == "support" {
+                    tasks[tasks.count - 1].support.append(x)
+                } else {
+                    tasks[tasks.count - 1].query.append(x)
+                }
             }
             result[scenario] = tasks
         }

@@ -36,8 +36,10 @@ public enum DataSource: Sendable, Equatable {
     ///   - format: a name from `formatNames`, or nil to detect it.
     ///   - schema: a schema file, which wins over `path` when given.
     ///   - synthetic: the size used when `path` is "synthetic".
-    public static func detect(_ path: String, format: String? = nil, schema: String? = nil,
-                              synthetic: SyntheticSize = SyntheticSize()) throws -> DataSource {
+    public static func detect(
+        _ path: String, format: String? = nil, schema: String? = nil,
+        synthetic: SyntheticSize = SyntheticSize()
+    ) throws -> DataSource {
         if let format, !formatNames.contains(format) {
             throw DataError(file: path, "unknown format '\(format)'; expected \(formatNames.joined(separator: ", "))")
         }
@@ -55,7 +57,8 @@ public enum DataSource: Sendable, Equatable {
             throw DataError(file: path, "not found; expected 'synthetic', a MovieLens directory or a schema file")
         }
         guard isDirectory.boolValue else {
-            throw DataError(file: path, "is a file; expected a MovieLens directory or a schema file ending in .yaml, .yml or .json")
+            throw DataError(
+                file: path, "is a file; expected a MovieLens directory or a schema file ending in .yaml, .yml or .json")
         }
         if let detected = format.flatMap(MovieLens.Format.init(rawValue:)) ?? MovieLens.detectFormat(directory: url) {
             return .movieLens(detected, directory: url)
@@ -64,7 +67,10 @@ public enum DataSource: Sendable, Equatable {
         where FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path) {
             return .genericLog(schema: url.appendingPathComponent(name))
         }
-        throw DataError(file: path, "cannot tell the format: expected u.data (100K), ratings.dat (1M/10M), ratings.csv (latest) or schema.yaml; or pass --format")
+        throw DataError(
+            file: path,
+            "cannot tell the format: expected u.data (100K), ratings.dat (1M/10M), ratings.csv (latest) or schema.yaml; or pass --format"
+        )
     }
 
     /// Reads the data set.
@@ -73,8 +79,10 @@ public enum DataSource: Sendable, Equatable {
     public func load(feedback: FeedbackKind? = nil, options: ImportOptions = ImportOptions()) throws -> Dataset {
         switch self {
         case .synthetic(let size):
-            return BuiltInData.synthetic(seed: size.seed, users: size.users, items: size.items,
-                                         targetInteractions: size.interactions, feedback: feedback ?? .explicit).dataset
+            return BuiltInData.synthetic(
+                seed: size.seed, users: size.users, items: size.items,
+                targetInteractions: size.interactions, feedback: feedback ?? .explicit
+            ).dataset
         case .movieLens(let format, let directory):
             return try MovieLens.load(format, directory: directory, feedback: feedback ?? .explicit, options: options)
         case .genericLog(let schema):

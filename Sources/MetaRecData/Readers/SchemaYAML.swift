@@ -19,11 +19,17 @@ enum SchemaYAML {
         return try value(node, file: file, budget: &budget)
     }
 
-    static func place(_ node: Node) -> String { node.mark.map { "line \($0.line), column \($0.column)" } ?? "somewhere" }
+    static func place(_ node: Node) -> String {
+        node.mark.map { "line \($0.line), column \($0.column)" } ?? "somewhere"
+    }
 
     static func value(_ node: Node, file: String, budget: inout Int) throws -> Any {
         budget -= 1
-        guard budget >= 0 else { throw DataError(file: file, "the schema expands to more than \(maximumNodes) values (aliases?); expected a small mapping") }
+        guard budget >= 0 else {
+            throw DataError(
+                file: file,
+                "the schema expands to more than \(maximumNodes) values (aliases?); expected a small mapping")
+        }
         switch node {
         case .scalar(let scalar):
             switch Tag.Name(rawValue: node.tag.description) {
@@ -41,10 +47,13 @@ enum SchemaYAML {
             var result: [String: Any] = [:]
             for (key, element) in mapping {
                 guard case .scalar(let scalar) = key else {
-                    throw DataError(file: file, "\(place(key)): expected a plain key (a name), found a \(key.isMapping ? "mapping" : "list")")
+                    throw DataError(
+                        file: file,
+                        "\(place(key)): expected a plain key (a name), found a \(key.isMapping ? "mapping" : "list")")
                 }
                 guard result[scalar.string] == nil else {
-                    throw DataError(file: file, "\(place(key)): the key '\(scalar.string)' appears twice in one mapping")
+                    throw DataError(
+                        file: file, "\(place(key)): the key '\(scalar.string)' appears twice in one mapping")
                 }
                 result[scalar.string] = try value(element, file: file, budget: &budget)
             }
@@ -53,6 +62,6 @@ enum SchemaYAML {
     }
 }
 
-private extension Node {
-    var isMapping: Bool { if case .mapping = self { return true } else { return false } }
+extension Node {
+    fileprivate var isMapping: Bool { if case .mapping = self { return true } else { return false } }
 }

@@ -40,7 +40,11 @@ func parseDate(_ text: String) -> Int64? {
     func number(_ a: Int, _ b: Int) -> Int? {
         guard a >= 0, b <= utf8.count, a < b else { return nil }
         var v = 0
-        for i in a..<b { let d = Int(utf8[i]) - 48; guard d >= 0 && d < 10 else { return nil }; v = v * 10 + d }
+        for i in a..<b {
+            let d = Int(utf8[i]) - 48
+            guard d >= 0 && d < 10 else { return nil }
+            v = v * 10 + d
+        }
         return v
     }
     if utf8.count == 4, let year = number(0, 4) { return secondsOf(year: year) }
@@ -49,14 +53,19 @@ func parseDate(_ text: String) -> Int64? {
     let parts = s.split(separator: "-", omittingEmptySubsequences: false)
     if parts.count == 3, let m = monthNames.firstIndex(of: parts[1].lowercased()) {
         guard parts[0].count <= 2, let day = Int(parts[0]), parts[2].count == 4, let year = Int(parts[2]),
-              isValidDay(year: year, month: m + 1, day: day) else { return nil }
+            isValidDay(year: year, month: m + 1, day: day)
+        else { return nil }
         return secondsOf(year: year, month: m + 1, day: day)
     }
     // yyyy-mm-dd[(T| )hh:mm[:ss]][Z]
-    if utf8.count >= 10, utf8[4] == 45, utf8[7] == 45, let year = number(0, 4), let month = number(5, 7), let day = number(8, 10),
-        isValidDay(year: year, month: month, day: day) {
+    if utf8.count >= 10, utf8[4] == 45, utf8[7] == 45, let year = number(0, 4), let month = number(5, 7),
+        let day = number(8, 10),
+        isValidDay(year: year, month: month, day: day)
+    {
         var seconds = secondsOf(year: year, month: month, day: day)
-        if utf8.count >= 16, utf8[10] == 84 || utf8[10] == 32, let h = number(11, 13), utf8[13] == 58, let m = number(14, 16) {
+        if utf8.count >= 16, utf8[10] == 84 || utf8[10] == 32, let h = number(11, 13), utf8[13] == 58,
+            let m = number(14, 16)
+        {
             seconds += Int64(h * 3600 + m * 60)
             if utf8.count >= 19, utf8[16] == 58, let sec = number(17, 19) { seconds += Int64(sec) }
         } else if utf8.count != 10 {
@@ -67,8 +76,10 @@ func parseDate(_ text: String) -> Int64? {
     return parseTextualDate(s)
 }
 
-private let fullMonthNames = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-                              "october", "november", "december"]
+private let fullMonthNames = [
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+]
 
 /// The month (1-12) of an English month name or its three-letter form, nil otherwise.
 func monthNumber(_ name: Substring) -> Int? {
@@ -92,9 +103,16 @@ func parseTextualDate(_ text: String) -> Int64? {
     let parts = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "/" }).filter { !$0.isEmpty }
     guard parts.count == 3 else { return nil }
     let (day, month): (Substring, Int)
-    if let m = monthNumber(parts[1]) { (day, month) = (parts[0], m) } else if let m = monthNumber(parts[0]) { (day, month) = (parts[1], m) } else { return nil }
+    if let m = monthNumber(parts[1]) {
+        (day, month) = (parts[0], m)
+    } else if let m = monthNumber(parts[0]) {
+        (day, month) = (parts[1], m)
+    } else {
+        return nil
+    }
     guard parts[2].count == 4, let year = Int(parts[2]), day.count <= 2, let d = Int(day),
-          isValidDay(year: year, month: month, day: d) else { return nil }
+        isValidDay(year: year, month: month, day: d)
+    else { return nil }
     return secondsOf(year: year, month: month, day: d)
 }
 
@@ -104,11 +122,22 @@ func parseTextualDate(_ text: String) -> Int64? {
 func parseDate(_ text: String, format: String) -> Int64? {
     let input = Array(text.trimmingCharacters(in: .whitespaces))
     let pattern = Array(format)
-    var i = 0, p = 0
-    var year: Int?, month = 1, day = 1, hour = 0, minute = 0, second = 0
+    var i = 0
+    var p = 0
+    var year: Int?
+    var month = 1
+    var day = 1
+    var hour = 0
+    var minute = 0
+    var second = 0
     func digits(_ maximum: Int) -> Int? {
-        var value = 0, count = 0
-        while count < maximum, i < input.count, let d = input[i].wholeNumberValue, input[i].isASCII { value = value * 10 + d; i += 1; count += 1 }
+        var value = 0
+        var count = 0
+        while count < maximum, i < input.count, let d = input[i].wholeNumberValue, input[i].isASCII {
+            value = value * 10 + d
+            i += 1
+            count += 1
+        }
         return count == 0 ? nil : value
     }
     while p < pattern.count {
@@ -116,19 +145,35 @@ func parseDate(_ text: String, format: String) -> Int64? {
             let directive = pattern[p + 1]
             p += 2
             switch directive {
-            case "Y": guard let v = digits(4) else { return nil }; year = v
-            case "y": guard let v = digits(2) else { return nil }; year = v < 69 ? 2000 + v : 1900 + v
-            case "m": guard let v = digits(2) else { return nil }; month = v
-            case "d": guard let v = digits(2) else { return nil }; day = v
-            case "H": guard let v = digits(2), v < 24 else { return nil }; hour = v
-            case "M": guard let v = digits(2), v < 60 else { return nil }; minute = v
-            case "S": guard let v = digits(2), v < 61 else { return nil }; second = v
+            case "Y":
+                guard let v = digits(4) else { return nil }
+                year = v
+            case "y":
+                guard let v = digits(2) else { return nil }
+                year = v < 69 ? 2000 + v : 1900 + v
+            case "m":
+                guard let v = digits(2) else { return nil }
+                month = v
+            case "d":
+                guard let v = digits(2) else { return nil }
+                day = v
+            case "H":
+                guard let v = digits(2), v < 24 else { return nil }
+                hour = v
+            case "M":
+                guard let v = digits(2), v < 60 else { return nil }
+                minute = v
+            case "S":
+                guard let v = digits(2), v < 61 else { return nil }
+                second = v
             case "b", "B":
                 let start = i
                 while i < input.count, input[i].isLetter { i += 1 }
                 guard let m = monthNumber(Substring(String(input[start..<i]))) else { return nil }
                 month = m
-            case "%": guard i < input.count, input[i] == "%" else { return nil }; i += 1
+            case "%":
+                guard i < input.count, input[i] == "%" else { return nil }
+                i += 1
             default: return nil
             }
         } else {

@@ -68,7 +68,7 @@ struct IDCollector {
     mutating func finish() -> [String] {
         let order = (0..<externals.count).sorted { a, b in
             switch (numericValue[a], numericValue[b]) {
-            case let (x?, y?): return x < y
+            case (let x?, let y?): return x < y
             case (.some, .none): return true
             case (.none, .some): return false
             case (.none, .none): return externals[a] < externals[b]

@@ -14,7 +14,13 @@ func forEachLine(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Int, Range<Int>) 
         if stop > start && bytes[stop - 1] == 0x0D { stop -= 1 }
         var blank = true
         var i = start
-        while i < stop { if bytes[i] != 0x20 && bytes[i] != 0x09 { blank = false; break }; i += 1 }
+        while i < stop {
+            if bytes[i] != 0x20 && bytes[i] != 0x09 {
+                blank = false
+                break
+            }
+            i += 1
+        }
         if !blank { try body(lineNumber, start..<stop) }
         start = end + 1
     }
@@ -46,7 +52,10 @@ func splitFields(
             var closed = false
             while j < end {
                 if bytes[j] == 0x22 {
-                    if j + 1 < end && bytes[j + 1] == 0x22 { j += 2; continue }
+                    if j + 1 < end && bytes[j + 1] == 0x22 {
+                        j += 2
+                        continue
+                    }
                     closed = true
                     break
                 }
@@ -66,12 +75,17 @@ func splitFields(
         fields.append(Field(range: i..<j, quoted: false))
         if j >= end { return true }
         i = j + dn
-        if i >= end { fields.append(Field(range: end..<end, quoted: false)); return true }
+        if i >= end {
+            fields.append(Field(range: end..<end, quoted: false))
+            return true
+        }
     }
 }
 
 @inline(__always)
-private func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ i: Int, _ end: Int, _ d0: UInt8, _ delimiter: [UInt8], _ dn: Int) -> Bool {
+private func matches(
+    _ bytes: UnsafeBufferPointer<UInt8>, _ i: Int, _ end: Int, _ d0: UInt8, _ delimiter: [UInt8], _ dn: Int
+) -> Bool {
     if bytes[i] != d0 { return false }
     if dn == 1 { return true }
     if i + dn > end { return false }

@@ -49,13 +49,19 @@ func forEachRecord(
     var headerPending = format.header
     try file.bytes.withUnsafeBufferPointer { bytes in
         try forEachLine(bytes) { lineNumber, line in
-            if headerPending { headerPending = false; return }
+            if headerPending {
+                headerPending = false
+                return
+            }
             guard splitFields(bytes, line, delimiter: format.delimiter, quotes: format.quotes, into: &fields) else {
-                try handler.handle(DataError(file: file.name, line: lineNumber, "unterminated quoted field; expected \(format.describe)"))
+                try handler.handle(
+                    DataError(
+                        file: file.name, line: lineNumber, "unterminated quoted field; expected \(format.describe)"))
                 return
             }
             guard format.fields.accepts(fields.count) else {
-                try handler.handle(DataError(file: file.name, line: lineNumber, "expected \(format.describe), found \(fields.count)"))
+                try handler.handle(
+                    DataError(file: file.name, line: lineNumber, "expected \(format.describe), found \(fields.count)"))
                 return
             }
             do {
@@ -131,20 +137,37 @@ struct DatasetBuilder {
         ratingsFile = file.name
         raw.reserveCapacity(raw.count + file.bytes.count / 20)
         let feedback = self.feedback
-        var users = self.users, items = self.items, raw = self.raw
-        self.users = IDCollector(); self.items = IDCollector(); self.raw = []
-        defer { self.users = users; self.items = items; self.raw = raw }
+        var users = self.users
+        var items = self.items
+        var raw = self.raw
+        self.users = IDCollector()
+        self.items = IDCollector()
+        self.raw = []
+        defer {
+            self.users = users
+            self.items = items
+            self.raw = raw
+        }
         try forEachRecord(file, format, &handler) { bytes, fields, lineNumber in
             var value: Float = 1
             if let c = columns.value {
                 guard let v = parseDouble(bytes, fields[c].range) else {
-                    throw DataError(file: file.name, line: lineNumber, "expected a number for the \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'")
+                    throw DataError(
+                        file: file.name, line: lineNumber,
+                        "expected a number for the \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'"
+                    )
                 }
                 guard v.isFinite, Float(v).isFinite else {
-                    throw DataError(file: file.name, line: lineNumber, "expected a finite \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'")
+                    throw DataError(
+                        file: file.name, line: lineNumber,
+                        "expected a finite \(columns.valueName) (column \(c + 1)), found '\(fieldText(bytes, fields[c]))'"
+                    )
                 }
                 if let scale = columns.scale, !scale.contains(v) {
-                    throw DataError(file: file.name, line: lineNumber, "\(columns.valueName) \(fieldText(bytes, fields[c])) (column \(c + 1)) is outside the data set's scale \(scale.lowerBound.formatted6)-\(scale.upperBound.formatted6)")
+                    throw DataError(
+                        file: file.name, line: lineNumber,
+                        "\(columns.valueName) \(fieldText(bytes, fields[c])) (column \(c + 1)) is outside the data set's scale \(scale.lowerBound.formatted6)-\(scale.upperBound.formatted6)"
+                    )
                 }
                 value = Float(v)
             }
@@ -152,18 +175,28 @@ struct DatasetBuilder {
             if let c = columns.timestamp {
                 if let t = parseInt(bytes, fields[c].range) {
                     time = t
-                } else if columns.flexibleTime, let t = parseDate(fieldText(bytes, fields[c]), schemaFormat: columns.dateFormat) {
+                } else if columns.flexibleTime,
+                    let t = parseDate(fieldText(bytes, fields[c]), schemaFormat: columns.dateFormat)
+                {
                     time = t
                 } else {
-                    let expected = columns.flexibleTime ? "seconds since 1970 or a date such as 2020-01-31" : "integer seconds since 1970"
-                    throw DataError(file: file.name, line: lineNumber, "expected a timestamp (\(expected)) in column \(c + 1), found '\(fieldText(bytes, fields[c]))'")
+                    let expected =
+                        columns.flexibleTime
+                        ? "seconds since 1970 or a date such as 2020-01-31" : "integer seconds since 1970"
+                    throw DataError(
+                        file: file.name, line: lineNumber,
+                        "expected a timestamp (\(expected)) in column \(c + 1), found '\(fieldText(bytes, fields[c]))'")
                 }
             }
             guard let u = users.index(bytes, fields[columns.user]) else {
-                throw DataError(file: file.name, line: lineNumber, "expected a user id in column \(columns.user + 1), found an empty field")
+                throw DataError(
+                    file: file.name, line: lineNumber,
+                    "expected a user id in column \(columns.user + 1), found an empty field")
             }
             guard let i = items.index(bytes, fields[columns.item]) else {
-                throw DataError(file: file.name, line: lineNumber, "expected an item id in column \(columns.item + 1), found an empty field")
+                throw DataError(
+                    file: file.name, line: lineNumber,
+                    "expected an item id in column \(columns.item + 1), found an empty field")
             }
             raw.append(Interaction(user: u, item: i, value: feedback.map(value), timestamp: time))
         }
@@ -173,7 +206,8 @@ struct DatasetBuilder {
     mutating func finishInteractions() throws -> (interactions: [Interaction], duplicates: Int) {
         guard !raw.isEmpty else {
             let skipped = handler.skipped > 0 ? " (\(handler.skipped) bad lines skipped)" : ""
-            throw DataError(file: ratingsFile, "no ratings found; expected at least one line of data (empty data set)\(skipped)")
+            throw DataError(
+                file: ratingsFile, "no ratings found; expected at least one line of data (empty data set)\(skipped)")
         }
         userIDs = users.finish()
         itemIDs = items.finish()
@@ -186,7 +220,8 @@ struct DatasetBuilder {
 
     func makeDataset(
         name: String, interactions: [Interaction], duplicates: Int, itemTitles: [String]? = nil,
-        itemReleaseTimes: [Int64?]? = nil, userFeatures: RawFeatures = RawFeatures(), itemFeatures: RawFeatures = RawFeatures()
+        itemReleaseTimes: [Int64?]? = nil, userFeatures: RawFeatures = RawFeatures(),
+        itemFeatures: RawFeatures = RawFeatures()
     ) -> Dataset {
         Dataset(
             name: name, feedback: feedback, userCount: userIDs.count, itemCount: itemIDs.count,

@@ -4,13 +4,21 @@ import Foundation
 /// like "Misérables" read from u.item keeps its accent.
 func decodeLatin1(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
     var ascii = true
-    for i in range where bytes[i] >= 0x80 { ascii = false; break }
+    for i in range where bytes[i] >= 0x80 {
+        ascii = false
+        break
+    }
     if ascii { return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
     var utf8: [UInt8] = []
     utf8.reserveCapacity(range.count * 2)
     for i in range {
         let b = bytes[i]
-        if b < 0x80 { utf8.append(b) } else { utf8.append(0xC0 | (b >> 6)); utf8.append(0x80 | (b & 0x3F)) }
+        if b < 0x80 {
+            utf8.append(b)
+        } else {
+            utf8.append(0xC0 | (b >> 6))
+            utf8.append(0x80 | (b & 0x3F))
+        }
     }
     return String(decoding: utf8, as: UTF8.self)
 }

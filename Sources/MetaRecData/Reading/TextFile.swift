@@ -29,7 +29,11 @@ struct TextFile {
             var done = 0
             while done < size {
                 let n = Foundation.read(fd, buffer.baseAddress! + done, size - done)
-                if n < 0 { if errno == EINTR { continue }; failure = errno; break }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
                 if n == 0 { break }
                 done += n
             }

@@ -40,7 +40,8 @@ public struct SyntheticGroundTruth: Sendable {
         let base = user * genres.count
         for k in g { taste += archetypePreference[a][k] + userTaste[base + k] }
         let scale = g.isEmpty ? 0 : genreScale / Float(g.count).squareRoot()
-        return globalMean + archetypeOffset[a] + userBias[user] + itemQuality[item] + directorEffect[itemDirector[item]] + taste * scale
+        return globalMean + archetypeOffset[a] + userBias[user] + itemQuality[item] + directorEffect[itemDirector[item]]
+            + taste * scale
     }
 
     /// E[observed value | user, item]: the expected rating after noise, rounding and clipping,
@@ -101,7 +102,8 @@ public enum BuiltInData {
         seed: UInt64 = 0, users: Int = 1000, items: Int = 800, targetInteractions: Int = 60_000,
         feedback: FeedbackKind = .explicit, itemContent: SyntheticItemContent = .features
     ) -> SyntheticDataset {
-        let userCount = max(users, 1), itemCount = max(items, 2)
+        let userCount = max(users, 1)
+        let itemCount = max(items, 2)
         let root = SeededGenerator(seed: seed).derived("synthetic")
         let genres = syntheticGenres
         let G = genres.count
@@ -119,8 +121,12 @@ public enum BuiltInData {
         let directorWeights = (0..<directorCount).map { 1 / pow(Double($0 + 1), 1.1) }
         let directorCumulative = cumulative(directorWeights)
         let directorEffect = (0..<directorCount).map { _ in random.normal(mean: 0, standardDeviation: 0.25) }
-        let periodStart = secondsOf(year: 2000), periodEnd = secondsOf(year: 2004)
-        var itemGenres: [[Int]] = [], itemDirector: [Int] = [], quality: [Float] = [], release: [Int64] = []
+        let periodStart = secondsOf(year: 2000)
+        let periodEnd = secondsOf(year: 2004)
+        var itemGenres: [[Int]] = []
+        var itemDirector: [Int] = []
+        var quality: [Float] = []
+        var release: [Int64] = []
         for _ in 0..<itemCount {
             let count = 1 + (random.uniform() < 0.45 ? 1 : 0) + (random.uniform() < 0.15 ? 1 : 0)
             var chosen: [Int] = []
@@ -151,8 +157,12 @@ public enum BuiltInData {
         // Users: archetype, features that hint at it, bias and taste deviations.
         random = root.derived("users")
         let ages: [ClosedRange<Int>] = [12...17, 18...24, 25...34, 35...44, 45...49, 50...55, 56...75]
-        var archetype: [Int] = [], bias: [Float] = [], taste: [Float] = []
-        var age: [Double?] = [], gender: [[String]] = [], occupation: [[String]] = []
+        var archetype: [Int] = []
+        var bias: [Float] = []
+        var taste: [Float] = []
+        var age: [Double?] = []
+        var gender: [[String]] = []
+        var occupation: [[String]] = []
         archetype.reserveCapacity(userCount)
         taste.reserveCapacity(userCount * G)
         for _ in 0..<userCount {
@@ -186,8 +196,13 @@ public enum BuiltInData {
         var guardSteps = 0
         while deficit != 0 && guardSteps < 50 * target + 1000 {
             let u = random.integer(below: userCount)
-            if deficit > 0 && counts[u] < cap { counts[u] += 1; deficit -= 1 }
-            else if deficit < 0 && counts[u] > floor { counts[u] -= 1; deficit += 1 }
+            if deficit > 0 && counts[u] < cap {
+                counts[u] += 1
+                deficit -= 1
+            } else if deficit < 0 && counts[u] > floor {
+                counts[u] -= 1
+                deficit += 1
+            }
             guardSteps += 1
         }
 
@@ -213,13 +228,20 @@ public enum BuiltInData {
                 clock += gaps[k]
                 let t = start + Int64(clock / gapTotal * Double(span))
                 // Released items are a prefix of byRelease.
-                var lo = 0, hi = itemCount
-                while lo < hi { let mid = (lo + hi) / 2; if sortedRelease[mid] <= t { lo = mid + 1 } else { hi = mid } }
+                var lo = 0
+                var hi = itemCount
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if sortedRelease[mid] <= t { lo = mid + 1 } else { hi = mid }
+                }
                 let available = max(lo, 1)
                 var item = -1
                 for _ in 0..<64 {
                     let candidate = byRelease[pick(releaseCumulative, &random, prefix: available)]
-                    if lastRater[candidate] != Int32(u) { item = candidate; break }
+                    if lastRater[candidate] != Int32(u) {
+                        item = candidate
+                        break
+                    }
                 }
                 if item < 0 {
                     let from = random.integer(below: available)
@@ -242,37 +264,56 @@ public enum BuiltInData {
         let directorNames = (0..<directorCount).map { "d\($0 + 1)" }
         let releaseSeconds = release.map { Optional(Double($0)) }
         let userFeatures = RawFeatures(columns: [
-            RawFeatureColumn(name: "age", spec: FeatureSpec(kind: .numericBucketed, bucketBoundaries: MovieLens.ageBoundaries), values: .numbers(age)),
+            RawFeatureColumn(
+                name: "age", spec: FeatureSpec(kind: .numericBucketed, bucketBoundaries: MovieLens.ageBoundaries),
+                values: .numbers(age)),
             RawFeatureColumn(name: "gender", spec: FeatureSpec(kind: .categorical), values: .categories(gender)),
-            RawFeatureColumn(name: "occupation", spec: FeatureSpec(kind: .categorical), values: .categories(occupation)),
+            RawFeatureColumn(
+                name: "occupation", spec: FeatureSpec(kind: .categorical), values: .categories(occupation)),
         ])
         var itemFeatures = RawFeatures(columns: [
-            RawFeatureColumn(name: "genres", spec: FeatureSpec(kind: .multiCategorical), values: .categories(itemGenres.map { $0.map { genres[$0] } })),
-            RawFeatureColumn(name: "director", spec: FeatureSpec(kind: .categorical), values: .categories(itemDirector.map { [directorNames[$0]] })),
-            RawFeatureColumn(name: "year", spec: FeatureSpec(kind: .date, dateGranularity: .year), values: .numbers(releaseSeconds)),
-            RawFeatureColumn(name: "decade", spec: FeatureSpec(kind: .date, dateGranularity: .decade), values: .numbers(releaseSeconds)),
+            RawFeatureColumn(
+                name: "genres", spec: FeatureSpec(kind: .multiCategorical),
+                values: .categories(itemGenres.map { $0.map { genres[$0] } })),
+            RawFeatureColumn(
+                name: "director", spec: FeatureSpec(kind: .categorical),
+                values: .categories(itemDirector.map { [directorNames[$0]] })),
+            RawFeatureColumn(
+                name: "year", spec: FeatureSpec(kind: .date, dateGranularity: .year), values: .numbers(releaseSeconds)),
+            RawFeatureColumn(
+                name: "decade", spec: FeatureSpec(kind: .date, dateGranularity: .decade),
+                values: .numbers(releaseSeconds)),
         ])
         if case .vectorOnly(let dimension) = itemContent {
-            itemFeatures = RawFeatures(columns: [contentVectors(truth, dimension: max(1, dimension), random: root.derived("content-vectors"))])
+            itemFeatures = RawFeatures(columns: [
+                contentVectors(truth, dimension: max(1, dimension), random: root.derived("content-vectors"))
+            ])
         }
-        let parameters = "synthetic-v1 seed=\(seed) users=\(userCount) items=\(itemCount) target=\(targetInteractions) feedback=\(feedback)"
+        let parameters =
+            "synthetic-v1 seed=\(seed) users=\(userCount) items=\(itemCount) target=\(targetInteractions) feedback=\(feedback)"
             + (itemContent == .features ? "" : " content=\(itemContent)")
         let dataset = Dataset(
-            name: "synthetic(seed: \(seed), users: \(userCount), items: \(itemCount), interactions: \(interactions.count))",
+            name:
+                "synthetic(seed: \(seed), users: \(userCount), items: \(itemCount), interactions: \(interactions.count))",
             feedback: feedback, userCount: userCount, itemCount: itemCount, interactions: interactions,
             userIDs: (1...userCount).map(String.init), itemIDs: (1...itemCount).map(String.init),
             itemTitles: (0..<itemCount).map { "\(SyntheticTitles.title($0)) (\(yearOf(seconds: release[$0])))" },
-            itemReleaseTimes: release.map { Optional($0) }, rawUserFeatures: userFeatures, rawItemFeatures: itemFeatures,
+            itemReleaseTimes: release.map { Optional($0) }, rawUserFeatures: userFeatures,
+            rawItemFeatures: itemFeatures,
             fileChecksums: ["(generated) " + parameters: Checksum.sha256(Array(parameters.utf8))])
         return SyntheticDataset(dataset: dataset, groundTruth: truth)
     }
 
     /// Per item: a fixed random projection of (genre indicators · genreScale / √|genres|, quality,
     /// director effect) to `dimension` floats, plus N(0, 0.05²) noise.
-    static func contentVectors(_ truth: SyntheticGroundTruth, dimension: Int, random: SeededGenerator) -> RawFeatureColumn {
+    static func contentVectors(_ truth: SyntheticGroundTruth, dimension: Int, random: SeededGenerator)
+        -> RawFeatureColumn
+    {
         var random = random
         let inputs = truth.genres.count + 2
-        let projection = (0..<(inputs * dimension)).map { _ in random.normal(mean: 0, standardDeviation: 1 / Float(inputs).squareRoot()) }
+        let projection = (0..<(inputs * dimension)).map { _ in
+            random.normal(mean: 0, standardDeviation: 1 / Float(inputs).squareRoot())
+        }
         var values: [Float] = []
         values.reserveCapacity(truth.itemGenres.count * dimension)
         for item in truth.itemGenres.indices {
@@ -287,13 +328,17 @@ public enum BuiltInData {
                 values.append(sum + random.normal(mean: 0, standardDeviation: 0.05))
             }
         }
-        return RawFeatureColumn(name: "content", spec: FeatureSpec(kind: .dense),
-                                values: .vectors(dimension: dimension, values: values, present: truth.itemGenres.map { _ in true }))
+        return RawFeatureColumn(
+            name: "content", spec: FeatureSpec(kind: .dense),
+            values: .vectors(dimension: dimension, values: values, present: truth.itemGenres.map { _ in true }))
     }
 
     static func cumulative(_ weights: [Double]) -> [Double] {
         var total = 0.0
-        return weights.map { total += $0; return total }
+        return weights.map {
+            total += $0
+            return total
+        }
     }
 
     /// An index drawn with probability proportional to its weight, among the first `prefix`.
@@ -301,8 +346,12 @@ public enum BuiltInData {
     static func pick(_ cumulative: [Double], _ random: inout SeededGenerator, prefix: Int? = nil) -> Int {
         let n = prefix ?? cumulative.count
         let r = Double(random.next() >> 11) * (1.0 / 9_007_199_254_740_992.0) * cumulative[n - 1]
-        var lo = 0, hi = n - 1
-        while lo < hi { let mid = (lo + hi) / 2; if cumulative[mid] <= r { lo = mid + 1 } else { hi = mid } }
+        var lo = 0
+        var hi = n - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cumulative[mid] <= r { lo = mid + 1 } else { hi = mid }
+        }
         return lo
     }
 }
@@ -318,20 +367,35 @@ extension SyntheticDataset {
         func int(_ v: Int64) {
             if v < 0 { out.append(0x2D) }
             var m = v.magnitude
-            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var digits:
+                (
+                    UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                    UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+                ) =
+                    (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             var n = 0
             withUnsafeMutableBytes(of: &digits) { buffer in
-                repeat { buffer[n] = UInt8(48 + m % 10); m /= 10; n += 1 } while m > 0
-                while n > 0 { n -= 1; out.append(buffer[n]) }
+                repeat {
+                    buffer[n] = UInt8(48 + m % 10)
+                    m /= 10
+                    n += 1
+                } while m > 0
+                while n > 0 {
+                    n -= 1
+                    out.append(buffer[n])
+                }
             }
         }
         let sep: [UInt8] = [0x3A, 0x3A]
         for x in d.interactions {
-            out.append(contentsOf: d.userIDs[Int(x.user)].utf8); out += sep
-            out.append(contentsOf: d.itemIDs[Int(x.item)].utf8); out += sep
-            int(Int64(x.value)); out += sep
-            int(x.timestamp); out.append(0x0A)
+            out.append(contentsOf: d.userIDs[Int(x.user)].utf8)
+            out += sep
+            out.append(contentsOf: d.itemIDs[Int(x.item)].utf8)
+            out += sep
+            int(Int64(x.value))
+            out += sep
+            int(x.timestamp)
+            out.append(0x0A)
         }
         try Data(out).write(to: directory.appendingPathComponent("ratings.dat"))
 
@@ -344,7 +408,8 @@ extension SyntheticDataset {
         for u in 0..<d.userCount {
             let a = age[u] ?? 30
             let code = codes.last { Double($0) <= a } ?? 1
-            users += "\(d.userIDs[u])::\(gender[u].first ?? "M")::\(code)::\(occupation[u].first ?? "0")::\(10_000 + (u * 7919) % 89_999)\n"
+            users +=
+                "\(d.userIDs[u])::\(gender[u].first ?? "M")::\(code)::\(occupation[u].first ?? "0")::\(10_000 + (u * 7919) % 89_999)\n"
         }
         try Data(users.utf8).write(to: directory.appendingPathComponent("users.dat"))
 

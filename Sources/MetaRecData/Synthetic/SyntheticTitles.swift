@@ -13,7 +13,10 @@ enum SyntheticTitles {
         "Lantern", "Compass", "Circus", "Meridian", "Tide", "Canyon", "Archive", "Carnival", "Requiem", "Orbit",
         "Alibi", "Ballad", "Cipher", "Harvest", "Monument", "Passage", "Refuge", "Summit", "Verdict", "Labyrinth",
     ]
-    static let forms = ["The %@ %@", "%@ %@", "A %@ %@", "The %@ %@ Returns", "Beyond the %@ %@", "Children of the %@ %@", "Return to the %@ %@"]
+    static let forms = [
+        "The %@ %@", "%@ %@", "A %@ %@", "The %@ %@ Returns", "Beyond the %@ %@", "Children of the %@ %@",
+        "Return to the %@ %@",
+    ]
 
     /// The title of item `index` (0-based).
     static func title(_ index: Int) -> String {

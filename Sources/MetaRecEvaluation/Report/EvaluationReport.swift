@@ -25,9 +25,11 @@ public struct EvaluationReport: Sendable, Codable {
     /// What the data lets the scenarios measure, e.g. a side without features.
     public var notes: [String]?
 
-    public init(dataset: String, seed: UInt64, implicitFeedback: Bool, checksums: [String: String],
-                scenarios: [String], taskCounts: [String: Int], randomOrderNDCG: [String: Double],
-                methods: [MethodReport], wallSeconds: Double) {
+    public init(
+        dataset: String, seed: UInt64, implicitFeedback: Bool, checksums: [String: String],
+        scenarios: [String], taskCounts: [String: Int], randomOrderNDCG: [String: Double],
+        methods: [MethodReport], wallSeconds: Double
+    ) {
         self.dataset = dataset
         self.seed = seed
         self.implicitFeedback = implicitFeedback
@@ -56,11 +58,15 @@ public struct EvaluationReport: Sendable, Codable {
         lines.append("")
         if let newItemRule { lines.append("New items: \(newItemRule).") }
         if let negativeSampling { lines.append("Negatives: \(negativeSampling).") }
-        if implicitFeedback, let candidateSet { lines.append("Ranking candidates: \(candidateSet); GAUC is the mean per-user AUC.") }
+        if implicitFeedback, let candidateSet {
+            lines.append("Ranking candidates: \(candidateSet); GAUC is the mean per-user AUC.")
+        }
         for note in notes ?? [] { lines.append("Note: \(note)") }
         if newItemRule != nil || negativeSampling != nil || !(notes ?? []).isEmpty { lines.append("") }
         if scenarios.isEmpty {
-            lines.append("No test tasks: no new user or new item has the 13 ratings a task needs (Docs/protocol.md, Splits). Use a larger data set.")
+            lines.append(
+                "No test tasks: no new user or new item has the 13 ratings a task needs (Docs/protocol.md, Splits). Use a larger data set."
+            )
         }
         for (scenario, reason) in (missingScenarios ?? [:]).sorted(by: { $0.key < $1.key }) {
             lines.append("\(scenario): n/a (\(reason))")
@@ -91,9 +97,11 @@ public struct EvaluationReport: Sendable, Codable {
                 let result = method.scenarios[scenario]
                 if implicitFeedback {
                     let ranking = result?.ranking
-                    row += " \(format(result?.auc)) | \(format(ranking?.recall)) | \(format(ranking?.ndcg)) | \(format(ranking?.hitRate)) |"
+                    row +=
+                        " \(format(result?.auc)) | \(format(ranking?.recall)) | \(format(ranking?.ndcg)) | \(format(ranking?.hitRate)) |"
                 } else {
-                    row += " \(format(result?.meanAbsoluteError)) | \(format(result?.rootMeanSquaredError)) | \(format(result?.ndcgAt3)) |"
+                    row +=
+                        " \(format(result?.meanAbsoluteError)) | \(format(result?.rootMeanSquaredError)) | \(format(result?.ndcgAt3)) |"
                 }
             }
             lines.append(row)
@@ -106,19 +114,25 @@ public struct EvaluationReport: Sendable, Codable {
         lines.append("")
         if !implicitFeedback, scenarios.contains("item-cold") {
             let biases = methods.map { "\($0.name) \(signed($0.scenarios["item-cold"]?.bias))" }
-            lines.append("New-item calibration (item-cold mean predicted − mean true rating): " + biases.joined(separator: "; ") + ".")
+            lines.append(
+                "New-item calibration (item-cold mean predicted − mean true rating): " + biases.joined(separator: "; ")
+                    + ".")
             lines.append("")
         }
 
         if methods.contains(where: { $0.scenarios.values.contains { $0.mrrAt5 != nil } }) {
-            lines.append("Ranking of the 10 query items (RecBole's meta-learning board metrics; relevant for MRR: a click or a rating ≥ 4):")
+            lines.append(
+                "Ranking of the 10 query items (RecBole's meta-learning board metrics; relevant for MRR: a click or a rating ≥ 4):"
+            )
             lines.append("")
             lines.append("| method |" + scenarios.map { " \($0) nDCG@5 | \($0) MRR@5 |" }.joined())
             lines.append("|---|" + scenarios.map { _ in "---:|---:|" }.joined())
             for method in methods {
-                lines.append("| \(method.name) |" + scenarios.map { scenario in
-                    " \(format(method.scenarios[scenario]?.ndcgAt5)) | \(format(method.scenarios[scenario]?.mrrAt5)) |"
-                }.joined())
+                lines.append(
+                    "| \(method.name) |"
+                        + scenarios.map { scenario in
+                            " \(format(method.scenarios[scenario]?.ndcgAt5)) | \(format(method.scenarios[scenario]?.mrrAt5)) |"
+                        }.joined())
             }
             lines.append("")
         }
@@ -126,7 +140,8 @@ public struct EvaluationReport: Sendable, Codable {
         let sizes = methods.first?.fewShot.map(\.k) ?? []
         if !sizes.isEmpty {
             let metric = implicitFeedback ? "AUC" : "MAE"
-            lines.append("Few-shot curve (user-cold \(metric) with the K earliest support ratings; K = 0 is no adaptation):")
+            lines.append(
+                "Few-shot curve (user-cold \(metric) with the K earliest support ratings; K = 0 is no adaptation):")
             lines.append("")
             lines.append("| method | " + sizes.map { $0 < 0 ? "K = all" : "K = \($0)" }.joined(separator: " | ") + " |")
             lines.append("|---|" + sizes.map { _ in "---:|" }.joined())
@@ -137,7 +152,9 @@ public struct EvaluationReport: Sendable, Codable {
             lines.append("")
         }
         if !checksums.isEmpty {
-            lines.append("Data files (SHA-256): " + checksums.keys.sorted().map { "\($0) \(checksums[$0]!.prefix(16))…" }.joined(separator: ", "))
+            lines.append(
+                "Data files (SHA-256): "
+                    + checksums.keys.sorted().map { "\($0) \(checksums[$0]!.prefix(16))…" }.joined(separator: ", "))
             lines.append("")
         }
         return lines.joined(separator: "\n")

@@ -72,15 +72,20 @@ public struct Evaluator: Sendable {
         self.features = features
         var prepared: [Scenario: [PreparedTask]] = [:]
         for scenario in scenarios {
-            prepared[scenario] = Parallel.map(tasks[scenario] ?? [], workers: threads) { PreparedTask($0, features: features) }
+            prepared[scenario] = Parallel.map(tasks[scenario] ?? [], workers: threads) {
+                PreparedTask($0, features: features)
+            }
         }
         self.prepared = prepared
         var fewShot: [Int: [PreparedTask]] = [:]
         let userCold = tasks[.userCold] ?? []
         for k in fewShotSizes {
-            fewShot[k] = k < 0
+            fewShot[k] =
+                k < 0
                 ? prepared[.userCold] ?? []
-                : Parallel.map(userCold, workers: threads) { PreparedTask($0.truncatedSupport(toEarliest: k), features: features) }
+                : Parallel.map(userCold, workers: threads) {
+                    PreparedTask($0.truncatedSupport(toEarliest: k), features: features)
+                }
         }
         self.fewShotTasks = fewShot
     }
@@ -98,12 +103,15 @@ public struct Evaluator: Sendable {
             let result = Self.score(method, tasks, threads: threads)
             return FewShotPoint(k: k, meanAbsoluteError: result.meanAbsoluteError, auc: result.auc)
         }
-        return MethodReport(name: method.name, scenarios: results, fewShot: curve, seconds: Date().timeIntervalSince(start))
+        return MethodReport(
+            name: method.name, scenarios: results, fewShot: curve, seconds: Date().timeIntervalSince(start))
     }
 
     /// The protocol's metrics of `method` on `tasks`, averaged over tasks. AUC counts a target
     /// of at least `positiveAt` as positive (0.5 for clicks; 4 turns ratings into likes).
-    public static func score(_ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int, positiveAt: Float = 0.5) -> ScenarioResult {
+    public static func score(
+        _ method: ColdStartPredictor, _ tasks: [PreparedTask], threads: Int, positiveAt: Float = 0.5
+    ) -> ScenarioResult {
         let k = RankingResult.cutoff
         // MRR's relevance: a click, or on a rating scale a rating of at least 4.
         let isRatingScale = tasks.contains { $0.queryTargets.values.contains { $0 > 1 } }
@@ -114,11 +122,17 @@ public struct Evaluator: Sendable {
             let labels: [Float] = targets.map { $0 >= positiveAt ? 1 : 0 }
             let auc = Metrics.areaUnderCurve(predictions, labels)
             // Top-k metrics only where both classes are present, like AUC.
-            let ranking = auc == nil ? nil : [
-                Metrics.recall(predictions, labels, at: k) ?? .nan, Metrics.normalizedDCG(predictions, labels, at: k),
-                Metrics.hitRate(predictions, labels, at: k) ?? .nan,
-            ]
-            let bias = targets.isEmpty ? Double.nan
+            let ranking =
+                auc == nil
+                ? nil
+                : [
+                    Metrics.recall(predictions, labels, at: k) ?? .nan,
+                    Metrics.normalizedDCG(predictions, labels, at: k),
+                    Metrics.hitRate(predictions, labels, at: k) ?? .nan,
+                ]
+            let bias =
+                targets.isEmpty
+                ? Double.nan
                 : Double(zip(predictions, targets).reduce(Float(0)) { $0 + $1.0 - $1.1 }) / Double(targets.count)
             return TaskScores(
                 meanAbsoluteError: Metrics.meanAbsoluteError(predictions, targets),
@@ -134,14 +148,20 @@ public struct Evaluator: Sendable {
         }
         let aucs = perTask.compactMap(\.auc)
         let rankings = perTask.compactMap(\.ranking)
-        let ranking = rankings.isEmpty ? nil : RankingResult(
-            k: k, recall: mean(rankings.map { $0[0] }), ndcg: mean(rankings.map { $0[1] }), hitRate: mean(rankings.map { $0[2] }),
-            tasks: rankings.count)
+        let ranking =
+            rankings.isEmpty
+            ? nil
+            : RankingResult(
+                k: k, recall: mean(rankings.map { $0[0] }), ndcg: mean(rankings.map { $0[1] }),
+                hitRate: mean(rankings.map { $0[2] }),
+                tasks: rankings.count)
         return ScenarioResult(
             tasks: tasks.count, meanAbsoluteError: mean(perTask.map(\.meanAbsoluteError)),
             rootMeanSquaredError: mean(perTask.map(\.rootMeanSquaredError)),
-            ndcgAt3: mean(perTask.map(\.ndcgAt3)), ndcgAt5: mean(perTask.map(\.ndcgAt5)), mrrAt5: mean(perTask.compactMap(\.mrrAt5)),
-            auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking, bias: mean(perTask.map(\.bias)))
+            ndcgAt3: mean(perTask.map(\.ndcgAt3)), ndcgAt5: mean(perTask.map(\.ndcgAt5)),
+            mrrAt5: mean(perTask.compactMap(\.mrrAt5)),
+            auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking,
+            bias: mean(perTask.map(\.bias)))
     }
 
     /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the
@@ -149,14 +169,18 @@ public struct Evaluator: Sendable {
     public func randomOrderNDCG(_ scenario: Scenario, draws: Int = 20, seed: UInt64 = 0) -> Double {
         var random = SeededGenerator(seed: seed).derived("random-ndcg-\(scenario.rawValue)")
         let tasks = prepared[scenario] ?? []
-        var total = 0.0, count = 0
+        var total = 0.0
+        var count = 0
         for task in tasks {
             for _ in 0..<draws {
                 let scores = (0..<task.queryCount).map { _ in random.uniform() }
                 // Undefined (no positive gain, e.g. an implicit task of negatives only): skipped,
                 // as the methods' own nDCG skips it.
                 let value = Metrics.normalizedDCG(scores, task.queryTargets.values, at: 3)
-                if value.isFinite { total += value; count += 1 }
+                if value.isFinite {
+                    total += value
+                    count += 1
+                }
             }
         }
         return count == 0 ? .nan : total / Double(count)

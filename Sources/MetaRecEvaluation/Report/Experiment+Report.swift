@@ -41,16 +41,21 @@ extension Experiment {
         report.newItemRule = split.newItemRule
         report.negativeSampling = dataset.negativeSampling?.description
         if implicit {
-            report.candidateSet = dataset.negativeSampling == nil
+            report.candidateSet =
+                dataset.negativeSampling == nil
                 ? "each task's query items (all from the log)"
                 : "each task's query items: the user's positives and sampled negatives, not all items"
         }
         var notes: [String] = []
         if dataset.rawItemFeatures.isFeatureless {
-            notes.append("items have no features: a new item is known only by the learned item prior, so item-cold and both-cold measure what the user side alone predicts (new items cannot be told apart); warm items keep their id embeddings.")
+            notes.append(
+                "items have no features: a new item is known only by the learned item prior, so item-cold and both-cold measure what the user side alone predicts (new items cannot be told apart); warm items keep their id embeddings."
+            )
         }
         if dataset.rawUserFeatures.isFeatureless {
-            notes.append("users have no features: a new user starts from the learned user prior and is told apart only by their support ratings.")
+            notes.append(
+                "users have no features: a new user starts from the learned user prior and is told apart only by their support ratings."
+            )
         }
         report.notes = notes.isEmpty ? nil : notes
         return report

@@ -14,8 +14,10 @@ public struct ReportBundle: Sendable, Codable {
     public var streaming: StreamingReport?
     public var itemWarmUp: ItemWarmUpReport?
 
-    public init(splitSeed: UInt64? = nil, initialisationSeed: UInt64? = nil, protocol table: EvaluationReport? = nil,
-                streaming: StreamingReport? = nil, itemWarmUp: ItemWarmUpReport? = nil) {
+    public init(
+        splitSeed: UInt64? = nil, initialisationSeed: UInt64? = nil, protocol table: EvaluationReport? = nil,
+        streaming: StreamingReport? = nil, itemWarmUp: ItemWarmUpReport? = nil
+    ) {
         self.splitSeed = splitSeed
         self.initialisationSeed = initialisationSeed
         self.protocol = table
@@ -40,7 +42,8 @@ public struct ReportBundle: Sendable, Codable {
         }
         let decoder = JSONFormat.decoder()
         if let bundle = try? decoder.decode(ReportBundle.self, from: data),
-           bundle.protocol != nil || bundle.streaming != nil || bundle.itemWarmUp != nil {
+            bundle.protocol != nil || bundle.streaming != nil || bundle.itemWarmUp != nil
+        {
             self = bundle
             return
         }
@@ -58,13 +61,16 @@ public struct ReportBundle: Sendable, Codable {
 
     private static func describe(_ error: Error) -> String {
         func path(_ keys: [CodingKey]) -> String {
-            keys.isEmpty ? "the top level" : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") + "'"
+            keys.isEmpty
+                ? "the top level"
+                : "'" + keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".") + "'"
         }
         switch error as? DecodingError {
         case .dataCorrupted(let context)?:
             return "is not valid JSON at \(path(context.codingPath)): \(context.debugDescription)"
         case .keyNotFound(let key, let context)?:
-            return "lacks the field '\(key.stringValue)' at \(path(context.codingPath)); expected a report written by 'metarec evaluate --json' or 'metarec demo --json'"
+            return
+                "lacks the field '\(key.stringValue)' at \(path(context.codingPath)); expected a report written by 'metarec evaluate --json' or 'metarec demo --json'"
         case .typeMismatch(let type, let context)?, .valueNotFound(let type, let context)?:
             return "has a wrong value at \(path(context.codingPath)): expected \(type)"
         default:

@@ -15,9 +15,13 @@ extension ItemWarmUp {
         let table = parameters.tensor(MeLUModel.itemIDEmbeddingName)
         let width = table.shape[1]
         let ids = items.map(\.item)
-        let itemFeatures = model.itemFeatureRepresentation(EntityBatch(features.items, entities: ids), parameters: warmer.base)
-        let raw = Tensor(shape: [items.count, width], values: Array(repeating: warmer.coldEmbedding.denseValues, count: items.count).flatMap { $0 })
-            .asParameter()
+        let itemFeatures = model.itemFeatureRepresentation(
+            EntityBatch(features.items, entities: ids), parameters: warmer.base)
+        let raw = Tensor(
+            shape: [items.count, width],
+            values: Array(repeating: warmer.coldEmbedding.denseValues, count: items.count).flatMap { $0 }
+        )
+        .asParameter()
         var meanUsers = Tensor.zeros([items.count, model.userRepresentationWidth])
         func warmed() -> Tensor { warmer.warm(itemFeatures: itemFeatures, embeddings: raw, meanUsers: meanUsers) }
         let test = TestRows(items: items, features: features)
@@ -32,17 +36,22 @@ extension ItemWarmUp {
         var phases = [evaluate(Self.phases[0])]
         var seen: [[Interaction]] = items.map { _ in [] }
         for round in 0..<3 {
-            let batch = MetaEmbeddingBatch.encode(model: model, base: warmer.base, items: ids, cold: items.map { $0.rounds[round] },
-                                                  warm: items.map { $0.rounds[round] }, features: features)
+            let batch = MetaEmbeddingBatch.encode(
+                model: model, base: warmer.base, items: ids, cold: items.map { $0.rounds[round] },
+                warm: items.map { $0.rounds[round] }, features: features)
             for _ in 0..<steps {
                 let representation = model.representation(
-                    userPart: batch.warm.userPart, itemFeatures: batch.warm.itemFeatures, itemIDEmbedding: embeddingBag(warmed(), batch.warm.slots))
+                    userPart: batch.warm.userPart, itemFeatures: batch.warm.itemFeatures,
+                    itemIDEmbedding: embeddingBag(warmed(), batch.warm.slots))
                 // n × the mean loss: each item's raw embedding gets the gradient of its own batch.
-                let loss = model.loss(model.decide(representation, parameters: warmer.base), batch.warm.targets) * Float(items.count)
+                let loss =
+                    model.loss(model.decide(representation, parameters: warmer.base), batch.warm.targets)
+                    * Float(items.count)
                 optimizer.step(Gradients([raw], gradients(of: loss, withRespectTo: [raw])))
             }
             for slot in items.indices { seen[slot] += items[slot].rounds[round] }
-            let users = MetaEmbeddingBatch.encode(model: model, base: warmer.base, items: ids, cold: seen, warm: seen, features: features)
+            let users = MetaEmbeddingBatch.encode(
+                model: model, base: warmer.base, items: ids, cold: seen, warm: seen, features: features)
             meanUsers = MetaWarmUp.meanUsers(users.cold, items: items.count)
             phases.append(evaluate(Self.phases[round + 1]))
         }
@@ -58,15 +67,20 @@ extension Experiment {
         log: ((String) -> Void)? = nil
     ) throws -> MetaWarmUp {
         guard base.parameters[MeLUModel.itemIDEmbeddingName] != nil else {
-            throw MetaEmbeddingError("the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)")
+            throw MetaEmbeddingError(
+                "the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)"
+            )
         }
         var options = options
         options.seed = initialisationSeed
         let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(base.parameters, items: trainedItems)
-        let warmer = try MetaWarmUp(model: base.model, base: base.parameters, coldEmbedding: statistics.mean, options: options)
+        let warmer = try MetaWarmUp(
+            model: base.model, base: base.parameters, coldEmbedding: statistics.mean, options: options)
         let summary = try warmer.fit(training: split.warmInteractions, features: features, monitor: monitor)
-        log?(String(format: "MWUF: best epoch %d of %d, validation objective %.4f", summary.bestEpoch, summary.epochsRun,
-                    summary.validationObjective[summary.bestEpoch]))
+        log?(
+            String(
+                format: "MWUF: best epoch %d of %d, validation objective %.4f", summary.bestEpoch, summary.epochsRun,
+                summary.validationObjective[summary.bestEpoch]))
         return warmer
     }
 }

@@ -16,7 +16,10 @@ public struct ItemWarmUpOptions: Sendable, Codable, Equatable {
     /// Seeds the random initialisation.
     public var seed: UInt64 = 0
 
-    public init(k: Int = 20, minimumTestInteractions: Int = 10, stepsPerRound: Int = 1, learningRate: Float? = nil, seed: UInt64 = 0) {
+    public init(
+        k: Int = 20, minimumTestInteractions: Int = 10, stepsPerRound: Int = 1, learningRate: Float? = nil,
+        seed: UInt64 = 0
+    ) {
         self.k = k
         self.minimumTestInteractions = minimumTestInteractions
         self.stepsPerRound = stepsPerRound
@@ -30,9 +33,13 @@ public struct ItemWarmUpOptions: Sendable, Codable, Equatable {
             if !condition { throw MetaEmbeddingError("item warm-up options: \(message)") }
         }
         try check(k >= 1, "K (examples per warm-up batch) must be at least 1, got \(k)")
-        try check(minimumTestInteractions >= 1, "the minimum number of test interactions must be at least 1, got \(minimumTestInteractions)")
+        try check(
+            minimumTestInteractions >= 1,
+            "the minimum number of test interactions must be at least 1, got \(minimumTestInteractions)")
         try check(stepsPerRound >= 0, "steps per round must not be negative, got \(stepsPerRound)")
-        if let rate = learningRate { try check(rate.isFinite && rate >= 0, "the learning rate must be finite and non-negative, got \(rate)") }
+        if let rate = learningRate {
+            try check(rate.isFinite && rate >= 0, "the learning rate must be finite and non-negative, got \(rate)")
+        }
     }
 }
 
@@ -87,12 +94,16 @@ public struct ItemWarmUpReport: Sendable, Codable {
     /// Markdown tables: rows are initialisations, columns cold, a, b, c.
     public func markdown() -> String {
         var lines: [String] = []
-        lines.append("## \(dataset) item warm-up (MetaEmb protocol, seed \(seed), \(implicitFeedback ? "implicit" : "explicit") feedback)")
+        lines.append(
+            "## \(dataset) item warm-up (MetaEmb protocol, seed \(seed), \(implicitFeedback ? "implicit" : "explicit") feedback)"
+        )
         lines.append("")
-        lines.append("New items (existing users only): \(newItems) new, \(newItemsWithInteractions) with interactions, \(items) with at least "
-                     + "3K + \(options.minimumTestInteractions) = \(3 * options.k + options.minimumTestInteractions); K = \(options.k), "
-                     + "\(options.stepsPerRound) SGD step(s) of rate \(learningRate) per batch on the ID embedding only. "
-                     + "Warm-up interactions \(warmUpInteractions), test interactions \(testInteractions). Wall time \(String(format: "%.1f", wallSeconds)) s.")
+        lines.append(
+            "New items (existing users only): \(newItems) new, \(newItemsWithInteractions) with interactions, \(items) with at least "
+                + "3K + \(options.minimumTestInteractions) = \(3 * options.k + options.minimumTestInteractions); K = \(options.k), "
+                + "\(options.stepsPerRound) SGD step(s) of rate \(learningRate) per batch on the ID embedding only. "
+                + "Warm-up interactions \(warmUpInteractions), test interactions \(testInteractions). Wall time \(String(format: "%.1f", wallSeconds)) s."
+        )
         lines.append("")
         func format(_ value: Double?) -> String {
             guard let value, value.isFinite else { return "n/a" }
@@ -105,23 +116,30 @@ public struct ItemWarmUpReport: Sendable, Codable {
             lines.append("| initialisation | " + phases.joined(separator: " | ") + " |")
             lines.append("|---|" + phases.map { _ in "---:|" }.joined())
             for row in rows {
-                lines.append("| \(row.initialisation) | " + row.phases.map { format(metric($0)) }.joined(separator: " | ") + " |")
+                lines.append(
+                    "| \(row.initialisation) | " + row.phases.map { format(metric($0)) }.joined(separator: " | ") + " |"
+                )
             }
             lines.append("")
         }
         if implicitFeedback {
             table("AUC (pooled over all test interactions):", \.auc)
-            table("GAUC (mean per-item AUC, \(rows.first?.phases.first?.gaucItems ?? 0) items with both classes):", \.gauc)
+            table(
+                "GAUC (mean per-item AUC, \(rows.first?.phases.first?.gaucItems ?? 0) items with both classes):", \.gauc
+            )
             table("Log-loss:", \.loss)
         } else {
             table("MAE (pooled over all test interactions):", \.meanAbsoluteError)
             table("RMSE:", \.rootMeanSquaredError)
         }
         if let generator {
-            lines.append("Generator: \(generator.trainingItems) training and \(generator.validationItems) validation warm items; "
-                         + "epoch \(generator.bestEpoch) of \(generator.epochsRun) selected by validation objective "
-                         + String(format: "%.4f (cold %.4f, warm %.4f); %.1f s.", generator.validationObjective[generator.bestEpoch],
-                                  generator.validationColdLoss, generator.validationWarmLoss, generator.seconds))
+            lines.append(
+                "Generator: \(generator.trainingItems) training and \(generator.validationItems) validation warm items; "
+                    + "epoch \(generator.bestEpoch) of \(generator.epochsRun) selected by validation objective "
+                    + String(
+                        format: "%.4f (cold %.4f, warm %.4f); %.1f s.",
+                        generator.validationObjective[generator.bestEpoch],
+                        generator.validationColdLoss, generator.validationWarmLoss, generator.seconds))
             lines.append("")
         }
         return lines.joined(separator: "\n")
@@ -136,7 +154,9 @@ public enum ItemWarmUp {
 
     /// New items' interactions with existing users (`dataset.interactions`), per item in time order
     /// (ties by user); items with fewer than 3K + `minimumTestInteractions` are left out.
-    public static func items(dataset: Dataset, split: ProtocolSplit, k: Int, minimumTestInteractions: Int) -> (items: [ItemWarmUpItem], withInteractions: Int) {
+    public static func items(dataset: Dataset, split: ProtocolSplit, k: Int, minimumTestInteractions: Int) -> (
+        items: [ItemWarmUpItem], withInteractions: Int
+    ) {
         var existing = [Bool](repeating: false, count: dataset.userCount)
         for u in split.existingUsers { existing[Int(u)] = true }
         var byItem: [Int32: [Interaction]] = [:]
@@ -145,7 +165,9 @@ public enum ItemWarmUp {
         }
         var result: [ItemWarmUpItem] = []
         for item in byItem.keys.sorted() {
-            let all = byItem[item]!.sorted { $0.timestamp != $1.timestamp ? $0.timestamp < $1.timestamp : $0.user < $1.user }
+            let all = byItem[item]!.sorted {
+                $0.timestamp != $1.timestamp ? $0.timestamp < $1.timestamp : $0.user < $1.user
+            }
             guard all.count >= 3 * k + minimumTestInteractions else { continue }
             let rounds = (0..<3).map { Array(all[($0 * k)..<(($0 + 1) * k)]) }
             result.append(ItemWarmUpItem(item: item, rounds: rounds, test: Array(all[(3 * k)...])))
@@ -164,15 +186,20 @@ public enum ItemWarmUp {
         let parameters = base.copied()
         let table = parameters.tensor(name)
         let width = table.shape[1]
-        precondition(initial.shape == [items.count, width], "ItemWarmUp.run: initial embeddings of shape \(initial.shape), expected [\(items.count), \(width)]")
+        precondition(
+            initial.shape == [items.count, width],
+            "ItemWarmUp.run: initial embeddings of shape \(initial.shape), expected [\(items.count), \(width)]")
         let start = initial.denseValues
         for (slot, item) in items.enumerated() {
             for j in 0..<width { table.values[Int(item.item) * width + j] = start[slot * width + j] }
         }
         let optimizer = SGD(groups: [ParameterGroup([table], learningRate: learningRate)])
         func encode(_ rows: [Interaction]) -> (EntityBatch, EntityBatch, Tensor) {
-            (EntityBatch(features.users, entities: rows.map(\.user)), EntityBatch(features.items, entities: rows.map(\.item)),
-             Tensor(shape: [rows.count, 1], values: rows.map(\.value)))
+            (
+                EntityBatch(features.users, entities: rows.map(\.user)),
+                EntityBatch(features.items, entities: rows.map(\.item)),
+                Tensor(shape: [rows.count, 1], values: rows.map(\.value))
+            )
         }
         let test = TestRows(items: items, features: features)
         func evaluate(_ phase: String) -> ItemWarmUpReport.PhaseResult {
@@ -181,12 +208,16 @@ public enum ItemWarmUp {
         var phases = [evaluate(phases[0])]
         for round in 0..<3 {
             let rows = items.flatMap { $0.rounds[round] }
-            precondition(items.allSatisfy { $0.rounds[round].count == k }, "ItemWarmUp.run: every warm-up batch must hold K rows")
+            precondition(
+                items.allSatisfy { $0.rounds[round].count == k }, "ItemWarmUp.run: every warm-up batch must hold K rows"
+            )
             let (users, itemBatch, targets) = encode(rows)
             for _ in 0..<steps {
                 // n × the mean loss is the sum of each item's mean loss over its K rows: each row of
                 // the table gets the gradient of its own item's batch loss.
-                let loss = model.loss(model.predict(user: users, items: itemBatch, parameters: parameters), targets) * Float(items.count)
+                let loss =
+                    model.loss(model.predict(user: users, items: itemBatch, parameters: parameters), targets)
+                    * Float(items.count)
                 optimizer.step(Gradients([table], gradients(of: loss, withRespectTo: [table])))
             }
             phases.append(evaluate(Self.phases[round + 1]))
@@ -209,7 +240,9 @@ public enum ItemWarmUp {
     }
 
     /// The phase's metrics of `parameters` on the test interactions (pooled; GAUC per item for clicks).
-    static func score(phase: String, model: MeLUModel, parameters: ParameterSet, items: [ItemWarmUpItem], test: TestRows) -> ItemWarmUpReport.PhaseResult {
+    static func score(
+        phase: String, model: MeLUModel, parameters: ParameterSet, items: [ItemWarmUpItem], test: TestRows
+    ) -> ItemWarmUpReport.PhaseResult {
         let (testUsers, testItems, testTargets) = (test.users, test.items, test.targets)
         let outputs = GradientMode.withoutRecording {
             model.predict(user: testUsers, items: testItems, parameters: parameters)
@@ -219,7 +252,8 @@ public enum ItemWarmUp {
         let targets = testTargets.values
         var result = ItemWarmUpReport.PhaseResult(
             phase: phase, meanAbsoluteError: Metrics.meanAbsoluteError(scores, targets),
-            rootMeanSquaredError: Metrics.rootMeanSquaredError(scores, targets), loss: loss, auc: nil, gauc: nil, gaucItems: 0)
+            rootMeanSquaredError: Metrics.rootMeanSquaredError(scores, targets), loss: loss, auc: nil, gauc: nil,
+            gaucItems: 0)
         if model.configuration.objective == .click {
             result.auc = Metrics.areaUnderCurve(scores, targets)
             var aucs: [Double] = []
@@ -249,7 +283,9 @@ extension Experiment {
         monitor: TrainingMonitor = .silent, log: ((String) -> Void)? = nil
     ) throws -> MetaEmbeddingGenerator {
         guard base.parameters[MeLUModel.itemIDEmbeddingName] != nil else {
-            throw MetaEmbeddingError("the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)")
+            throw MetaEmbeddingError(
+                "the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)"
+            )
         }
         let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(base.parameters, items: trainedItems)
         var best: (score: Double, generator: MetaEmbeddingGenerator)?
@@ -257,8 +293,9 @@ extension Experiment {
             var candidate = options
             candidate.seed = initialisationSeed
             candidate.innerLearningRate = rate
-            let generator = try MetaEmbeddingGenerator(model: base.model, base: base.parameters, options: candidate,
-                                                       scale: max(statistics.standardDeviation, 1e-4))
+            let generator = try MetaEmbeddingGenerator(
+                model: base.model, base: base.parameters, options: candidate,
+                scale: max(statistics.standardDeviation, 1e-4))
             let summary = try generator.fit(training: split.warmInteractions, features: features, monitor: monitor)
             let score = summary.validationObjective[summary.bestEpoch]
             log?(String(format: "meta-embedding: inner rate %g, validation objective %.4f", Double(rate), score))
@@ -273,18 +310,24 @@ extension Experiment {
     /// With `metaWarmUp`, MWUF's row follows (its raw embedding starts at the mean and takes the
     /// same SGD steps, through the warming).
     public func itemWarmUp(
-        base: PretrainedNetwork, generator: MetaEmbeddingGenerator, metaWarmUp: MetaWarmUp? = nil, options: ItemWarmUpOptions = .init(),
+        base: PretrainedNetwork, generator: MetaEmbeddingGenerator, metaWarmUp: MetaWarmUp? = nil,
+        options: ItemWarmUpOptions = .init(),
         log: ((String) -> Void)? = nil
     ) throws -> ItemWarmUpReport {
         try options.validate()
         let start = Date()
         guard base.parameters[MeLUModel.itemIDEmbeddingName] != nil else {
-            throw MetaEmbeddingError("the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)")
+            throw MetaEmbeddingError(
+                "the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)"
+            )
         }
-        let (items, withInteractions) = ItemWarmUp.items(dataset: dataset, split: split, k: options.k,
-                                                         minimumTestInteractions: options.minimumTestInteractions)
+        let (items, withInteractions) = ItemWarmUp.items(
+            dataset: dataset, split: split, k: options.k,
+            minimumTestInteractions: options.minimumTestInteractions)
         guard !items.isEmpty else {
-            throw MetaEmbeddingError("item warm-up: no new item has 3K + \(options.minimumTestInteractions) = \(3 * options.k + options.minimumTestInteractions) interactions from existing users (\(withInteractions) have some); lower K")
+            throw MetaEmbeddingError(
+                "item warm-up: no new item has 3K + \(options.minimumTestInteractions) = \(3 * options.k + options.minimumTestInteractions) interactions from existing users (\(withInteractions) have some); lower K"
+            )
         }
         let width = base.model.configuration.embeddingSize
         let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(base.parameters, items: trainedItems)
@@ -292,29 +335,39 @@ extension Experiment {
         let ids = items.map(\.item)
         let initialisations: [(String, Tensor)] = [
             ("zero (base model as is)", Tensor.zeros([items.count, width])),
-            ("random N(0, σ²)", Tensor.normal([items.count, width], standardDeviation: statistics.standardDeviation, using: &random)),
-            ("mean warm embedding", Tensor(shape: [items.count, width], values: Array((0..<items.count).map { _ in statistics.mean }.joined()))),
+            (
+                "random N(0, σ²)",
+                Tensor.normal([items.count, width], standardDeviation: statistics.standardDeviation, using: &random)
+            ),
+            (
+                "mean warm embedding",
+                Tensor(
+                    shape: [items.count, width], values: Array((0..<items.count).map { _ in statistics.mean }.joined()))
+            ),
             ("MetaEmb (generated)", generator.embeddings(for: ids, features: features.items)),
         ]
         let rate = options.learningRate ?? generator.options.innerLearningRate
         var rows: [ItemWarmUpReport.Row] = []
         for (name, initial) in initialisations {
             log?("item warm-up: \(name)")
-            let result = ItemWarmUp.run(model: base.model, parameters: base.parameters, items: items, initial: initial,
-                                        features: features, k: options.k, steps: options.stepsPerRound, learningRate: rate)
+            let result = ItemWarmUp.run(
+                model: base.model, parameters: base.parameters, items: items, initial: initial,
+                features: features, k: options.k, steps: options.stepsPerRound, learningRate: rate)
             rows.append(.init(initialisation: name, phases: result.phases))
         }
         if let metaWarmUp {
             log?("item warm-up: MWUF")
-            let phases = ItemWarmUp.runMetaWarmUp(metaWarmUp, items: items, features: features, k: options.k,
-                                                  steps: options.stepsPerRound, learningRate: rate)
+            let phases = ItemWarmUp.runMetaWarmUp(
+                metaWarmUp, items: items, features: features, k: options.k,
+                steps: options.stepsPerRound, learningRate: rate)
             rows.append(.init(initialisation: "MWUF (scaled and shifted mean)", phases: phases))
         }
         let implicit: Bool
         if case .implicit = dataset.feedback { implicit = true } else { implicit = false }
         return ItemWarmUpReport(
             dataset: dataset.name, seed: seed, implicitFeedback: implicit, options: options, learningRate: rate,
-            newItems: split.isNewItem.filter { $0 }.count, newItemsWithInteractions: withInteractions, items: items.count,
+            newItems: split.isNewItem.filter { $0 }.count, newItemsWithInteractions: withInteractions,
+            items: items.count,
             warmUpInteractions: items.count * 3 * options.k, testInteractions: items.reduce(0) { $0 + $1.test.count },
             rows: rows, generator: generator.summary, generatorOptions: generator.options,
             wallSeconds: Date().timeIntervalSince(start))
@@ -327,9 +380,11 @@ extension Experiment {
     ) throws -> ItemWarmUpReport {
         try options.validate()
         let start = Date()
-        let generator = try trainMetaEmbedding(base: base, options: generatorOptions, innerRates: innerRates, monitor: monitor, log: log)
+        let generator = try trainMetaEmbedding(
+            base: base, options: generatorOptions, innerRates: innerRates, monitor: monitor, log: log)
         let metaWarmUp = try trainMetaWarmUp(base: base, options: generatorOptions, monitor: monitor, log: log)
-        var report = try itemWarmUp(base: base, generator: generator, metaWarmUp: metaWarmUp, options: options, log: log)
+        var report = try itemWarmUp(
+            base: base, generator: generator, metaWarmUp: metaWarmUp, options: options, log: log)
         report.wallSeconds = Date().timeIntervalSince(start)
         return report
     }

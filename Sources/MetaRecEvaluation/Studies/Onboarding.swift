@@ -39,20 +39,30 @@ public struct OnboardingReport: Sendable, Codable {
     /// The curves as a Markdown table, choosers as rows and K as columns, then the calibration.
     public func markdown() -> String {
         let sizes = curves.first?.points.map(\.k) ?? []
-        var lines = ["Onboarding on \(tasks) user-cold tasks, scored by \(scorer): query MAE after K asked ratings", ""]
+        var lines = [
+            "Onboarding on \(tasks) user-cold tasks, scored by \(scorer): query MAE after K asked ratings", "",
+        ]
         lines.append("| chooser | " + sizes.map { "K = \($0)" }.joined(separator: " | ") + " |")
         lines.append("|---|" + sizes.map { _ in "---:" }.joined(separator: "|") + "|")
         for curve in curves {
-            lines.append("| \(curve.chooser) | " + curve.points.map { String(format: "%.4f", $0.meanAbsoluteError) }.joined(separator: " | ") + " |")
+            lines.append(
+                "| \(curve.chooser) | "
+                    + curve.points.map { String(format: "%.4f", $0.meanAbsoluteError) }.joined(separator: " | ") + " |")
         }
         if let first = curves.first {
-            lines.append("| (tasks with ≥ K support items) | " + first.points.map { "\($0.tasksWithFullPool)" }.joined(separator: " | ") + " |")
+            lines.append(
+                "| (tasks with ≥ K support items) | "
+                    + first.points.map { "\($0.tasksWithFullPool)" }.joined(separator: " | ") + " |")
         }
         if !calibration.isEmpty {
-            lines += ["", "Calibration of \(scorer) on user-cold query ratings after the K earliest support ratings", "",
-                      "| K | within ±1 sd (≈ 68%) | within ±2 sd (≈ 95%) | ratings |", "|---:|---:|---:|---:|"]
+            lines += [
+                "", "Calibration of \(scorer) on user-cold query ratings after the K earliest support ratings", "",
+                "| K | within ±1 sd (≈ 68%) | within ±2 sd (≈ 95%) | ratings |", "|---:|---:|---:|---:|",
+            ]
             for row in calibration {
-                lines.append("| \(row.k < 0 ? "all" : String(row.k)) | \(String(format: "%.1f%%", 100 * row.withinOne)) | \(String(format: "%.1f%%", 100 * row.withinTwo)) | \(row.ratings) |")
+                lines.append(
+                    "| \(row.k < 0 ? "all" : String(row.k)) | \(String(format: "%.1f%%", 100 * row.withinOne)) | \(String(format: "%.1f%%", 100 * row.withinTwo)) | \(row.ratings) |"
+                )
             }
         }
         return lines.joined(separator: "\n")
@@ -68,16 +78,21 @@ public enum OnboardingEvaluation {
         let largest = sizes.max() ?? 0
         return choosers.map { chooser in
             let perTask = Parallel.map(tasks, workers: threads) { task -> [Double] in
-                let answersByItem = Dictionary(task.support.map { ($0.item, $0) }, uniquingKeysWith: { first, _ in first })
+                let answersByItem = Dictionary(
+                    task.support.map { ($0.item, $0) }, uniquingKeysWith: { first, _ in first })
                 let pool = task.support.map(\.item)
-                var user = NewUserAnswers(features: EntityBatch(features.users, entities: [task.user]), key: Int64(task.user))
+                var user = NewUserAnswers(
+                    features: EntityBatch(features.users, entities: [task.user]), key: Int64(task.user))
                 var errors: [Double] = []
                 for k in 0...largest {
-                    if k > 0, let item = chooser.choose(count: 1, for: user, pool: pool).first, let answer = answersByItem[item] {
+                    if k > 0, let item = chooser.choose(count: 1, for: user, pool: pool).first,
+                        let answer = answersByItem[item]
+                    {
                         user.answers.append(answer)
                     }
                     guard sizes.contains(k) else { continue }
-                    let prepared = PreparedTask(user: task.user, support: user.answers, query: task.query, features: features)
+                    let prepared = PreparedTask(
+                        user: task.user, support: user.answers, query: task.query, features: features)
                     errors.append(Metrics.meanAbsoluteError(scorer.predict(prepared), prepared.queryTargets.values))
                 }
                 return errors
@@ -95,13 +110,15 @@ public enum OnboardingEvaluation {
     /// The share of query ratings within ±1 and ±2 predictive standard deviations of the head's
     /// posterior predictive, after the K earliest support ratings (K = -1: all of them).
     public static func calibration(
-        head: CovarianceHead, tasks: [ProtocolTask], features: FeatureContext, sizes: [Int] = [0, 1, 3, 5, 10, -1], threads: Int = 2
+        head: CovarianceHead, tasks: [ProtocolTask], features: FeatureContext, sizes: [Int] = [0, 1, 3, 5, 10, -1],
+        threads: Int = 2
     ) -> [OnboardingReport.Calibration] {
         sizes.map { k in
             let counts = Parallel.map(tasks, workers: threads) { task -> (Int, Int, Int) in
                 let prepared = PreparedTask(k < 0 ? task : task.truncatedSupport(toEarliest: k), features: features)
                 let (means, variances) = head.predictWithUncertainty(prepared)
-                var one = 0, two = 0
+                var one = 0
+                var two = 0
                 for (index, target) in prepared.queryTargets.values.enumerated() {
                     let distance = abs(target - means[index]) / variances[index].squareRoot()
                     if distance <= 1 { one += 1 }
@@ -128,7 +145,9 @@ extension Experiment {
             VarianceReductionChooser(head: head, features: features, popularity: nil),
             PopularFirstChooser(popularity: popularity),
             PopularityEntropyChooser(popularity: popularity),
-            EvidenceChooser(popularity: popularity, gradientSizes: head.itemGradientSizes(training: split.warmInteractions, features: features)),
+            EvidenceChooser(
+                popularity: popularity,
+                gradientSizes: head.itemGradientSizes(training: split.warmInteractions, features: features)),
             RandomChooser(seed: seed),
             EarliestRatedChooser(),
         ]
@@ -139,8 +158,10 @@ extension Experiment {
         let tasks = split.tasks(.userCold)
         return OnboardingReport(
             scorer: head.name, tasks: tasks.count,
-            curves: OnboardingEvaluation.curves(choosers: questionChoosers(head: head), scorer: head, tasks: tasks,
-                                                features: features, sizes: sizes, threads: threads),
-            calibration: OnboardingEvaluation.calibration(head: head, tasks: tasks, features: features, threads: threads))
+            curves: OnboardingEvaluation.curves(
+                choosers: questionChoosers(head: head), scorer: head, tasks: tasks,
+                features: features, sizes: sizes, threads: threads),
+            calibration: OnboardingEvaluation.calibration(
+                head: head, tasks: tasks, features: features, threads: threads))
     }
 }

@@ -59,16 +59,23 @@ public struct StreamPoint: Sendable, Codable, Equatable {
         guard total > 0 else { return [] }
         let marks = min(count, total)
         var points: [StreamPoint] = []
-        var errorSum = 0.0, aucSum = 0.0, aucCount = 0
+        var errorSum = 0.0
+        var aucSum = 0.0
+        var aucCount = 0
         var next = 1
         for index in 0..<total {
             errorSum += errors[index]
-            if let auc = aucs[index] { aucSum += auc; aucCount += 1 }
+            if let auc = aucs[index] {
+                aucSum += auc
+                aucCount += 1
+            }
             let seen = index + 1
             if seen == (next * total + marks - 1) / marks {
-                points.append(StreamPoint(users: seen, fraction: Double(seen) / Double(total),
-                                          gauc: aucCount == 0 ? nil : aucSum / Double(aucCount),
-                                          meanAbsoluteError: errorSum / Double(seen)))
+                points.append(
+                    StreamPoint(
+                        users: seen, fraction: Double(seen) / Double(total),
+                        gauc: aucCount == 0 ? nil : aucSum / Double(aucCount),
+                        meanAbsoluteError: errorSum / Double(seen)))
                 next += 1
             }
         }
@@ -101,7 +108,8 @@ public struct StreamingReport: Sendable, Codable {
                     + "\(row.bytesPerUser) | \(f(row.adaptationMilliseconds, 2)) | \(f(row.updateMilliseconds, 2)) |")
         }
         lines.append("")
-        lines.append("Users stream in the order of their first interaction; each is predicted before it is learned from.")
+        lines.append(
+            "Users stream in the order of their first interaction; each is predicted before it is learned from.")
         return lines.joined(separator: "\n")
     }
 }
@@ -122,8 +130,9 @@ extension Experiment {
             .sorted { (firstSeen[$0]!, $0) < (firstSeen[$1]!, $1) }
         return order.map { user in
             let ratings = byUser[user]!.sorted { ($0.timestamp, $0.item) < ($1.timestamp, $1.item) }
-            return PreparedTask(user: user, support: Array(ratings.prefix(supportSize)),
-                                query: Array(ratings[supportSize..<(supportSize + querySize)]), features: features)
+            return PreparedTask(
+                user: user, support: Array(ratings.prefix(supportSize)),
+                query: Array(ratings[supportSize..<(supportSize + querySize)]), features: features)
         }
     }
 
@@ -147,13 +156,17 @@ extension Experiment {
             var training = metaTraining
             training.adaptation.partition = partition
             log?("offline meta-training, partition \(partition)")
-            let offline = try trainMetaLearner(options: training, model: configuration, phase: "offline meta-training, partition \(partition)", monitor: monitor)
+            let offline = try trainMetaLearner(
+                options: training, model: configuration, phase: "offline meta-training, partition \(partition)",
+                monitor: monitor)
             let conditions: [(String, Bool, Int)] = [
-                ("offline only", false, 0), ("online + replay", true, options.online.replayTasks), ("online, no replay", true, 0),
+                ("offline only", false, 0), ("online + replay", true, options.online.replayTasks),
+                ("online, no replay", true, 0),
             ]
             for (name, updates, replay) in conditions {
-                let learner = MetaLearner(model: offline.model, options: offline.options, parameters: offline.parameters.copied(),
-                                          innerRates: offline.innerRates.mapValues { $0.asParameter() })
+                let learner = MetaLearner(
+                    model: offline.model, options: offline.options, parameters: offline.parameters.copied(),
+                    innerRates: offline.innerRates.mapValues { $0.asParameter() })
                 var onlineOptions = options.online
                 onlineOptions.updates = updates
                 onlineOptions.replayTasks = replay
@@ -161,7 +174,10 @@ extension Experiment {
                 let online = OnlineMetaLearner(offline: learner, options: onlineOptions)
                 online.seedReplay(with: replayPool)
                 let before = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
-                var errors: [Double] = [], aucs: [Double] = [], adaptTimes: [Double] = [], updateTimes: [Double] = []
+                var errors: [Double] = []
+                var aucs: [Double] = []
+                var adaptTimes: [Double] = []
+                var updateTimes: [Double] = []
                 var userAUCs: [Double?] = []
                 for task in stream {
                     let step = online.process(task)
@@ -175,14 +191,18 @@ extension Experiment {
                 }
                 let after = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
                 func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
-                rows.append(StreamingRow(
-                    partition: partition.description, condition: name, users: stream.count,
-                    meanAbsoluteError: errors.reduce(0, +) / Double(max(errors.count, 1)),
-                    auc: aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count),
-                    earlierBefore: before, earlierAfter: after, bytesPerUser: online.bytesPerUser,
-                    adaptationMilliseconds: median(adaptTimes), updateMilliseconds: updates ? median(updateTimes) : 0,
-                    curve: StreamPoint.cumulative(errors: errors, aucs: userAUCs)))
-                log?("  \(name): stream AUC \(rows.last!.auc.map { String(format: "%.4f", $0) } ?? "n/a"), MAE \(String(format: "%.4f", rows.last!.meanAbsoluteError))")
+                rows.append(
+                    StreamingRow(
+                        partition: partition.description, condition: name, users: stream.count,
+                        meanAbsoluteError: errors.reduce(0, +) / Double(max(errors.count, 1)),
+                        auc: aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count),
+                        earlierBefore: before, earlierAfter: after, bytesPerUser: online.bytesPerUser,
+                        adaptationMilliseconds: median(adaptTimes),
+                        updateMilliseconds: updates ? median(updateTimes) : 0,
+                        curve: StreamPoint.cumulative(errors: errors, aucs: userAUCs)))
+                log?(
+                    "  \(name): stream AUC \(rows.last!.auc.map { String(format: "%.4f", $0) } ?? "n/a"), MAE \(String(format: "%.4f", rows.last!.meanAbsoluteError))"
+                )
             }
         }
         return StreamingReport(dataset: dataset.name, seed: seed, options: options, rows: rows)

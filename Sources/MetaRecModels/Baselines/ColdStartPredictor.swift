@@ -52,7 +52,10 @@ public struct ItemMean: ColdStartPredictor {
 
     public init(training: [Interaction]) {
         var sums: [Int32: (Double, Int)] = [:]
-        for rating in training { sums[rating.item, default: (0, 0)].0 += Double(rating.value); sums[rating.item]!.1 += 1 }
+        for rating in training {
+            sums[rating.item, default: (0, 0)].0 += Double(rating.value)
+            sums[rating.item]!.1 += 1
+        }
         means = sums.mapValues { Float($0.0 / Double($0.1)) }
         fallback = GlobalMean(training: training).mean
     }

@@ -32,7 +32,8 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     public var variant: String?
 
     public var name: String {
-        let base = fineTuning.map { "pretrained + fine-tune (\($0.partition), \($0.steps) steps, lr \($0.learningRate))" }
+        let base =
+            fineTuning.map { "pretrained + fine-tune (\($0.partition), \($0.steps) steps, lr \($0.learningRate))" }
             ?? "pretrained network"
         return variant.map { "\(base) [\($0)]" } ?? base
     }
@@ -61,12 +62,14 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
         monitor: TrainingMonitor = .silent, phase: String = "pretrained network"
     ) throws -> TrainingOutcome {
         guard !training.isEmpty else {
-            return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return TrainingOutcome(
+                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
         }
         var random = SeededGenerator(seed: options.seed).derived("pretraining")
         let frozen = Set(options.frozenParameters ?? [])
         let trainable = parameters.names.filter { !frozen.contains($0) }
-        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors(trainable), learningRate: options.learningRate)])
+        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors(trainable), learningRate: options.learningRate)]
+        )
         var order = Array(training.indices)
         let batchSize = options.batchSize
         let loop = TrainingLoop(
@@ -79,8 +82,10 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
             step: { _, step in
                 let rows = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)].map { training[$0] }
                 let rate = options.unseenMaskingRate ?? 0
-                let users = EntityBatch(features.users, entities: rows.map(\.user)).maskingValues(rate: rate, using: &random)
-                let items = EntityBatch(features.items, entities: rows.map(\.item)).maskingValues(rate: rate, using: &random)
+                let users = EntityBatch(features.users, entities: rows.map(\.user)).maskingValues(
+                    rate: rate, using: &random)
+                let items = EntityBatch(features.items, entities: rows.map(\.item)).maskingValues(
+                    rate: rate, using: &random)
                 let targets = Tensor(shape: [rows.count, 1], values: rows.map(\.value))
                 let tensors = parameters.tensors(trainable)
                 let loss = model.loss(model.predict(user: users, items: items, parameters: parameters), targets)

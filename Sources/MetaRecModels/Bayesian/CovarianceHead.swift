@@ -50,8 +50,10 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
 
     public var dimension: Int { configuration.representationSize + 1 }
 
-    public init(configuration: Configuration, users: FeatureSpace, items: FeatureSpace,
-                parameters: ParameterSet? = nil, priorCovariance: [Double]? = nil, noiseVariance: Double = 1) {
+    public init(
+        configuration: Configuration, users: FeatureSpace, items: FeatureSpace,
+        parameters: ParameterSet? = nil, priorCovariance: [Double]? = nil, noiseVariance: Double = 1
+    ) {
         self.configuration = configuration
         self.users = users
         self.items = items
@@ -70,7 +72,9 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         _ configuration: Configuration, users: FeatureSpace, items: FeatureSpace, using random: inout SeededGenerator
     ) -> ParameterSet {
         var parameters = ParameterSet()
-        let e = configuration.embeddingSize, d = configuration.representationSize, k = d + 1
+        let e = configuration.embeddingSize
+        let d = configuration.representationSize
+        let k = d + 1
         for (side, space) in [(ParameterName.Side.user, users), (.item, items)] {
             for field in space.fields {
                 parameters[ParameterName.field(side, field.name, embedded: field.isEmbedded)] = Tensor.normal(
@@ -83,9 +87,11 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         let itemWidth = (max(items.fields.count, 1) + (configuration.itemIDEmbedding ? 1 : 0)) * e
         let userWidth = max(users.fields.count, 1) * e
         let towerBound = (6 / Float(itemWidth + d)).squareRoot()
-        parameters[ParameterName.towerWeight] = Tensor.uniform([itemWidth, d], low: -towerBound, high: towerBound, using: &random, requiresGradient: true)
+        parameters[ParameterName.towerWeight] = Tensor.uniform(
+            [itemWidth, d], low: -towerBound, high: towerBound, using: &random, requiresGradient: true)
         parameters[ParameterName.towerBias] = Tensor.zeros([d]).asParameter()
-        parameters[ParameterName.priorWeight] = Tensor.normal([userWidth, k], standardDeviation: 0.01, using: &random, requiresGradient: true)
+        parameters[ParameterName.priorWeight] = Tensor.normal(
+            [userWidth, k], standardDeviation: 0.01, using: &random, requiresGradient: true)
         var bias = [Float](repeating: 0, count: k)
         bias[d] = configuration.initialBias
         parameters[ParameterName.priorBias] = Tensor(shape: [k], values: bias, requiresGradient: true)
@@ -95,7 +101,9 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
 
     // MARK: - The model
 
-    private func fieldEmbeddings(_ side: ParameterName.Side, _ space: FeatureSpace, _ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
+    private func fieldEmbeddings(
+        _ side: ParameterName.Side, _ space: FeatureSpace, _ batch: EntityBatch, _ p: ParameterSet
+    ) -> Tensor {
         concatenateColumns(space.embeddings(of: batch, side: side, parameters: p, width: configuration.embeddingSize))
     }
 
@@ -105,13 +113,16 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         if configuration.itemIDEmbedding {
             input = concatenateColumns([input, embeddingBag(p.tensor(ParameterName.itemIDEmbedding), batch.ids)])
         }
-        let hidden = tanh(linear(input, weight: p.tensor(ParameterName.towerWeight), bias: p.tensor(ParameterName.towerBias)))
+        let hidden = tanh(
+            linear(input, weight: p.tensor(ParameterName.towerWeight), bias: p.tensor(ParameterName.towerBias)))
         return concatenateColumns([hidden, Tensor.filled([batch.rows, 1], with: 1)])
     }
 
     /// μ(user features): `[rows, k]`.
     func priorMean(_ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
-        linear(fieldEmbeddings(.user, users, batch, p), weight: p.tensor(ParameterName.priorWeight), bias: p.tensor(ParameterName.priorBias))
+        linear(
+            fieldEmbeddings(.user, users, batch, p), weight: p.tensor(ParameterName.priorWeight),
+            bias: p.tensor(ParameterName.priorBias))
     }
 
     // MARK: - Training
@@ -125,7 +136,8 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         monitor: TrainingMonitor = .silent, phase: String = "covariance head"
     ) throws -> TrainingOutcome {
         guard !training.isEmpty else {
-            return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return TrainingOutcome(
+                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
         }
         var random = SeededGenerator(seed: configuration.seed).derived("covariance-training")
         let trainable = parameters.tensors
@@ -144,27 +156,34 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
             stepsPerEpoch: (training.count + batchSize - 1) / batchSize,
             beginEpoch: { _ in
                 random.shuffle(&order)
-                precision = Tensor(shape: [dimension, dimension], values: (try? Cholesky(priorCovariance, size: dimension))
-                    .map { $0.inverse().map(Float.init) } ?? identity(dimension).map(Float.init))
+                precision = Tensor(
+                    shape: [dimension, dimension],
+                    values: (try? Cholesky(priorCovariance, size: dimension))
+                        .map { $0.inverse().map(Float.init) } ?? identity(dimension).map(Float.init))
             },
             step: { _, step in
                 let rows = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)].map { training[$0] }
                 let userBatch = EntityBatch(features.users, entities: rows.map(\.user))
                 let itemBatch = EntityBatch(features.items, entities: rows.map(\.item))
                 let phi = itemRepresentation(itemBatch, parameters)
-                let offsets = embeddingBag(parameters.tensor(ParameterName.userOffset), IndexLists(rows.map { [$0.user] }))
+                let offsets = embeddingBag(
+                    parameters.tensor(ParameterName.userOffset), IndexLists(rows.map { [$0.user] }))
                 let weights = priorMean(userBatch, parameters) + offsets
                 let predictions = (phi * weights).sumRows().reshaped([rows.count, 1])
                 let fit = meanSquaredError(predictions, Tensor(shape: [rows.count, 1], values: rows.map(\.value)))
                 let rowWeights = Tensor(rows.map { Float(noiseVariance) / Float(counts[$0.user] ?? 1) })
-                let penalty = ((matmul(offsets, precision) * offsets).sumRows() * rowWeights).sum() * (1 / Float(rows.count))
+                let penalty =
+                    ((matmul(offsets, precision) * offsets).sumRows() * rowWeights).sum() * (1 / Float(rows.count))
                 optimizer.step(Gradients(trainable, gradients(of: fit + penalty, withRespectTo: trainable)))
                 return fit.scalar
             },
             endEpoch: { _ in updatePrior(byUser, features: features) },
             validate: {
-                validation.isEmpty ? nil : selectable(selectionScore(
-                    validation, objective: configuration.objective, threads: configuration.threads, predict))
+                validation.isEmpty
+                    ? nil
+                    : selectable(
+                        selectionScore(
+                            validation, objective: configuration.objective, threads: configuration.threads, predict))
             },
             snapshot: { (parameters.copied(), priorCovariance, noiseVariance) },
             restore: { best in
@@ -179,18 +198,31 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
     func updatePrior(_ byUser: [Int32: [Interaction]], features: FeatureContext) {
         let k = dimension
         let users = byUser.keys.sorted()
-        struct Statistics { var scatter: [Double]; var residual: Double; var ratings: Int; var offsets: [(Int32, [Double])] }
+        struct Statistics {
+            var scatter: [Double]
+            var residual: Double
+            var ratings: Int
+            var offsets: [(Int32, [Double])]
+        }
         let workers = max(1, configuration.threads)
         let partials = Parallel.map(Array(0..<workers), workers: workers) { worker -> Statistics in
-            var statistics = Statistics(scatter: .init(repeating: 0, count: k * k), residual: 0, ratings: 0, offsets: [])
+            var statistics = Statistics(
+                scatter: .init(repeating: 0, count: k * k), residual: 0, ratings: 0, offsets: [])
             for index in stride(from: worker, to: users.count, by: workers) {
                 let user = users[index]
                 let ratings = byUser[user]!
-                guard let posterior = GradientMode.withoutRecording({
-                    self.posterior(user: user, support: ratings.map(\.item), targets: ratings.map(\.value), features: features)
-                }) else { continue }
+                guard
+                    let posterior = GradientMode.withoutRecording({
+                        self.posterior(
+                            user: user, support: ratings.map(\.item), targets: ratings.map(\.value), features: features)
+                    })
+                else { continue }
                 let delta = zip(posterior.mean, posterior.priorMean).map { $0 - $1 }
-                for i in 0..<k { for j in 0..<k { statistics.scatter[i * k + j] += delta[i] * delta[j] + posterior.covariance[i * k + j] } }
+                for i in 0..<k {
+                    for j in 0..<k {
+                        statistics.scatter[i * k + j] += delta[i] * delta[j] + posterior.covariance[i * k + j]
+                    }
+                }
                 for (row, target) in zip(posterior.supportFeatures, ratings.map(\.value)) {
                     let mean = zip(row, posterior.mean).reduce(0.0) { $0 + $1.0 * $1.1 }
                     var variance = 0.0
@@ -203,7 +235,9 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
             return statistics
         }
         var scatter = [Double](repeating: 0, count: k * k)
-        var residual = 0.0, ratings = 0, userTotal = 0
+        var residual = 0.0
+        var ratings = 0
+        var userTotal = 0
         let table = parameters.tensor(ParameterName.userOffset)
         for part in partials {
             for i in scatter.indices { scatter[i] += part.scatter[i] }
@@ -215,7 +249,9 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
             }
         }
         guard userTotal > 0, ratings > 0 else { return }
-        priorCovariance = scatter.enumerated().map { $0.element / Double(userTotal) + ($0.offset % (k + 1) == 0 ? 1e-6 : 0) }
+        priorCovariance = scatter.enumerated().map {
+            $0.element / Double(userTotal) + ($0.offset % (k + 1) == 0 ? 1e-6 : 0)
+        }
         noiseVariance = max(residual / Double(ratings), 1e-4)
     }
 
@@ -234,7 +270,8 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
     func posterior(user: Int32, support: [Int32], targets: [Float], features: FeatureContext) -> Posterior? {
         let userBatch = EntityBatch(features.users, entities: [user])
         let prior = priorMean(userBatch, parameters).denseValues.map(Double.init)
-        let phi = support.isEmpty ? [] : rows(itemRepresentation(EntityBatch(features.items, entities: support), parameters))
+        let phi =
+            support.isEmpty ? [] : rows(itemRepresentation(EntityBatch(features.items, entities: support), parameters))
         return posterior(prior: prior, phi: phi, targets: targets)
     }
 
@@ -251,7 +288,8 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
             }
         }
         guard let factor = try? Cholesky(precision, size: k) else { return nil }
-        return Posterior(mean: factor.solve(rightHandSide), covariance: factor.inverse(), priorMean: prior, supportFeatures: phi)
+        return Posterior(
+            mean: factor.solve(rightHandSide), covariance: factor.inverse(), priorMean: prior, supportFeatures: phi)
     }
 
     private func rows(_ tensor: Tensor) -> [[Double]] {
@@ -267,7 +305,10 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
             let phi = task.supportCount == 0 ? [] : rows(itemRepresentation(task.supportItems, parameters))
             let query = rows(itemRepresentation(task.queryItems, parameters))
             guard let posterior = posterior(prior: prior, phi: phi, targets: task.supportTargets.values) else {
-                return (query.map { row in Float(zip(row, prior).reduce(0) { $0 + $1.0 * $1.1 }) }, query.map { _ in Float(noiseVariance) })
+                return (
+                    query.map { row in Float(zip(row, prior).reduce(0) { $0 + $1.0 * $1.1 }) },
+                    query.map { _ in Float(noiseVariance) }
+                )
             }
             let k = dimension
             let means = query.map { row in Float(zip(row, posterior.mean).reduce(0) { $0 + $1.0 * $1.1 }) }

@@ -27,14 +27,18 @@ public final class MetaWarmUp: @unchecked Sendable {
     public private(set) var parameters: ParameterSet
     public private(set) var summary: MetaEmbeddingTrainingSummary?
 
-    public init(model: MeLUModel, base: ParameterSet, coldEmbedding: [Float], options: MetaEmbeddingOptions = .init()) throws {
+    public init(model: MeLUModel, base: ParameterSet, coldEmbedding: [Float], options: MetaEmbeddingOptions = .init())
+        throws
+    {
         try options.validate()
         guard model.configuration.itemIDEmbedding, base[MeLUModel.itemIDEmbeddingName] != nil else {
-            throw MetaEmbeddingError("MWUF needs a base model with item-id embeddings (MeLUModel.Configuration(itemIDEmbedding: true))")
+            throw MetaEmbeddingError(
+                "MWUF needs a base model with item-id embeddings (MeLUModel.Configuration(itemIDEmbedding: true))")
         }
         let width = model.configuration.embeddingSize
         guard coldEmbedding.count == width else {
-            throw MetaEmbeddingError("MWUF: the cold embedding has \(coldEmbedding.count) values, expected the embedding size \(width)")
+            throw MetaEmbeddingError(
+                "MWUF: the cold embedding has \(coldEmbedding.count) values, expected the embedding size \(width)")
         }
         self.model = model
         self.base = ParameterSet(base.names.map { ($0, base.tensor($0).detached()) })
@@ -52,9 +56,13 @@ public final class MetaWarmUp: @unchecked Sendable {
     /// ψ(x) ⊙ e + ω(ū) for items' feature blocks `[n, itemFeatureWidth]`, raw embeddings e
     /// `[n, E]` (or `[1, E]` shared) and mean users `[n, userWidth]` (zeros: no user yet): `[n, E]`.
     public func warm(itemFeatures: Tensor, embeddings: Tensor, meanUsers: Tensor) -> Tensor {
-        let scale = sigmoid(linear(itemFeatures, weight: parameters.tensor(Self.scaleWeightName),
-                                   bias: parameters.tensor(Self.scaleBiasName))) * 2
-        let shift = linear(meanUsers, weight: parameters.tensor(Self.shiftWeightName), bias: parameters.tensor(Self.shiftBiasName))
+        let scale =
+            sigmoid(
+                linear(
+                    itemFeatures, weight: parameters.tensor(Self.scaleWeightName),
+                    bias: parameters.tensor(Self.scaleBiasName))) * 2
+        let shift = linear(
+            meanUsers, weight: parameters.tensor(Self.shiftWeightName), bias: parameters.tensor(Self.shiftBiasName))
         let raw = embeddings.shape[0] == scale.shape[0] ? embeddings : embeddings.expanded(to: scale.shape)
         return scale * raw + shift
     }
@@ -82,7 +90,8 @@ public final class MetaWarmUp: @unchecked Sendable {
         let e = coldEmbedding.reshaped([1, coldEmbedding.count])
         let nobody = Tensor.zeros([n, model.userRepresentationWidth])
         let coldEmbeddings = warm(itemFeatures: batch.itemFeatures, embeddings: e, meanUsers: nobody)
-        let warmEmbeddings = warm(itemFeatures: batch.itemFeatures, embeddings: e, meanUsers: Self.meanUsers(batch.cold, items: n))
+        let warmEmbeddings = warm(
+            itemFeatures: batch.itemFeatures, embeddings: e, meanUsers: Self.meanUsers(batch.cold, items: n))
         let coldLoss = loss(batch.warm, embeddings: coldEmbeddings)
         let warmLoss = loss(batch.warm, embeddings: warmEmbeddings)
         return (coldLoss * options.coldWeight + warmLoss * (1 - options.coldWeight), coldLoss.scalar, warmLoss.scalar)
@@ -90,34 +99,42 @@ public final class MetaWarmUp: @unchecked Sendable {
 
     func loss(_ rows: MetaEmbeddingBatch.Rows, embeddings: Tensor) -> Tensor {
         let representation = model.representation(
-            userPart: rows.userPart, itemFeatures: rows.itemFeatures, itemIDEmbedding: embeddingBag(embeddings, rows.slots))
+            userPart: rows.userPart, itemFeatures: rows.itemFeatures,
+            itemIDEmbedding: embeddingBag(embeddings, rows.slots))
         return model.loss(model.decide(representation, parameters: base), rows.targets)
     }
 
     /// Encodes per-item first-user (a) and scored (b) interactions with the frozen base model.
-    public func batch(items: [Int32], first: [[Interaction]], scored: [[Interaction]], features: FeatureContext) -> MetaEmbeddingBatch {
+    public func batch(items: [Int32], first: [[Interaction]], scored: [[Interaction]], features: FeatureContext)
+        -> MetaEmbeddingBatch
+    {
         MetaEmbeddingBatch.encode(model: model, base: base, items: items, cold: first, warm: scored, features: features)
     }
 
     /// Trains ψ and ω on warm items with at least 2K interactions; a seeded share of them is held
     /// out and selects the epoch (test items are never seen).
     @discardableResult
-    public func fit(training: [Interaction], features: FeatureContext, monitor: TrainingMonitor = .silent) throws -> MetaEmbeddingTrainingSummary {
+    public func fit(training: [Interaction], features: FeatureContext, monitor: TrainingMonitor = .silent) throws
+        -> MetaEmbeddingTrainingSummary
+    {
         let start = Date()
         let k = options.k
         var byItem: [Int32: [Interaction]] = [:]
         for x in training { byItem[x.item, default: []].append(x) }
         var eligible = byItem.keys.filter { byItem[$0]!.count >= 2 * k }.sorted()
         guard eligible.count >= 2 else {
-            throw MetaEmbeddingError("MWUF: \(eligible.count) warm items have at least 2K = \(2 * k) interactions; need 2 or more (lower K)")
+            throw MetaEmbeddingError(
+                "MWUF: \(eligible.count) warm items have at least 2K = \(2 * k) interactions; need 2 or more (lower K)")
         }
         var random = SeededGenerator(seed: options.seed).derived("mwuf-items")
         random.shuffle(&eligible)
-        let validationCount = min(eligible.count - 1, max(1, Int((Double(eligible.count) * options.validationFraction).rounded())))
+        let validationCount = min(
+            eligible.count - 1, max(1, Int((Double(eligible.count) * options.validationFraction).rounded())))
         let validationItems = Array(eligible[..<validationCount]).sorted()
         var trainingItems = Array(eligible[validationCount...]).sorted()
         func draw(_ items: [Int32], _ random: inout SeededGenerator) -> MetaEmbeddingBatch {
-            var first: [[Interaction]] = [], scored: [[Interaction]] = []
+            var first: [[Interaction]] = []
+            var scored: [[Interaction]] = []
             for item in items {
                 let all = byItem[item]!
                 let picked = random.sample(2 * k, from: all.count).map { all[$0] }
@@ -131,7 +148,9 @@ public final class MetaWarmUp: @unchecked Sendable {
             draw(Array(validationItems[$0..<min(validationItems.count, $0 + options.metaBatchSize)]), &validationRandom)
         }
         func validate() -> (Double, Double, Double) {
-            var total = 0.0, cold = 0.0, warm = 0.0
+            var total = 0.0
+            var cold = 0.0
+            var warm = 0.0
             for batch in validationBatches {
                 let result = GradientMode.withoutRecording { objective(batch) }
                 let weight = Double(batch.items.count) / Double(validationItems.count)
@@ -155,7 +174,9 @@ public final class MetaWarmUp: @unchecked Sendable {
             initialScore: before.0,
             beginEpoch: { _ in random.shuffle(&trainingItems) },
             step: { _, step in
-                let batch = draw(Array(trainingItems[((step - 1) * batchSize)..<min(trainingItems.count, step * batchSize)]), &random)
+                let batch = draw(
+                    Array(trainingItems[((step - 1) * batchSize)..<min(trainingItems.count, step * batchSize)]), &random
+                )
                 let tensors = parameters.tensors
                 let result = objective(batch).objective
                 optimizer.step(Gradients(tensors, gradients(of: result, withRespectTo: tensors)))
@@ -174,8 +195,10 @@ public final class MetaWarmUp: @unchecked Sendable {
         let (epochsRun, bestEpoch, history) = (outcome.epochsRun, outcome.bestEpoch, outcome.validationHistory)
         let (bestCold, bestWarm) = (bestParts.cold, bestParts.warm)
         let result = MetaEmbeddingTrainingSummary(
-            trainingItems: trainingItems.count, validationItems: validationItems.count, epochsRun: epochsRun, bestEpoch: bestEpoch,
-            validationObjective: history, validationColdLoss: bestCold, validationWarmLoss: bestWarm, seconds: Date().timeIntervalSince(start))
+            trainingItems: trainingItems.count, validationItems: validationItems.count, epochsRun: epochsRun,
+            bestEpoch: bestEpoch,
+            validationObjective: history, validationColdLoss: bestCold, validationWarmLoss: bestWarm,
+            seconds: Date().timeIntervalSince(start))
         summary = result
         return result
     }
@@ -184,18 +207,24 @@ public final class MetaWarmUp: @unchecked Sendable {
 extension MetaEmbeddingBatch {
     /// Per-item rows a (`cold`) and b (`warm`) encoded once with the frozen `base` model.
     public static func encode(
-        model: MeLUModel, base: ParameterSet, items: [Int32], cold: [[Interaction]], warm: [[Interaction]], features: FeatureContext
+        model: MeLUModel, base: ParameterSet, items: [Int32], cold: [[Interaction]], warm: [[Interaction]],
+        features: FeatureContext
     ) -> MetaEmbeddingBatch {
-        precondition(items.count == cold.count && items.count == warm.count, "encode: one cold and one warm list per item")
-        let itemFeatures = model.itemFeatureRepresentation(EntityBatch(features.items, entities: items), parameters: base)
+        precondition(
+            items.count == cold.count && items.count == warm.count, "encode: one cold and one warm list per item")
+        let itemFeatures = model.itemFeatureRepresentation(
+            EntityBatch(features.items, entities: items), parameters: base)
         func rows(_ lists: [[Interaction]]) -> MetaEmbeddingBatch.Rows {
             let flat = lists.flatMap { $0 }
             let slots = IndexLists(lists.enumerated().flatMap { slot, list in list.map { _ in [Int32(slot)] } })
             let userPart = GradientMode.withoutRecording {
-                model.userRepresentation(EntityBatch(features.users, entities: flat.map(\.user)), parameters: base).detached()
+                model.userRepresentation(EntityBatch(features.users, entities: flat.map(\.user)), parameters: base)
+                    .detached()
             }
             let spread = GradientMode.withoutRecording { embeddingBag(itemFeatures, slots).detached() }
-            return .init(userPart: userPart, itemFeatures: spread, slots: slots, targets: Tensor(shape: [flat.count, 1], values: flat.map(\.value)))
+            return .init(
+                userPart: userPart, itemFeatures: spread, slots: slots,
+                targets: Tensor(shape: [flat.count, 1], values: flat.map(\.value)))
         }
         return MetaEmbeddingBatch(items: items, itemFeatures: itemFeatures, cold: rows(cold), warm: rows(warm))
     }

@@ -21,8 +21,10 @@ public struct MetaEmbeddingOptions: Sendable, Codable, Equatable {
     public var patience = 4
     public var seed: UInt64 = 0
 
-    public init(k: Int = 20, innerLearningRate: Float = 0.1, epochs: Int = 20, metaBatchSize: Int = 32,
-                learningRate: Float = 1e-3, seed: UInt64 = 0) {
+    public init(
+        k: Int = 20, innerLearningRate: Float = 0.1, epochs: Int = 20, metaBatchSize: Int = 32,
+        learningRate: Float = 1e-3, seed: UInt64 = 0
+    ) {
         self.k = k
         self.innerLearningRate = innerLearningRate
         self.epochs = epochs
@@ -37,12 +39,16 @@ public struct MetaEmbeddingOptions: Sendable, Codable, Equatable {
             if !condition { throw MetaEmbeddingError("meta-embedding options: \(message)") }
         }
         try check(k >= 1, "K (examples per batch) must be at least 1, got \(k)")
-        try check(innerLearningRate.isFinite && innerLearningRate >= 0, "the inner learning rate must be finite and non-negative, got \(innerLearningRate)")
+        try check(
+            innerLearningRate.isFinite && innerLearningRate >= 0,
+            "the inner learning rate must be finite and non-negative, got \(innerLearningRate)")
         try check(coldWeight >= 0 && coldWeight <= 1, "the cold-loss weight must be in [0, 1], got \(coldWeight)")
         try check(epochs >= 1, "epochs must be at least 1, got \(epochs)")
         try check(metaBatchSize >= 1, "the meta-batch size must be at least 1, got \(metaBatchSize)")
         try check(learningRate.isFinite && learningRate > 0, "the learning rate must be positive, got \(learningRate)")
-        try check(validationFraction > 0 && validationFraction < 1, "the validation fraction must be in (0, 1), got \(validationFraction)")
+        try check(
+            validationFraction > 0 && validationFraction < 1,
+            "the validation fraction must be in (0, 1), got \(validationFraction)")
         try check(patience >= 1, "patience must be at least 1, got \(patience)")
     }
 }
@@ -109,9 +115,13 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
     public init(model: MeLUModel, base: ParameterSet, options: MetaEmbeddingOptions = .init(), scale: Float) throws {
         try options.validate()
         guard model.configuration.itemIDEmbedding, base[MeLUModel.itemIDEmbeddingName] != nil else {
-            throw MetaEmbeddingError("meta-embeddings need a base model with item-id embeddings (MeLUModel.Configuration(itemIDEmbedding: true))")
+            throw MetaEmbeddingError(
+                "meta-embeddings need a base model with item-id embeddings (MeLUModel.Configuration(itemIDEmbedding: true))"
+            )
         }
-        guard scale.isFinite, scale > 0 else { throw MetaEmbeddingError("the generator's output scale must be positive, got \(scale)") }
+        guard scale.isFinite, scale > 0 else {
+            throw MetaEmbeddingError("the generator's output scale must be positive, got \(scale)")
+        }
         self.model = model
         self.base = ParameterSet(base.names.map { ($0, base.tensor($0).detached()) })
         self.options = options
@@ -120,23 +130,31 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
         let (inputs, outputs) = (model.itemFeatureWidth, model.configuration.embeddingSize)
         let bound = (6 / Float(inputs + outputs)).squareRoot()
         parameters = ParameterSet([
-            (Self.weightName, Tensor.uniform([inputs, outputs], low: -bound, high: bound, using: &random, requiresGradient: true)),
+            (
+                Self.weightName,
+                Tensor.uniform([inputs, outputs], low: -bound, high: bound, using: &random, requiresGradient: true)
+            ),
             (Self.biasName, Tensor.zeros([outputs]).asParameter()),
         ])
     }
 
     /// The mean row and the standard deviation (over all elements) of the trained ID embeddings
     /// of `items`: the "mean" initialisation and the generator's scale.
-    public static func idEmbeddingStatistics(_ parameters: ParameterSet, items: [Int32]) -> (mean: [Float], standardDeviation: Float) {
+    public static func idEmbeddingStatistics(_ parameters: ParameterSet, items: [Int32]) -> (
+        mean: [Float], standardDeviation: Float
+    ) {
         let table = parameters.tensor(MeLUModel.itemIDEmbeddingName)
         let width = table.shape[1]
         let values = table.denseValues
         var mean = [Double](repeating: 0, count: width)
-        var sum = 0.0, squares = 0.0
+        var sum = 0.0
+        var squares = 0.0
         for item in items {
             for j in 0..<width {
                 let v = Double(values[Int(item) * width + j])
-                mean[j] += v; sum += v; squares += v * v
+                mean[j] += v
+                sum += v
+                squares += v * v
             }
         }
         let n = Double(max(items.count, 1))
@@ -148,7 +166,8 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
     /// The generated embeddings of feature blocks `[rows, itemFeatureWidth]`: `[rows, E]`, differentiable
     /// in the generator's parameters.
     public func generate(_ itemFeatures: Tensor) -> Tensor {
-        tanh(linear(itemFeatures, weight: parameters.tensor(Self.weightName), bias: parameters.tensor(Self.biasName))) * scale
+        tanh(linear(itemFeatures, weight: parameters.tensor(Self.weightName), bias: parameters.tensor(Self.biasName)))
+            * scale
     }
 
     /// The generated embeddings of `items` (values only): `[items.count, E]`.
@@ -160,20 +179,26 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
     }
 
     /// Encodes per-item cold (a) and warm (b) interactions; every item must have the same number of each.
-    public func batch(items: [Int32], cold: [[Interaction]], warm: [[Interaction]], features: FeatureContext) -> MetaEmbeddingBatch {
-        precondition(items.count == cold.count && items.count == warm.count, "batch: one cold and one warm list per item")
-        let itemFeatures = model.itemFeatureRepresentation(EntityBatch(features.items, entities: items), parameters: base)
+    public func batch(items: [Int32], cold: [[Interaction]], warm: [[Interaction]], features: FeatureContext)
+        -> MetaEmbeddingBatch
+    {
+        precondition(
+            items.count == cold.count && items.count == warm.count, "batch: one cold and one warm list per item")
+        let itemFeatures = model.itemFeatureRepresentation(
+            EntityBatch(features.items, entities: items), parameters: base)
         func rows(_ lists: [[Interaction]]) -> MetaEmbeddingBatch.Rows {
             precondition(Set(lists.map(\.count)).count <= 1, "batch: items must have equally many rows")
             let flat = lists.flatMap { $0 }
             let slots = lists.enumerated().flatMap { slot, list in list.map { _ in [Int32(slot)] } }
             let userPart = GradientMode.withoutRecording {
-                model.userRepresentation(EntityBatch(features.users, entities: flat.map(\.user)), parameters: base).detached()
+                model.userRepresentation(EntityBatch(features.users, entities: flat.map(\.user)), parameters: base)
+                    .detached()
             }
             let perRow = IndexLists(slots)
             let spread = GradientMode.withoutRecording { embeddingBag(itemFeatures, perRow).detached() }
-            return .init(userPart: userPart, itemFeatures: spread, slots: perRow,
-                         targets: Tensor(shape: [flat.count, 1], values: flat.map(\.value)))
+            return .init(
+                userPart: userPart, itemFeatures: spread, slots: perRow,
+                targets: Tensor(shape: [flat.count, 1], values: flat.map(\.value)))
         }
         return MetaEmbeddingBatch(items: items, itemFeatures: itemFeatures, cold: rows(cold), warm: rows(warm))
     }
@@ -181,7 +206,9 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
     /// The meta-objective on `batch`: coldWeight·L_a(e) + (1 − coldWeight)·L_b(e − α ∇e L_a),
     /// with L the base model's loss averaged per item, then over items.
     /// - Parameter createGraph: differentiate through the inner step (second order), as training does.
-    public func objective(_ batch: MetaEmbeddingBatch, createGraph: Bool = true) -> (objective: Tensor, cold: Float, warm: Float) {
+    public func objective(_ batch: MetaEmbeddingBatch, createGraph: Bool = true) -> (
+        objective: Tensor, cold: Float, warm: Float
+    ) {
         let n = Float(batch.items.count)
         let generated = generate(batch.itemFeatures)
         let coldLoss = loss(batch.cold, embeddings: generated)
@@ -196,7 +223,8 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
 
     func loss(_ rows: MetaEmbeddingBatch.Rows, embeddings: Tensor) -> Tensor {
         let representation = model.representation(
-            userPart: rows.userPart, itemFeatures: rows.itemFeatures, itemIDEmbedding: embeddingBag(embeddings, rows.slots))
+            userPart: rows.userPart, itemFeatures: rows.itemFeatures,
+            itemIDEmbedding: embeddingBag(embeddings, rows.slots))
         return model.loss(model.decide(representation, parameters: base), rows.targets)
     }
 
@@ -212,16 +240,20 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
         for x in training { byItem[x.item, default: []].append(x) }
         var eligible = byItem.keys.filter { byItem[$0]!.count >= 2 * k }.sorted()
         guard eligible.count >= 2 else {
-            throw MetaEmbeddingError("meta-embeddings: \(eligible.count) warm items have at least 2K = \(2 * k) interactions; need 2 or more (lower K)")
+            throw MetaEmbeddingError(
+                "meta-embeddings: \(eligible.count) warm items have at least 2K = \(2 * k) interactions; need 2 or more (lower K)"
+            )
         }
         var random = SeededGenerator(seed: options.seed).derived("meta-embedding-items")
         random.shuffle(&eligible)
-        let validationCount = min(eligible.count - 1, max(1, Int((Double(eligible.count) * options.validationFraction).rounded())))
+        let validationCount = min(
+            eligible.count - 1, max(1, Int((Double(eligible.count) * options.validationFraction).rounded())))
         let validationItems = Array(eligible[..<validationCount]).sorted()
         var trainingItems = Array(eligible[validationCount...]).sorted()
 
         func draw(_ items: [Int32], _ random: inout SeededGenerator) -> MetaEmbeddingBatch {
-            var cold: [[Interaction]] = [], warm: [[Interaction]] = []
+            var cold: [[Interaction]] = []
+            var warm: [[Interaction]] = []
             for item in items {
                 let all = byItem[item]!
                 let picked = random.sample(2 * k, from: all.count).map { all[$0] }
@@ -235,7 +267,9 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
             draw(Array(validationItems[$0..<min(validationItems.count, $0 + options.metaBatchSize)]), &validationRandom)
         }
         func validate() -> (Double, Double, Double) {
-            var total = 0.0, cold = 0.0, warm = 0.0
+            var total = 0.0
+            var cold = 0.0
+            var warm = 0.0
             for batch in validationBatches {
                 let result = objective(batch, createGraph: false)
                 let weight = Double(batch.items.count) / Double(validationItems.count)
@@ -283,7 +317,8 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
             })
         let result = MetaEmbeddingTrainingSummary(
             trainingItems: trainingItems.count, validationItems: validationItems.count, epochsRun: outcome.epochsRun,
-            bestEpoch: outcome.bestEpoch, validationObjective: outcome.validationHistory, validationColdLoss: bestParts.cold, validationWarmLoss: bestParts.warm,
+            bestEpoch: outcome.bestEpoch, validationObjective: outcome.validationHistory,
+            validationColdLoss: bestParts.cold, validationWarmLoss: bestParts.warm,
             seconds: Date().timeIntervalSince(start))
         summary = result
         return result

@@ -57,10 +57,11 @@ extension MeLUModel {
     ) -> ParameterSet {
         let names = Set(rule.partition.adaptive(parameters.names))
         guard rule.steps > 0, task.supportCount > 0, !names.isEmpty else { return parameters }
-        let leaves = ParameterSet(parameters.names.map { name in
-            let tensor = parameters.tensor(name)
-            return (name, names.contains(name) ? tensor.asParameter() : tensor.detached())
-        })
+        let leaves = ParameterSet(
+            parameters.names.map { name in
+                let tensor = parameters.tensor(name)
+                return (name, names.contains(name) ? tensor.asParameter() : tensor.detached())
+            })
         let fixedRates = rates.mapValues { $0.detached() }
         let fast = adapt(leaves, to: task, rule: rule, rates: fixedRates, createGraph: false)
         return ParameterSet(fast.names.map { ($0, fast.tensor($0).detached()) })

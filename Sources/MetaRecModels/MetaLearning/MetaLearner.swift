@@ -52,8 +52,10 @@ public final class MetaLearner: @unchecked Sendable {
     /// Learned inner learning rates by adaptive parameter name (Meta-SGD), else empty.
     public private(set) var innerRates: [String: Tensor]
 
-    public init(model: MeLUModel, options: MetaTrainingOptions, parameters: ParameterSet? = nil,
-                innerRates: [String: Tensor] = [:]) {
+    public init(
+        model: MeLUModel, options: MetaTrainingOptions, parameters: ParameterSet? = nil,
+        innerRates: [String: Tensor] = [:]
+    ) {
         self.model = model
         self.options = options
         var random = SeededGenerator(seed: options.seed).derived("initialisation")
@@ -62,7 +64,8 @@ public final class MetaLearner: @unchecked Sendable {
         if options.learnsInnerRates && innerRates.isEmpty {
             var rates: [String: Tensor] = [:]
             for name in options.adaptation.partition.adaptive(initial.names) {
-                rates[name] = Tensor.filled(initial.tensor(name).shape, with: options.adaptation.learningRate).asParameter()
+                rates[name] = Tensor.filled(initial.tensor(name).shape, with: options.adaptation.learningRate)
+                    .asParameter()
             }
             self.innerRates = rates
         } else {
@@ -77,15 +80,19 @@ public final class MetaLearner: @unchecked Sendable {
 
     /// The query loss after adaptation, for one task, as a differentiable scalar.
     func queryLoss(_ task: PreparedTask) -> Tensor {
-        let fast = model.adapt(parameters, to: task, rule: options.adaptation, rates: innerRates,
-                               createGraph: options.order == .second)
-        return model.loss(model.predict(user: task.userBatch, items: task.queryItems, parameters: fast), task.queryTargets)
+        let fast = model.adapt(
+            parameters, to: task, rule: options.adaptation, rates: innerRates,
+            createGraph: options.order == .second)
+        return model.loss(
+            model.predict(user: task.userBatch, items: task.queryItems, parameters: fast), task.queryTargets)
     }
 
     /// The mean meta-gradient and mean query loss over a meta-batch, with the tasks spread over
     /// `options.threads` threads; with respect to every meta-parameter, or to `targets` only
     /// (the online stage updates the adaptive initialisation alone).
-    public func metaGradient(_ tasks: [PreparedTask], withRespectTo selected: [Tensor]? = nil) -> (gradients: [[Float]], loss: Float) {
+    public func metaGradient(_ tasks: [PreparedTask], withRespectTo selected: [Tensor]? = nil) -> (
+        gradients: [[Float]], loss: Float
+    ) {
         let targets = selected ?? metaParameters
         let threads = max(1, min(options.threads, tasks.count))
         let partials = Parallel.map(Array(0..<threads), workers: threads) { thread -> ([[Float]], Float) in
@@ -126,14 +133,16 @@ public final class MetaLearner: @unchecked Sendable {
         var random = SeededGenerator(seed: options.seed).derived("meta-training")
         let users = ratingsByUser.keys.sorted().filter { ratingsByUser[$0]!.count >= options.minimumTaskSize }
         guard !users.isEmpty else {
-            return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return TrainingOutcome(
+                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
         }
         let optimizer = Adam(groups: [ParameterGroup(metaParameters, learningRate: options.outerLearningRate)])
         let batchSize = options.metaBatchSize
         var order = users
         let loop = TrainingLoop(
             phase: phase, maxEpochs: options.maxEpochs, patience: options.patience, monitor: monitor,
-            divergenceHint: "Lower --outer-learning-rate or --inner-learning-rate (both must be small positive numbers).")
+            divergenceHint:
+                "Lower --outer-learning-rate or --inner-learning-rate (both must be small positive numbers).")
         return try loop.run(
             stepsPerEpoch: (users.count + batchSize - 1) / batchSize,
             initialScore: selectable(validationScore(validation)),
@@ -143,10 +152,13 @@ public final class MetaLearner: @unchecked Sendable {
             },
             step: { _, step in
                 let members = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)]
-                let tasks = members.map { sampleTask(user: $0, ratings: ratingsByUser[$0]!, features: features, random: &random) }
+                let tasks = members.map {
+                    sampleTask(user: $0, ratings: ratingsByUser[$0]!, features: features, random: &random)
+                }
                 let (meanGradients, loss) = metaGradient(tasks)
                 let targets = metaParameters
-                optimizer.step(Gradients(targets, zip(targets, meanGradients).map { Tensor(shape: $0.shape, values: $1) }))
+                optimizer.step(
+                    Gradients(targets, zip(targets, meanGradients).map { Tensor(shape: $0.shape, values: $1) }))
                 clampInnerRates()
                 return loss
             },
@@ -169,13 +181,16 @@ public final class MetaLearner: @unchecked Sendable {
 
     /// A training task from a warm user: up to `maximumTaskSize` of their ratings at random (in
     /// time order), `querySize` of them as the query, the rest as support.
-    func sampleTask(user: Int32, ratings: [Interaction], features: FeatureContext, random: inout SeededGenerator) -> PreparedTask {
+    func sampleTask(user: Int32, ratings: [Interaction], features: FeatureContext, random: inout SeededGenerator)
+        -> PreparedTask
+    {
         var chosen = ratings
         if chosen.count > options.maximumTaskSize {
             chosen = random.sample(options.maximumTaskSize, from: ratings.count).sorted().map { ratings[$0] }
         }
         let queryPositions = Set(random.sample(min(options.querySize, chosen.count - 1), from: chosen.count))
-        var support: [Interaction] = [], query: [Interaction] = []
+        var support: [Interaction] = []
+        var query: [Interaction] = []
         for (position, rating) in chosen.enumerated() {
             if queryPositions.contains(position) { query.append(rating) } else { support.append(rating) }
         }

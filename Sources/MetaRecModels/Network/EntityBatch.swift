@@ -45,7 +45,11 @@ extension EntityBatch {
     public static func unknown(_ space: FeatureSpace) -> EntityBatch {
         var batch = EntityBatch(rows: 1, lists: [], dense: [], ids: IndexLists([[]]))
         for field in space.fields {
-            if field.isEmbedded { batch.lists.append(IndexLists([[0]])) } else { batch.dense.append(Tensor.zeros([1, field.size])) }
+            if field.isEmbedded {
+                batch.lists.append(IndexLists([[0]]))
+            } else {
+                batch.dense.append(Tensor.zeros([1, field.size]))
+            }
         }
         return batch
     }
@@ -71,7 +75,9 @@ public struct FeatureSpace: Sendable, Equatable, Codable {
 
     public init(_ table: FeatureTable) {
         fields = table.fields.map {
-            Field(name: $0.name, size: Self.isEmbedded($0.kind) ? $0.cardinality : $0.dimension, isEmbedded: Self.isEmbedded($0.kind))
+            Field(
+                name: $0.name, size: Self.isEmbedded($0.kind) ? $0.cardinality : $0.dimension,
+                isEmbedded: Self.isEmbedded($0.kind))
         }
         entityCount = table.count
     }
@@ -93,15 +99,24 @@ extension FeatureSpace {
     /// One `[rows, width]` block per field of `batch`: the mean of its embedding rows
     /// (`"<side>.<field>.embedding"`) or its dense values times `"<side>.<field>.projection"`; a
     /// side without fields gives one block of zeros.
-    public func embeddings(of batch: EntityBatch, side: ParameterName.Side, parameters: ParameterSet, width: Int) -> [Tensor] {
+    public func embeddings(of batch: EntityBatch, side: ParameterName.Side, parameters: ParameterSet, width: Int)
+        -> [Tensor]
+    {
         var parts: [Tensor] = []
-        var listIndex = 0, denseIndex = 0
+        var listIndex = 0
+        var denseIndex = 0
         for field in fields {
             if field.isEmbedded {
-                parts.append(embeddingBag(parameters.tensor(ParameterName.field(side, field.name, embedded: true)), batch.lists[listIndex]))
+                parts.append(
+                    embeddingBag(
+                        parameters.tensor(ParameterName.field(side, field.name, embedded: true)), batch.lists[listIndex]
+                    ))
                 listIndex += 1
             } else {
-                parts.append(matmul(batch.dense[denseIndex], parameters.tensor(ParameterName.field(side, field.name, embedded: false))))
+                parts.append(
+                    matmul(
+                        batch.dense[denseIndex],
+                        parameters.tensor(ParameterName.field(side, field.name, embedded: false))))
                 denseIndex += 1
             }
         }

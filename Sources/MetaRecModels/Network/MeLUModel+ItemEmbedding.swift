@@ -29,7 +29,9 @@ extension MeLUModel {
     /// order (user block, item feature blocks, id block). Each argument has one row per pair,
     /// or one row shared by all.
     public func representation(userPart: Tensor, itemFeatures: Tensor, itemIDEmbedding: Tensor) -> Tensor {
-        precondition(configuration.itemIDEmbedding, "representation(userPart:itemFeatures:itemIDEmbedding:): the model has no item-id embedding")
+        precondition(
+            configuration.itemIDEmbedding,
+            "representation(userPart:itemFeatures:itemIDEmbedding:): the model has no item-id embedding")
         let rows = max(userPart.shape[0], itemFeatures.shape[0], itemIDEmbedding.shape[0])
         func spread(_ part: Tensor) -> Tensor {
             part.shape[0] == rows ? part : part.expanded(to: [rows, part.shape[1]])

@@ -41,9 +41,11 @@ public struct MeLUModel: Sendable {
         /// saw has a zero row and starts from the features alone.
         public var userIDEmbedding: Bool = false
 
-        public init(embeddingSize: Int = 32, hiddenSizes: [Int] = [64, 64], itemIDEmbedding: Bool = false,
-                    objective: Objective = .rating, outputBias: Float = 0, modulation: Bool = false,
-                    userIDEmbedding: Bool = false) {
+        public init(
+            embeddingSize: Int = 32, hiddenSizes: [Int] = [64, 64], itemIDEmbedding: Bool = false,
+            objective: Objective = .rating, outputBias: Float = 0, modulation: Bool = false,
+            userIDEmbedding: Bool = false
+        ) {
             self.embeddingSize = embeddingSize
             self.hiddenSizes = hiddenSizes
             self.itemIDEmbedding = itemIDEmbedding
@@ -114,7 +116,8 @@ public struct MeLUModel: Sendable {
             let bound = (6 / Float(width + hidden)).squareRoot()
             parameters[ParameterName.decisionWeight(index)] = Tensor.uniform(
                 [width, hidden], low: -bound, high: bound, using: &random, requiresGradient: true)
-            parameters[ParameterName.decisionBias(index)] = Tensor(shape: [hidden], values: .init(repeating: 0, count: hidden), requiresGradient: true)
+            parameters[ParameterName.decisionBias(index)] = Tensor(
+                shape: [hidden], values: .init(repeating: 0, count: hidden), requiresGradient: true)
             if configuration.modulation {
                 parameters[ParameterName.modulationScale(index)] = Tensor.filled([hidden], with: 1).asParameter()
                 parameters[ParameterName.modulationShift(index)] = Tensor.zeros([hidden]).asParameter()
@@ -122,8 +125,10 @@ public struct MeLUModel: Sendable {
             width = hidden
         }
         let bound = (6 / Float(width + 1)).squareRoot()
-        parameters[ParameterName.outputWeight] = Tensor.uniform([width, 1], low: -bound, high: bound, using: &random, requiresGradient: true)
-        parameters[ParameterName.outputBias] = Tensor(shape: [1], values: [configuration.outputBias], requiresGradient: true)
+        parameters[ParameterName.outputWeight] = Tensor.uniform(
+            [width, 1], low: -bound, high: bound, using: &random, requiresGradient: true)
+        parameters[ParameterName.outputBias] = Tensor(
+            shape: [1], values: [configuration.outputBias], requiresGradient: true)
         return parameters
     }
 
@@ -140,14 +145,18 @@ public struct MeLUModel: Sendable {
     /// The user's block of the representation: `[user.rows, userWidth]`.
     public func userRepresentation(_ user: EntityBatch, parameters: ParameterSet) -> Tensor {
         var parts = embedParts(side: .user, space: users, batch: user, parameters: parameters)
-        if configuration.userIDEmbedding { parts.append(embeddingBag(parameters.tensor(ParameterName.userIDEmbedding), user.ids)) }
+        if configuration.userIDEmbedding {
+            parts.append(embeddingBag(parameters.tensor(ParameterName.userIDEmbedding), user.ids))
+        }
         return concatenateColumns(parts)
     }
 
     /// The items' block of the representation (feature embeddings, then the id embedding).
     public func itemRepresentation(_ batch: EntityBatch, parameters: ParameterSet) -> Tensor {
         var parts = embedParts(side: .item, space: items, batch: batch, parameters: parameters)
-        if configuration.itemIDEmbedding { parts.append(embeddingBag(parameters.tensor(ParameterName.itemIDEmbedding), batch.ids)) }
+        if configuration.itemIDEmbedding {
+            parts.append(embeddingBag(parameters.tensor(ParameterName.itemIDEmbedding), batch.ids))
+        }
         return concatenateColumns(parts)
     }
 
@@ -155,13 +164,19 @@ public struct MeLUModel: Sendable {
     public func decide(_ representation: Tensor, parameters: ParameterSet) -> Tensor {
         var hidden = representation
         for index in configuration.hiddenSizes.indices {
-            hidden = relu(linear(hidden, weight: parameters.tensor(ParameterName.decisionWeight(index)),
-                                 bias: parameters.tensor(ParameterName.decisionBias(index))))
+            hidden = relu(
+                linear(
+                    hidden, weight: parameters.tensor(ParameterName.decisionWeight(index)),
+                    bias: parameters.tensor(ParameterName.decisionBias(index))))
             if configuration.modulation {
-                hidden = hidden * parameters.tensor(ParameterName.modulationScale(index)) + parameters.tensor(ParameterName.modulationShift(index))
+                hidden =
+                    hidden * parameters.tensor(ParameterName.modulationScale(index))
+                    + parameters.tensor(ParameterName.modulationShift(index))
             }
         }
-        return linear(hidden, weight: parameters.tensor(ParameterName.outputWeight), bias: parameters.tensor(ParameterName.outputBias))
+        return linear(
+            hidden, weight: parameters.tensor(ParameterName.outputWeight),
+            bias: parameters.tensor(ParameterName.outputBias))
     }
 
     /// Predictions (ratings, or click logits) for one user's items or for row-aligned pairs.
@@ -185,7 +200,9 @@ public struct MeLUModel: Sendable {
         }
     }
 
-    private func embedParts(side: ParameterName.Side, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet) -> [Tensor] {
+    private func embedParts(side: ParameterName.Side, space: FeatureSpace, batch: EntityBatch, parameters: ParameterSet)
+        -> [Tensor]
+    {
         space.embeddings(of: batch, side: side, parameters: parameters, width: configuration.embeddingSize)
     }
 }

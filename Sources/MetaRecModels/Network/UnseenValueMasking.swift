@@ -10,10 +10,11 @@ extension EntityBatch {
     public func maskingValues(rate: Float, using random: inout SeededGenerator) -> EntityBatch {
         guard rate > 0 else { return self }
         func masked(_ lists: IndexLists, replacement: [Int32]) -> IndexLists {
-            IndexLists((0..<lists.count).map { row -> [Int32] in
-                if random.uniform() < rate { return replacement }
-                return Array(lists.indices[Int(lists.offsets[row])..<Int(lists.offsets[row + 1])])
-            })
+            IndexLists(
+                (0..<lists.count).map { row -> [Int32] in
+                    if random.uniform() < rate { return replacement }
+                    return Array(lists.indices[Int(lists.offsets[row])..<Int(lists.offsets[row + 1])])
+                })
         }
         var copy = self
         copy.lists = lists.map { masked($0, replacement: [0]) }

@@ -52,7 +52,8 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
     public let items: FeatureSpace
     public private(set) var parameters: ParameterSet
 
-    public init(configuration: Configuration, users: FeatureSpace, items: FeatureSpace, parameters: ParameterSet? = nil) {
+    public init(configuration: Configuration, users: FeatureSpace, items: FeatureSpace, parameters: ParameterSet? = nil)
+    {
         self.configuration = configuration
         self.users = users
         self.items = items
@@ -65,7 +66,9 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
     }
 
     var userWidth: Int { max(users.fields.count, 1) * configuration.embeddingSize }
-    var itemWidth: Int { (max(items.fields.count, 1) + (configuration.itemIDEmbedding ? 1 : 0)) * configuration.embeddingSize }
+    var itemWidth: Int {
+        (max(items.fields.count, 1) + (configuration.itemIDEmbedding ? 1 : 0)) * configuration.embeddingSize
+    }
 
     static func initialParameters(
         _ configuration: Configuration, users: FeatureSpace, items: FeatureSpace, using random: inout SeededGenerator
@@ -85,7 +88,8 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
         let itemWidth = (max(items.fields.count, 1) + (configuration.itemIDEmbedding ? 1 : 0)) * e
         func glorot(_ name: String, _ rows: Int, _ columns: Int) {
             let bound = (6 / Float(rows + columns)).squareRoot()
-            parameters["\(name).weight"] = Tensor.uniform([rows, columns], low: -bound, high: bound, using: &random, requiresGradient: true)
+            parameters["\(name).weight"] = Tensor.uniform(
+                [rows, columns], low: -bound, high: bound, using: &random, requiresGradient: true)
             parameters["\(name).bias"] = Tensor.zeros([columns]).asParameter()
         }
         let (h, d, m) = (configuration.encoderSize, configuration.representationSize, configuration.decoderSize)
@@ -95,15 +99,18 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
         // FiLM starts as the identity (γ = 1 + 0, β = 0) with small weights, so the decoder
         // first learns the population and the task representation then bends it.
         for name in ["film.scale", "film.shift"] {
-            parameters["\(name).weight"] = Tensor.normal([d, m], standardDeviation: 0.01, using: &random, requiresGradient: true)
+            parameters["\(name).weight"] = Tensor.normal(
+                [d, m], standardDeviation: 0.01, using: &random, requiresGradient: true)
             parameters["\(name).bias"] = Tensor.zeros([m]).asParameter()
         }
         glorot("decoder.user", userWidth, m)
         parameters["decoder.item.weight"] = Tensor.uniform(
-            [itemWidth, m], low: -(6 / Float(itemWidth + m)).squareRoot(), high: (6 / Float(itemWidth + m)).squareRoot(),
+            [itemWidth, m], low: -(6 / Float(itemWidth + m)).squareRoot(),
+            high: (6 / Float(itemWidth + m)).squareRoot(),
             using: &random, requiresGradient: true)
         let bound = (6 / Float(m + 1)).squareRoot()
-        parameters["output.weight"] = Tensor.uniform([m, 1], low: -bound, high: bound, using: &random, requiresGradient: true)
+        parameters["output.weight"] = Tensor.uniform(
+            [m, 1], low: -bound, high: bound, using: &random, requiresGradient: true)
         parameters["output.bias"] = Tensor(shape: [1], values: [configuration.outputBias], requiresGradient: true)
         return parameters
     }
@@ -116,7 +123,9 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
 
     func itemRepresentation(_ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
         var parts = items.embeddings(of: batch, side: .item, parameters: p, width: configuration.embeddingSize)
-        if configuration.itemIDEmbedding { parts.append(embeddingBag(p.tensor(ParameterName.itemIDEmbedding), batch.ids)) }
+        if configuration.itemIDEmbedding {
+            parts.append(embeddingBag(p.tensor(ParameterName.itemIDEmbedding), batch.ids))
+        }
         return concatenateColumns(parts)
     }
 
@@ -128,7 +137,9 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
         let prior = p.tensor("encoder.empty")
         guard rows > 0 else { return prior }
         let centred = targets - configuration.outputBias
-        let input = concatenateColumns([user.expanded(to: [rows, user.shape[1]]), itemRepresentation(supportItems, p), centred])
+        let input = concatenateColumns([
+            user.expanded(to: [rows, user.shape[1]]), itemRepresentation(supportItems, p), centred,
+        ])
         let hidden = relu(linear(input, weight: p.tensor("encoder.0.weight"), bias: p.tensor("encoder.0.bias")))
         let encoded = linear(hidden, weight: p.tensor("encoder.1.weight"), bias: p.tensor("encoder.1.bias"))
         return (matmul(Tensor.filled([1, rows], with: 1), encoded) + prior) * (1 / Float(rows + 1))
@@ -137,7 +148,8 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
     /// FiLM's γ (1 + a linear map) and β of the decoder's hidden layer, each `[m]`.
     func modulation(_ task: Tensor, _ p: ParameterSet) -> (scale: Tensor, shift: Tensor) {
         let m = configuration.decoderSize
-        let scale = linear(task, weight: p.tensor("film.scale.weight"), bias: p.tensor("film.scale.bias")).reshaped([m]) + 1
+        let scale =
+            linear(task, weight: p.tensor("film.scale.weight"), bias: p.tensor("film.scale.bias")).reshaped([m]) + 1
         let shift = linear(task, weight: p.tensor("film.shift.weight"), bias: p.tensor("film.shift.bias")).reshaped([m])
         return (scale, shift)
     }
@@ -145,12 +157,14 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
     /// Raw outputs (ratings, or click logits) for the task's query rows: `[queryCount, 1]`.
     func outputs(_ task: PreparedTask, _ p: ParameterSet) -> Tensor {
         let user = userRepresentation(task.userBatch, p)
-        let film = modulation(taskRepresentation(user: user, supportItems: task.supportItems, targets: task.supportTargets, p), p)
+        let film = modulation(
+            taskRepresentation(user: user, supportItems: task.supportItems, targets: task.supportTargets, p), p)
         let rows = task.queryCount
         let userPart = matmul(user, p.tensor("decoder.user.weight")) + p.tensor("decoder.user.bias")
         let itemPart = matmul(itemRepresentation(task.queryItems, p), p.tensor("decoder.item.weight"))
         let hidden = relu(itemPart + userPart.expanded(to: [rows, configuration.decoderSize]))
-        return linear(hidden * film.scale + film.shift, weight: p.tensor("output.weight"), bias: p.tensor("output.bias"))
+        return linear(
+            hidden * film.scale + film.shift, weight: p.tensor("output.weight"), bias: p.tensor("output.bias"))
     }
 
     /// The training loss of one task's query rows: MSE for ratings, logistic loss for clicks.
@@ -175,14 +189,18 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
     /// An episode from a warm user's ratings: a support of 0 ... `maximumSupport` rows and a
     /// query of others. Half the episodes have at most `fewShotSupport` rows, so that a new
     /// user's first ratings are trained for as much as a long history.
-    func episode(_ ratings: [Interaction], user: Int32, features: FeatureContext, random: inout SeededGenerator) -> PreparedTask? {
+    func episode(_ ratings: [Interaction], user: Int32, features: FeatureContext, random: inout SeededGenerator)
+        -> PreparedTask?
+    {
         guard ratings.count >= 2 else { return nil }
         var shuffled = ratings
         random.shuffle(&shuffled)
-        let largest = min(random.uniform() < 0.5 ? configuration.fewShotSupport : configuration.maximumSupport, ratings.count - 1)
+        let largest = min(
+            random.uniform() < 0.5 ? configuration.fewShotSupport : configuration.maximumSupport, ratings.count - 1)
         let supportSize = random.integer(below: largest + 1)
         let query = shuffled[supportSize...].prefix(configuration.queryRows)
-        return PreparedTask(user: user, support: Array(shuffled[..<supportSize]), query: Array(query), features: features)
+        return PreparedTask(
+            user: user, support: Array(shuffled[..<supportSize]), query: Array(query), features: features)
     }
 
     /// Episodic training on warm users (Adam, `tasksPerBatch` users per step); the epoch kept is
@@ -195,7 +213,8 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
     ) throws -> TrainingOutcome {
         let users = training.keys.filter { training[$0]!.count >= 2 }.sorted()
         guard !users.isEmpty else {
-            return TrainingOutcome(epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return TrainingOutcome(
+                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
         }
         var random = SeededGenerator(seed: configuration.seed).derived("tanp-training")
         let trainable = parameters.tensors
@@ -222,8 +241,11 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
                 return total.scalar
             },
             validate: {
-                validation.isEmpty ? nil : selectable(selectionScore(
-                    validation, objective: configuration.objective, threads: configuration.threads, predict))
+                validation.isEmpty
+                    ? nil
+                    : selectable(
+                        selectionScore(
+                            validation, objective: configuration.objective, threads: configuration.threads, predict))
             },
             snapshot: { parameters.copied() },
             restore: { parameters.assign(from: $0) })

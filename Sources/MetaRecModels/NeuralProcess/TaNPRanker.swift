@@ -17,8 +17,10 @@ public struct TaNPRanker: Sendable {
         self.candidates = candidates
         width = tanp.configuration.decoderSize
         itemParts = GradientMode.withoutRecording {
-            matmul(tanp.itemRepresentation(EntityBatch(items, entities: candidates), tanp.parameters),
-                   tanp.parameters.tensor("decoder.item.weight")).denseValues
+            matmul(
+                tanp.itemRepresentation(EntityBatch(items, entities: candidates), tanp.parameters),
+                tanp.parameters.tensor("decoder.item.weight")
+            ).denseValues
         }
     }
 
@@ -29,11 +31,14 @@ public struct TaNPRanker: Sendable {
         let (userPart, weights, offset): ([Float], [Float], Float) = GradientMode.withoutRecording {
             let user = tanp.userRepresentation(task.userBatch, p)
             let film = tanp.modulation(
-                tanp.taskRepresentation(user: user, supportItems: task.supportItems, targets: task.supportTargets, p), p)
+                tanp.taskRepresentation(user: user, supportItems: task.supportItems, targets: task.supportTargets, p), p
+            )
             let userPart = (matmul(user, p.tensor("decoder.user.weight")) + p.tensor("decoder.user.bias")).denseValues
             let output = p.tensor("output.weight").denseValues
             let weights = zip(output, film.scale.denseValues).map { $0 * $1 }
-            let offset = zip(output, film.shift.denseValues).reduce(p.tensor("output.bias").denseValues[0]) { $0 + $1.0 * $1.1 }
+            let offset = zip(output, film.shift.denseValues).reduce(p.tensor("output.bias").denseValues[0]) {
+                $0 + $1.0 * $1.1
+            }
             return (userPart, weights, offset)
         }
         let m = width

@@ -29,8 +29,10 @@ public struct VarianceReductionChooser: QuestionChooser {
     /// - Parameters:
     ///   - representations: φ(item) of every item index, each of length `dimension`.
     ///   - catalogue: the items whose predictive variance counts; default every item.
-    public init(priorCovariance: [Double], noiseVariance: Double, representations: [[Double]],
-                catalogue: [Int32]? = nil, popularity: ItemPopularity?) {
+    public init(
+        priorCovariance: [Double], noiseVariance: Double, representations: [[Double]],
+        catalogue: [Int32]? = nil, popularity: ItemPopularity?
+    ) {
         let k = representations.first?.count ?? Int(Double(priorCovariance.count).squareRoot())
         precondition(priorCovariance.count == k * k, "prior covariance must be \(k) × \(k)")
         dimension = k
@@ -49,10 +51,12 @@ public struct VarianceReductionChooser: QuestionChooser {
     }
 
     /// The chooser for a trained head: item representations are computed once, here.
-    public init(head: CovarianceHead, features: FeatureContext, catalogue: [Int32]? = nil, popularity: ItemPopularity?) {
+    public init(head: CovarianceHead, features: FeatureContext, catalogue: [Int32]? = nil, popularity: ItemPopularity?)
+    {
         let representations = head.itemRepresentations(features)
-        self.init(priorCovariance: head.priorCovariance, noiseVariance: head.noiseVariance,
-                  representations: representations, catalogue: catalogue, popularity: popularity)
+        self.init(
+            priorCovariance: head.priorCovariance, noiseVariance: head.noiseVariance,
+            representations: representations, catalogue: catalogue, popularity: popularity)
     }
 
     /// S: the posterior covariance after the answers so far (Σ when there are none).
@@ -86,7 +90,8 @@ public struct VarianceReductionChooser: QuestionChooser {
         let covariance = posteriorCovariance(after: user.answers)
         let answered = Set(user.answers.map(\.item))
         return pool.map { item in
-            answered.contains(item) ? 0 : reduction(of: item, covariance: covariance).value * (popularity?.knownProbability(item) ?? 1)
+            answered.contains(item)
+                ? 0 : reduction(of: item, covariance: covariance).value * (popularity?.knownProbability(item) ?? 1)
         }
     }
 
@@ -105,7 +110,9 @@ public struct VarianceReductionChooser: QuestionChooser {
             let pick = best!
             chosen.append(remaining.remove(at: pick.index))
             if pick.direction.count == k {
-                for i in 0..<k { for j in 0..<k { covariance[i * k + j] -= pick.direction[i] * pick.direction[j] / pick.denominator } }
+                for i in 0..<k {
+                    for j in 0..<k { covariance[i * k + j] -= pick.direction[i] * pick.direction[j] / pick.denominator }
+                }
             }
         }
         return chosen
@@ -122,7 +129,8 @@ extension CovarianceHead {
             while start < features.items.count {
                 let ids = (start..<min(features.items.count, start + batchSize)).map(Int32.init)
                 let tensor = itemRepresentation(EntityBatch(features.items, entities: ids), parameters)
-                let width = tensor.shape[1], values = tensor.denseValues
+                let width = tensor.shape[1]
+                let values = tensor.denseValues
                 for row in 0..<ids.count { result.append((0..<width).map { Double(values[row * width + $0]) }) }
                 start += batchSize
             }

@@ -52,7 +52,9 @@ public final class OnlineMetaLearner: @unchecked Sendable {
         self.learner = learner
         self.options = options
         adaptiveNames = learner.options.adaptation.partition.adaptive(learner.parameters.names)
-        optimizer = Adam(groups: [ParameterGroup(learner.parameters.tensors(adaptiveNames), learningRate: options.learningRate)])
+        optimizer = Adam(groups: [
+            ParameterGroup(learner.parameters.tensors(adaptiveNames), learningRate: options.learningRate)
+        ])
         random = SeededGenerator(seed: options.seed).derived("online")
     }
 
@@ -82,8 +84,9 @@ public final class OnlineMetaLearner: @unchecked Sendable {
             remember(task)
         }
         let updated = DispatchTime.now().uptimeNanoseconds
-        return Step(predictions: predictions, adaptationSeconds: Double(adapted - start) / 1e9,
-                    updateSeconds: Double(updated - adapted) / 1e9)
+        return Step(
+            predictions: predictions, adaptationSeconds: Double(adapted - start) / 1e9,
+            updateSeconds: Double(updated - adapted) / 1e9)
     }
 
     /// Reservoir sampling (Vitter's algorithm R): every task seen so far is kept with equal probability.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which parameters adapt to each user and which are shared by all: a named partition of a
 /// model's parameters, as in "Learning to Recommend via Meta Parameter Partition" (Zhao et al.,
 /// arXiv 1912.04108). MeLU (Lee et al., KDD 2019) adapts the decision layers only.
@@ -51,5 +53,3 @@ public enum ParameterPartition: Sendable, Equatable, Codable, CustomStringConver
     /// The adaptive names among `names`, in order.
     public func adaptive(_ names: [String]) -> [String] { names.filter(adapts) }
 }
-
-import Foundation

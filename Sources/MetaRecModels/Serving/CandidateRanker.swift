@@ -48,9 +48,10 @@ public final class CandidateRanker: @unchecked Sendable {
         product.withUnsafeMutableBufferPointer { out in
             block.withUnsafeBufferPointer { items in
                 weight.withUnsafeBufferPointer { w in
-                    Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: width, k: itemWidth, alpha: 1,
-                                 a: items.baseAddress!, lda: itemWidth, b: w.baseAddress! + userWidth * width,
-                                 ldb: width, beta: 0, c: out.baseAddress!, ldc: width)
+                    Kernels.gemm(
+                        transposeA: false, transposeB: false, m: rows, n: width, k: itemWidth, alpha: 1,
+                        a: items.baseAddress!, lda: itemWidth, b: w.baseAddress! + userWidth * width,
+                        ldb: width, beta: 0, c: out.baseAddress!, ldc: width)
                 }
             }
         }
@@ -63,8 +64,13 @@ public final class CandidateRanker: @unchecked Sendable {
         self.init(model: model, candidates: candidates, itemBlock: itemBlock, itemWidth: itemWidth, firstLayer: nil)
     }
 
-    init(model: MeLUModel, candidates: [Int32], itemBlock: [Float], itemWidth: Int, firstLayer: (weight: [Float], product: [Float])?) {
-        precondition(itemBlock.count == candidates.count * itemWidth, "CandidateRanker: the item block must have one row per candidate")
+    init(
+        model: MeLUModel, candidates: [Int32], itemBlock: [Float], itemWidth: Int,
+        firstLayer: (weight: [Float], product: [Float])?
+    ) {
+        precondition(
+            itemBlock.count == candidates.count * itemWidth,
+            "CandidateRanker: the item block must have one row per candidate")
         self.model = model
         self.candidates = candidates
         self.itemBlock = itemBlock
@@ -75,11 +81,17 @@ public final class CandidateRanker: @unchecked Sendable {
     /// This ranker with more candidates, whose item rows are given (`itemWidth` floats each).
     public func appending(candidates more: [Int32], itemRows: [Float]) -> CandidateRanker {
         let extended = firstLayer.map { cached in
-            (cached.weight, cached.product + Self.firstLayerProduct(itemRows, itemWidth: itemWidth, weight: cached.weight,
-                                                                    width: model.configuration.hiddenSizes[0]))
+            (
+                cached.weight,
+                cached.product
+                    + Self.firstLayerProduct(
+                        itemRows, itemWidth: itemWidth, weight: cached.weight,
+                        width: model.configuration.hiddenSizes[0])
+            )
         }
-        return CandidateRanker(model: model, candidates: candidates + more, itemBlock: itemBlock + itemRows, itemWidth: itemWidth,
-                               firstLayer: extended)
+        return CandidateRanker(
+            model: model, candidates: candidates + more, itemBlock: itemBlock + itemRows, itemWidth: itemWidth,
+            firstLayer: extended)
     }
 
     /// The width of one cached item row.
@@ -93,7 +105,8 @@ public final class CandidateRanker: @unchecked Sendable {
         let block = (candidates.count + workers - 1) / max(workers, 1)
         let parts = Parallel.map(Array(0..<workers), workers: workers) { worker -> [Float] in
             let start = min(worker * block, candidates.count)
-            return scores(rows: start..<min(start + block, candidates.count), userRepresentation: user, parameters: parameters)
+            return scores(
+                rows: start..<min(start + block, candidates.count), userRepresentation: user, parameters: parameters)
         }
         return parts.flatMap { $0 }
     }
@@ -107,13 +120,23 @@ public final class CandidateRanker: @unchecked Sendable {
         let modulation: [(scale: [Float], shift: [Float])]? =
             model.configuration.modulation
             ? model.configuration.hiddenSizes.indices.map {
-                (parameters.tensor(ParameterName.modulationScale($0)).denseValues, parameters.tensor(ParameterName.modulationShift($0)).denseValues)
+                (
+                    parameters.tensor(ParameterName.modulationScale($0)).denseValues,
+                    parameters.tensor(ParameterName.modulationShift($0)).denseValues
+                )
             } : nil
         var layers: [(weight: [Float], bias: [Float], width: Int)] = model.configuration.hiddenSizes.indices.map {
-            (parameters.tensor(ParameterName.decisionWeight($0)).denseValues, parameters.tensor(ParameterName.decisionBias($0)).denseValues,
-             model.configuration.hiddenSizes[$0])
+            (
+                parameters.tensor(ParameterName.decisionWeight($0)).denseValues,
+                parameters.tensor(ParameterName.decisionBias($0)).denseValues,
+                model.configuration.hiddenSizes[$0]
+            )
         }
-        layers.append((parameters.tensor(ParameterName.outputWeight).denseValues, parameters.tensor(ParameterName.outputBias).denseValues, 1))
+        layers.append(
+            (
+                parameters.tensor(ParameterName.outputWeight).denseValues,
+                parameters.tensor(ParameterName.outputBias).denseValues, 1
+            ))
 
         // First layer: bias + u·W_user once, shared by every row; then the cached item block
         // times W_item is added for all rows in one product.
@@ -132,15 +155,17 @@ public final class CandidateRanker: @unchecked Sendable {
                 }
             }
         } else {
-        current.withUnsafeMutableBufferPointer { out in
-            itemBlock.withUnsafeBufferPointer { items in
-                first.weight.withUnsafeBufferPointer { weight in
-                    Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: first.width, k: itemWidth, alpha: 1,
-                                 a: items.baseAddress! + range.lowerBound * itemWidth, lda: itemWidth, b: weight.baseAddress! + userWidth * first.width,
-                                 ldb: first.width, beta: 1, c: out.baseAddress!, ldc: first.width)
+            current.withUnsafeMutableBufferPointer { out in
+                itemBlock.withUnsafeBufferPointer { items in
+                    first.weight.withUnsafeBufferPointer { weight in
+                        Kernels.gemm(
+                            transposeA: false, transposeB: false, m: rows, n: first.width, k: itemWidth, alpha: 1,
+                            a: items.baseAddress! + range.lowerBound * itemWidth, lda: itemWidth,
+                            b: weight.baseAddress! + userWidth * first.width,
+                            ldb: first.width, beta: 1, c: out.baseAddress!, ldc: first.width)
+                    }
                 }
             }
-        }
         }
         var width = first.width
         for (index, layer) in layers.dropFirst().enumerated() {
@@ -154,9 +179,10 @@ public final class CandidateRanker: @unchecked Sendable {
                 }
                 layer.weight.withUnsafeBufferPointer { weight in
                     next.withUnsafeMutableBufferPointer { out in
-                        Kernels.gemm(transposeA: false, transposeB: false, m: rows, n: layer.width, k: width, alpha: 1,
-                                     a: input.baseAddress!, lda: width, b: weight.baseAddress!, ldb: layer.width,
-                                     beta: 1, c: out.baseAddress!, ldc: layer.width)
+                        Kernels.gemm(
+                            transposeA: false, transposeB: false, m: rows, n: layer.width, k: width, alpha: 1,
+                            a: input.baseAddress!, lda: width, b: weight.baseAddress!, ldb: layer.width,
+                            beta: 1, c: out.baseAddress!, ldc: layer.width)
                     }
                 }
             }
@@ -180,7 +206,9 @@ public final class CandidateRanker: @unchecked Sendable {
     }
 
     /// The `count` best candidates (item, score), best first, skipping `excluded` items.
-    public func rank(userRepresentation user: Tensor, parameters: ParameterSet, count: Int, excluding excluded: Set<Int32> = [])
+    public func rank(
+        userRepresentation user: Tensor, parameters: ParameterSet, count: Int, excluding excluded: Set<Int32> = []
+    )
         -> [(item: Int32, score: Float)]
     {
         let all = scores(userRepresentation: user, parameters: parameters)
@@ -188,7 +216,9 @@ public final class CandidateRanker: @unchecked Sendable {
     }
 
     /// Partial selection of the best `count` scores: O(n log count).
-    public static func top(_ count: Int, of scores: [Float], items: [Int32], excluding excluded: Set<Int32>) -> [(item: Int32, score: Float)] {
+    public static func top(_ count: Int, of scores: [Float], items: [Int32], excluding excluded: Set<Int32>) -> [(
+        item: Int32, score: Float
+    )] {
         var best: [(item: Int32, score: Float)] = []
         best.reserveCapacity(count + 1)
         for (index, score) in scores.enumerated() {

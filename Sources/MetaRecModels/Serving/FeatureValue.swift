@@ -23,7 +23,9 @@ public enum FeatureValue: Sendable, Equatable, Codable {
         } else {
             throw DecodingError.typeMismatch(
                 FeatureValue.self,
-                .init(codingPath: decoder.codingPath, debugDescription: "a feature value is a string, a number, or a list of strings or numbers"))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "a feature value is a string, a number, or a list of strings or numbers"))
         }
     }
 
@@ -72,7 +74,9 @@ extension FeatureEncoder {
         let known = Set(fields.map(\.name))
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             throw RecommenderError(
-                .invalid, "\(side) feature '\(unknown)' is not a field of this model; known fields: \(fields.map(\.name).joined(separator: ", "))")
+                .invalid,
+                "\(side) feature '\(unknown)' is not a field of this model; known fields: \(fields.map(\.name).joined(separator: ", "))"
+            )
         }
         var columns: [RawFeatureColumn] = []
         for field in fields {
@@ -89,16 +93,21 @@ extension FeatureEncoder {
                 }
             case .dense:
                 switch value {
-                case nil: raw = .vectors(dimension: field.dimension, values: [Float](repeating: 0, count: field.dimension), present: [false])
+                case nil:
+                    raw = .vectors(
+                        dimension: field.dimension, values: [Float](repeating: 0, count: field.dimension),
+                        present: [false])
                 case .numbers(let xs)? where xs.count == field.dimension && xs.allSatisfy(\.isFinite):
                     raw = .vectors(dimension: field.dimension, values: xs.map(Float.init), present: [true])
                 default:
-                    throw RecommenderError(.invalid, "\(side) feature '\(field.name)' must be a list of \(field.dimension) finite numbers")
+                    throw RecommenderError(
+                        .invalid, "\(side) feature '\(field.name)' must be a list of \(field.dimension) finite numbers")
                 }
             default:  // categorical kinds (and text, as labels)
                 let labels = value?.categories ?? []
                 if field.kind == .categorical, labels.count > 1 {
-                    throw RecommenderError(.invalid, "\(side) feature '\(field.name)' takes one value, got \(labels.count)")
+                    throw RecommenderError(
+                        .invalid, "\(side) feature '\(field.name)' takes one value, got \(labels.count)")
                 }
                 raw = .categories([labels])
             }
@@ -121,7 +130,8 @@ extension RawFeatures {
                 if entity < values.count, let value = values[entity] { result[column.name] = .number(value) }
             case .vectors(let dimension, let values, let present):
                 guard entity < present.count, present[entity] else { continue }
-                result[column.name] = .numbers(values[(entity * dimension)..<((entity + 1) * dimension)].map(Double.init))
+                result[column.name] = .numbers(
+                    values[(entity * dimension)..<((entity + 1) * dimension)].map(Double.init))
             }
         }
         return result

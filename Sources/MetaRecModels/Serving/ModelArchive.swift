@@ -54,23 +54,26 @@ public struct ModelArchive: Sendable {
     static let headerKey = "metarec.model"
 
     public init(_ learner: MetaLearner, data: DataDescription) {
-        header = Header(kind: .metaLearner, data: data, users: learner.model.users, items: learner.model.items,
-                        model: learner.model.configuration, metaTraining: learner.options, createdBy: MetaRecVersion.string)
+        header = Header(
+            kind: .metaLearner, data: data, users: learner.model.users, items: learner.model.items,
+            model: learner.model.configuration, metaTraining: learner.options, createdBy: MetaRecVersion.string)
         parameters = learner.parameters
         innerRates = learner.innerRates
     }
 
     public init(_ network: PretrainedNetwork, data: DataDescription) {
-        header = Header(kind: .pretrained, data: data, users: network.model.users, items: network.model.items,
-                        model: network.model.configuration, pretraining: network.options, fineTuning: network.fineTuning,
-                        createdBy: MetaRecVersion.string)
+        header = Header(
+            kind: .pretrained, data: data, users: network.model.users, items: network.model.items,
+            model: network.model.configuration, pretraining: network.options, fineTuning: network.fineTuning,
+            createdBy: MetaRecVersion.string)
         parameters = network.parameters
         innerRates = [:]
     }
 
     public init(_ head: CovarianceHead, data: DataDescription) {
-        header = Header(kind: .covarianceHead, data: data, users: head.users, items: head.items,
-                        covariance: head.configuration, noiseVariance: head.noiseVariance, createdBy: MetaRecVersion.string)
+        header = Header(
+            kind: .covarianceHead, data: data, users: head.users, items: head.items,
+            covariance: head.configuration, noiseVariance: head.noiseVariance, createdBy: MetaRecVersion.string)
         parameters = head.parameters
         innerRates = [:]
         priorCovariance = head.priorCovariance
@@ -92,7 +95,9 @@ public struct ModelArchive: Sendable {
             let tensor = parameters.tensor(name)
             tensors["parameter." + name] = StoredTensor(shape: tensor.shape, values: tensor.denseValues)
         }
-        for (name, rate) in innerRates { tensors["inner-rate." + name] = StoredTensor(shape: rate.shape, values: rate.denseValues) }
+        for (name, rate) in innerRates {
+            tensors["inner-rate." + name] = StoredTensor(shape: rate.shape, values: rate.denseValues)
+        }
         if let prior = priorCovariance {
             let k = Int(Double(prior.count).squareRoot())
             tensors["prior.covariance"] = StoredTensor(shape: [k, k], values: prior.map(Float.init))
@@ -102,7 +107,9 @@ public struct ModelArchive: Sendable {
             if let index = tensors[name]!.values.firstIndex(where: { !$0.isFinite }) {
                 throw ModelArchiveError(
                     path: "model",
-                    reason: "'\(name)' holds \(tensors[name]!.values[index]) at element \(index): a model with non-finite weights is not saved; retrain with a lower learning rate")
+                    reason:
+                        "'\(name)' holds \(tensors[name]!.values[index]) at element \(index): a model with non-finite weights is not saved; retrain with a lower learning rate"
+                )
             }
         }
         let json = try JSONFormat.string(header, pretty: false)
@@ -116,7 +123,9 @@ public struct ModelArchive: Sendable {
     /// Reads the method from a checkpoint already in memory; `source` names it in errors.
     public init(checkpoint: Checkpoint, source url: URL) throws {
         guard let json = checkpoint.metadata[Self.headerKey] else {
-            throw ModelArchiveError(path: url.path, reason: "no '\(Self.headerKey)' entry in the checkpoint's metadata; it is not a MetaRec model")
+            throw ModelArchiveError(
+                path: url.path,
+                reason: "no '\(Self.headerKey)' entry in the checkpoint's metadata; it is not a MetaRec model")
         }
         do {
             header = try JSONDecoder().decode(Header.self, from: Data(json.utf8))
@@ -144,23 +153,40 @@ public struct ModelArchive: Sendable {
     public func predictor() throws -> ColdStartPredictor {
         switch header.kind {
         case .metaLearner:
-            guard let configuration = header.model, let options = header.metaTraining else { throw missing("model configuration") }
+            guard let configuration = header.model, let options = header.metaTraining else {
+                throw missing("model configuration")
+            }
             let model = MeLUModel(configuration: configuration, users: header.users, items: header.items)
-            try checkParameters(expected: { var r = SeededGenerator(seed: 0); return model.initialParameters(using: &r) }())
+            try checkParameters(
+                expected: {
+                    var r = SeededGenerator(seed: 0)
+                    return model.initialParameters(using: &r)
+                }())
             return MetaLearner(model: model, options: options, parameters: parameters, innerRates: innerRates)
         case .pretrained:
-            guard let configuration = header.model, let options = header.pretraining else { throw missing("model configuration") }
+            guard let configuration = header.model, let options = header.pretraining else {
+                throw missing("model configuration")
+            }
             let model = MeLUModel(configuration: configuration, users: header.users, items: header.items)
-            try checkParameters(expected: { var r = SeededGenerator(seed: 0); return model.initialParameters(using: &r) }())
+            try checkParameters(
+                expected: {
+                    var r = SeededGenerator(seed: 0)
+                    return model.initialParameters(using: &r)
+                }())
             let network = PretrainedNetwork(model: model, options: options, parameters: parameters)
             network.fineTuning = header.fineTuning
             return network
         case .covarianceHead:
-            guard let configuration = header.covariance, let prior = priorCovariance else { throw missing("covariance configuration or prior") }
+            guard let configuration = header.covariance, let prior = priorCovariance else {
+                throw missing("covariance configuration or prior")
+            }
             var random = SeededGenerator(seed: 0)
-            try checkParameters(expected: CovarianceHead.initialParameters(configuration, users: header.users, items: header.items, using: &random))
-            return CovarianceHead(configuration: configuration, users: header.users, items: header.items,
-                                  parameters: parameters, priorCovariance: prior, noiseVariance: header.noiseVariance ?? 1)
+            try checkParameters(
+                expected: CovarianceHead.initialParameters(
+                    configuration, users: header.users, items: header.items, using: &random))
+            return CovarianceHead(
+                configuration: configuration, users: header.users, items: header.items,
+                parameters: parameters, priorCovariance: prior, noiseVariance: header.noiseVariance ?? 1)
         }
     }
 
@@ -177,7 +203,9 @@ public struct ModelArchive: Sendable {
             guard tensor.shape == expected.tensor(name).shape else {
                 throw ModelArchiveError(
                     path: "checkpoint",
-                    reason: "parameter '\(name)' has shape \(tensor.shape), the architecture needs \(expected.tensor(name).shape)")
+                    reason:
+                        "parameter '\(name)' has shape \(tensor.shape), the architecture needs \(expected.tensor(name).shape)"
+                )
             }
         }
     }

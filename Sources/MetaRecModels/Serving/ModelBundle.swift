@@ -71,7 +71,10 @@ public struct ModelBundle: Sendable {
     public var generator: ParameterSet
 
     /// The bundle of a method trained in `experiment`, with the generator for new items if given.
-    public init(archive: ModelArchive, experiment: Experiment, generator: MetaEmbeddingGenerator? = nil, createdAt: Date = Date()) {
+    public init(
+        archive: ModelArchive, experiment: Experiment, generator: MetaEmbeddingGenerator? = nil,
+        createdAt: Date = Date()
+    ) {
         let dataset = experiment.dataset
         var popularity = [Int](repeating: 0, count: dataset.itemCount)
         for interaction in experiment.split.warmInteractions { popularity[Int(interaction.item)] += 1 }
@@ -80,10 +83,14 @@ public struct ModelBundle: Sendable {
         if case .implicit(let t) = dataset.feedback { threshold = t }
         self.archive = archive
         self.description = Description(
-            formatVersion: Self.formatVersion, userEncoder: experiment.split.userEncoder, itemEncoder: experiment.split.itemEncoder,
-            catalogue: Catalogue(ids: dataset.itemIDs, titles: dataset.itemTitles, rawFeatures: dataset.rawItemFeatures, popularity: popularity,
-                                 trainingUsers: Set(experiment.split.warmInteractions.map(\.user)).count),
-            feedback: FeedbackScale(implicitThreshold: threshold, minimum: values.min() ?? 0, maximum: values.max() ?? 1),
+            formatVersion: Self.formatVersion, userEncoder: experiment.split.userEncoder,
+            itemEncoder: experiment.split.itemEncoder,
+            catalogue: Catalogue(
+                ids: dataset.itemIDs, titles: dataset.itemTitles, rawFeatures: dataset.rawItemFeatures,
+                popularity: popularity,
+                trainingUsers: Set(experiment.split.warmInteractions.map(\.user)).count),
+            feedback: FeedbackScale(
+                implicitThreshold: threshold, minimum: values.min() ?? 0, maximum: values.max() ?? 1),
             fileChecksums: dataset.fileChecksums, generatorScale: generator?.scale,
             createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down)))  // ISO 8601 keeps whole seconds
         self.generator = generator?.parameters ?? ParameterSet()
@@ -112,8 +119,10 @@ public struct ModelBundle: Sendable {
             let data = archive.header.data
             throw ModelArchiveError(
                 path: url.path,
-                reason: "this model file has the old layout (no item catalogue or feature encoders), which serving cannot use; "
-                    + "retrain it with this version: metarec train --data \(data.source) --seed \(data.seed) --out \(url.lastPathComponent)")
+                reason:
+                    "this model file has the old layout (no item catalogue or feature encoders), which serving cannot use; "
+                    + "retrain it with this version: metarec train --data \(data.source) --seed \(data.seed) --out \(url.lastPathComponent)"
+            )
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
@@ -125,7 +134,9 @@ public struct ModelBundle: Sendable {
         guard description.formatVersion == Self.formatVersion else {
             throw ModelArchiveError(
                 path: url.path,
-                reason: "bundle format \(description.formatVersion), this version reads format \(Self.formatVersion); retrain with metarec train")
+                reason:
+                    "bundle format \(description.formatVersion), this version reads format \(Self.formatVersion); retrain with metarec train"
+            )
         }
         var generator = ParameterSet()
         for (name, stored) in checkpoint.tensors where name.hasPrefix(Self.generatorPrefix) {
@@ -135,14 +146,17 @@ public struct ModelBundle: Sendable {
         guard description.catalogue.ids.count == archive.header.items.entityCount else {
             throw ModelArchiveError(
                 path: url.path,
-                reason: "the catalogue lists \(description.catalogue.ids.count) items, the model was built for \(archive.header.items.entityCount)")
+                reason:
+                    "the catalogue lists \(description.catalogue.ids.count) items, the model was built for \(archive.header.items.entityCount)"
+            )
         }
     }
 
     /// A short identifier of this trained model (hash of its description and creation time).
     public var version: String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        let text = "\(archive.header.kind.rawValue)|\(archive.header.data.name)|\(archive.header.data.seed)|\(description.createdAt.timeIntervalSince1970)|\(description.catalogue.ids.count)"
+        let text =
+            "\(archive.header.kind.rawValue)|\(archive.header.data.name)|\(archive.header.data.seed)|\(description.createdAt.timeIntervalSince1970)|\(description.catalogue.ids.count)"
         for byte in text.utf8 {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3

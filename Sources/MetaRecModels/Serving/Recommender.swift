@@ -45,7 +45,9 @@ public final class Recommender: @unchecked Sendable {
     }
 
     private enum Scorer {
-        case network(model: MeLUModel, parameters: ParameterSet, rule: AdaptationRule?, rates: [String: Tensor], ranker: CandidateRanker)
+        case network(
+            model: MeLUModel, parameters: ParameterSet, rule: AdaptationRule?, rates: [String: Tensor],
+            ranker: CandidateRanker)
         /// Φ, row-major `[rows, k]`, one row per catalogue item.
         case covariance(head: CovarianceHead, phi: [Float])
     }
@@ -68,13 +70,16 @@ public final class Recommender: @unchecked Sendable {
         let all = (0..<catalogue.ids.count).map(Int32.init)
         switch predictor {
         case let learner as MetaLearner:
-            scorer = try Self.networkScorer(learner.model, learner.parameters, learner.options.adaptation, learner.innerRates, table, all)
+            scorer = try Self.networkScorer(
+                learner.model, learner.parameters, learner.options.adaptation, learner.innerRates, table, all)
             objective = learner.model.configuration.objective
         case let network as PretrainedNetwork:
             scorer = try Self.networkScorer(network.model, network.parameters, network.fineTuning, [:], table, all)
             objective = network.model.configuration.objective
         case let head as CovarianceHead:
-            let phi = GradientMode.withoutRecording { head.itemRepresentation(EntityBatch(table, entities: all), head.parameters) }
+            let phi = GradientMode.withoutRecording {
+                head.itemRepresentation(EntityBatch(table, entities: all), head.parameters)
+            }
             scorer = .covariance(head: head, phi: phi.denseValues)
             objective = head.configuration.objective
         default:
@@ -82,8 +87,10 @@ public final class Recommender: @unchecked Sendable {
         }
         items = catalogue.ids.indices.map { row in
             let features = catalogue.rawFeatures.values(of: row)
-            return Item(id: catalogue.ids[row], title: catalogue.titles?[row] ?? catalogue.ids[row], features: features, hidden: false,
-                        addedAt: nil, popularity: catalogue.popularity[row], labels: Self.labels(features))
+            return Item(
+                id: catalogue.ids[row], title: catalogue.titles?[row] ?? catalogue.ids[row], features: features,
+                hidden: false,
+                addedAt: nil, popularity: catalogue.popularity[row], labels: Self.labels(features))
         }
         rows = Dictionary(uniqueKeysWithValues: catalogue.ids.enumerated().map { ($1, $0) })
     }
@@ -93,11 +100,16 @@ public final class Recommender: @unchecked Sendable {
         _ table: FeatureTable, _ all: [Int32]
     ) throws -> Scorer {
         if let rule, parameters.names.contains(where: { $0.hasPrefix("item.") && rule.partition.adapts($0) }) {
-            throw ModelArchiveError(path: "model", reason: "serving caches item rows, so the adaptive partition (\(rule.partition)) must leave item embeddings shared")
+            throw ModelArchiveError(
+                path: "model",
+                reason:
+                    "serving caches item rows, so the adaptive partition (\(rule.partition)) must leave item embeddings shared"
+            )
         }
         let detached = ParameterSet(parameters.names.map { ($0, parameters.tensor($0).detached()) })
-        return .network(model: model, parameters: detached, rule: rule, rates: rates,
-                        ranker: CandidateRanker(model: model, parameters: detached, items: table, candidates: all))
+        return .network(
+            model: model, parameters: detached, rule: rule, rates: rates,
+            ranker: CandidateRanker(model: model, parameters: detached, items: table, candidates: all))
     }
 
     private static func labels(_ features: [String: FeatureValue]) -> Set<String> {
@@ -151,7 +163,9 @@ public final class Recommender: @unchecked Sendable {
     /// Adds an item from its raw features: its row is computed now (feature embeddings, and the
     /// generated id embedding when the bundle holds a generator), so the next ranking includes it.
     @discardableResult
-    public func addItem(id: String, title: String, features: [String: FeatureValue], addedAt: Date = Date(), hidden: Bool = false) throws -> Item {
+    public func addItem(
+        id: String, title: String, features: [String: FeatureValue], addedAt: Date = Date(), hidden: Bool = false
+    ) throws -> Item {
         guard !id.isEmpty else { throw RecommenderError(.invalid, "item id must not be empty") }
         let raw = try bundle.description.itemEncoder.rawFeatures(features, side: "item")
         let table = bundle.description.itemEncoder.encode(raw, count: 1)
@@ -165,24 +179,31 @@ public final class Recommender: @unchecked Sendable {
                     let featureBlock = model.itemFeatureRepresentation(batch, parameters: parameters)
                     guard model.configuration.itemIDEmbedding else { return featureBlock.denseValues }
                     let idEmbedding: [Float]
-                    if let scale = bundle.description.generatorScale, let weight = bundle.generator[MetaEmbeddingGenerator.weightName],
-                       let bias = bundle.generator[MetaEmbeddingGenerator.biasName] {
+                    if let scale = bundle.description.generatorScale,
+                        let weight = bundle.generator[MetaEmbeddingGenerator.weightName],
+                        let bias = bundle.generator[MetaEmbeddingGenerator.biasName]
+                    {
                         idEmbedding = (tanh(linear(featureBlock, weight: weight, bias: bias)) * scale).denseValues
                     } else {
                         idEmbedding = [Float](repeating: 0, count: model.configuration.embeddingSize)  // as training treats unseen items
                     }
                     return featureBlock.denseValues + idEmbedding
                 }
-                scorer = .network(model: model, parameters: parameters, rule: rule, rates: rates,
-                                  ranker: ranker.appending(candidates: [Int32(row)], itemRows: itemRow))
+                scorer = .network(
+                    model: model, parameters: parameters, rule: rule, rates: rates,
+                    ranker: ranker.appending(candidates: [Int32(row)], itemRows: itemRow))
             case .covariance(let head, let phi):
                 // The head's id embedding of an item training never saw is zero.
                 let zeroID = head.parameters.replacing(
                     [ParameterName.itemIDEmbedding: Tensor.zeros([1, head.configuration.embeddingSize])])
-                let itemRow = GradientMode.withoutRecording { head.itemRepresentation(batch, head.configuration.itemIDEmbedding ? zeroID : head.parameters) }
+                let itemRow = GradientMode.withoutRecording {
+                    head.itemRepresentation(batch, head.configuration.itemIDEmbedding ? zeroID : head.parameters)
+                }
                 scorer = .covariance(head: head, phi: phi + itemRow.denseValues)
             }
-            let item = Item(id: id, title: title, features: features, hidden: hidden, addedAt: addedAt, popularity: 0, labels: Self.labels(features))
+            let item = Item(
+                id: id, title: title, features: features, hidden: hidden, addedAt: addedAt, popularity: 0,
+                labels: Self.labels(features))
             items.append(item)
             rows[id] = row
             return item
@@ -201,16 +222,25 @@ public final class Recommender: @unchecked Sendable {
     /// The user's adapted part given their feedback (raw values, oldest first); feedback on
     /// unknown items is an error. Items added while serving inform the covariance head's
     /// posterior; the network methods adapt on catalogue items only (their rows are cached).
-    public func adapt(userFeatures: [String: FeatureValue], feedback: [(item: String, value: Float)]) throws -> AdaptedState {
+    public func adapt(userFeatures: [String: FeatureValue], feedback: [(item: String, value: Float)]) throws
+        -> AdaptedState
+    {
         let (batch, userTable) = try userBatch(userFeatures)
         let scale = bundle.description.feedback
         let (scorer, rowsByID) = locked { (self.scorer, self.rows) }
         var support: [(row: Int, target: Float)] = []
         for (item, value) in feedback {
-            guard let row = rowsByID[item] else { throw RecommenderError(.unknownItem, "item '\(item)' is not in the catalogue") }
-            guard value.isFinite else { throw RecommenderError(.invalid, "feedback value for item '\(item)' is not finite") }
+            guard let row = rowsByID[item] else {
+                throw RecommenderError(.unknownItem, "item '\(item)' is not in the catalogue")
+            }
+            guard value.isFinite else {
+                throw RecommenderError(.invalid, "feedback value for item '\(item)' is not finite")
+            }
             guard scale.contains(value) else {
-                throw RecommenderError(.invalid, "feedback value \(value) for item '\(item)' is outside the scale \(scale.minimum)-\(scale.maximum) of the data this model was trained on")
+                throw RecommenderError(
+                    .invalid,
+                    "feedback value \(value) for item '\(item)' is outside the scale \(scale.minimum)-\(scale.maximum) of the data this model was trained on"
+                )
             }
             support.append((row, scale.target(value)))
         }
@@ -219,14 +249,19 @@ public final class Recommender: @unchecked Sendable {
             guard let rule else { return AdaptedState(values: []) }
             let known = support.filter { $0.row < catalogueTable.count }
             let names = rule.partition.adaptive(parameters.names)
-            let interactions = known.enumerated().map { Interaction(user: 0, item: Int32($1.row), value: $1.target, timestamp: Int64($0)) }
-            let task = PreparedTask(userBatch: batch, support: interactions, query: [],
-                                    features: FeatureContext(users: userTable, items: catalogueTable))
+            let interactions = known.enumerated().map {
+                Interaction(user: 0, item: Int32($1.row), value: $1.target, timestamp: Int64($0))
+            }
+            let task = PreparedTask(
+                userBatch: batch, support: interactions, query: [],
+                features: FeatureContext(users: userTable, items: catalogueTable))
             let fast = model.adaptForInference(parameters, to: task, rule: rule, rates: rates)
             return AdaptedState(values: names.flatMap { fast.tensor($0).denseValues })
         case .covariance(let head, let phi):
             let k = head.dimension
-            let prior = GradientMode.withoutRecording { head.priorMean(batch, head.parameters).denseValues.map(Double.init) }
+            let prior = GradientMode.withoutRecording {
+                head.priorMean(batch, head.parameters).denseValues.map(Double.init)
+            }
             let features = support.map { s in (0..<k).map { Double(phi[s.row * k + $0]) } }
             guard let posterior = head.posterior(prior: prior, phi: features, targets: support.map { $0.target }) else {
                 throw RecommenderError(.invalid, "the posterior is degenerate for this feedback")
@@ -245,15 +280,19 @@ public final class Recommender: @unchecked Sendable {
         let (scorer, items, rowsByID) = locked { (self.scorer, self.items, self.rows) }
         var allowed: Set<Int>?
         if let candidates {
-            allowed = Set(try candidates.map { id in
-                guard let row = rowsByID[id] else { throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue") }
-                return row
-            })
+            allowed = Set(
+                try candidates.map { id in
+                    guard let row = rowsByID[id] else {
+                        throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue")
+                    }
+                    return row
+                })
         }
         var skip = Set<Int32>()
         for (row, item) in items.enumerated()
         where item.hidden || excluded.contains(item.id) || (allowed.map { !$0.contains(row) } ?? false)
-            || (category.map { !item.labels.contains($0) } ?? false) {
+            || (category.map { !item.labels.contains($0) } ?? false)
+        {
             skip.insert(Int32(row))
         }
         let rowIDs = (0..<items.count).map(Int32.init)
@@ -261,13 +300,16 @@ public final class Recommender: @unchecked Sendable {
         case .network(let model, let parameters, let rule, _, let ranker):
             var fast = parameters
             if let state, let rule, !state.values.isEmpty {
-                fast = try Self.parameters(parameters, adaptive: rule.partition.adaptive(parameters.names), state: state)
+                fast = try Self.parameters(
+                    parameters, adaptive: rule.partition.adaptive(parameters.names), state: state)
             }
             let user = GradientMode.withoutRecording { model.userRepresentation(batch, parameters: fast) }
             let scale = bundle.description.feedback
             let scores = model.score(ranker.scores(userRepresentation: user, parameters: fast)).map(scale.clipped)
             return CandidateRanker.top(count, of: scores, items: rowIDs, excluding: skip).map {
-                Scored(id: items[Int($0.item)].id, title: items[Int($0.item)].title, score: $0.score, standardDeviation: nil)
+                Scored(
+                    id: items[Int($0.item)].id, title: items[Int($0.item)].title, score: $0.score,
+                    standardDeviation: nil)
             }
         case .covariance(let head, let phi):
             let k = head.dimension
@@ -286,7 +328,9 @@ public final class Recommender: @unchecked Sendable {
                     for j in 0..<k { row += covariance[i * k + j] * Double(phi[r * k + j]) }
                     variance += Double(phi[r * k + i]) * row
                 }
-                return Scored(id: items[r].id, title: items[r].title, score: best.score, standardDeviation: Float(max(variance, 0).squareRoot()))
+                return Scored(
+                    id: items[r].id, title: items[r].title, score: best.score,
+                    standardDeviation: Float(max(variance, 0).squareRoot()))
             }
         }
     }
@@ -306,28 +350,40 @@ public final class Recommender: @unchecked Sendable {
     /// posterior (`state`; the prior when nil), times the chance the user knows the item
     /// (``VarianceReductionChooser``); otherwise the most popular items (Rashid et al., IUI 2002).
     /// - Parameter candidates: when given, questions come from these items only.
-    public func questions(count: Int, state: AdaptedState? = nil, excluding excluded: Set<String>,
-                          candidates: [String]? = nil) throws -> [Question] {
+    public func questions(
+        count: Int, state: AdaptedState? = nil, excluding excluded: Set<String>,
+        candidates: [String]? = nil
+    ) throws -> [Question] {
         let (scorer, items, rowsByID) = locked { (self.scorer, self.items, self.rows) }
         var allowed: Set<Int>?
         if let candidates {
-            allowed = Set(try candidates.map { id in
-                guard let row = rowsByID[id] else { throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue") }
-                return row
-            })
+            allowed = Set(
+                try candidates.map { id in
+                    guard let row = rowsByID[id] else {
+                        throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue")
+                    }
+                    return row
+                })
         }
         let users = bundle.description.catalogue.trainingUsers ?? max(1, items.map(\.popularity).max() ?? 1)
         let popularity = ItemPopularity(
-            counts: Dictionary(uniqueKeysWithValues: items.enumerated().map { (Int32($0.offset), $0.element.popularity) }), userCount: users)
-        let pool = items.indices.filter { !items[$0].hidden && !excluded.contains(items[$0].id) && (allowed?.contains($0) ?? true) }
-            .map(Int32.init)
+            counts: Dictionary(
+                uniqueKeysWithValues: items.enumerated().map { (Int32($0.offset), $0.element.popularity) }),
+            userCount: users)
+        let pool = items.indices.filter {
+            !items[$0].hidden && !excluded.contains(items[$0].id) && (allowed?.contains($0) ?? true)
+        }
+        .map(Int32.init)
         switch scorer {
         case .covariance(let head, let phi):
             let k = head.dimension
             var covariance = head.priorCovariance
             if let state, !state.values.isEmpty {
                 guard state.values.count == k + k * k else {
-                    throw RecommenderError(.invalid, "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)")
+                    throw RecommenderError(
+                        .invalid,
+                        "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)"
+                    )
                 }
                 covariance = state.values[k...].map(Double.init)
             }
@@ -340,17 +396,24 @@ public final class Recommender: @unchecked Sendable {
             let chosen = chooser.choose(count: count, for: user, pool: pool)
             let reductions = chooser.expectedReductions(for: user, pool: chosen)
             return zip(chosen, reductions).map {
-                Question(item: items[Int($0)], expectedVarianceReduction: $1, knownShare: popularity.knownProbability($0))
+                Question(
+                    item: items[Int($0)], expectedVarianceReduction: $1, knownShare: popularity.knownProbability($0))
             }
         case .network:
-            return PopularFirstChooser(popularity: popularity).choose(count: count, for: NewUserAnswers(features: EntityBatch.unknown(bundle.archive.header.users)), pool: pool).map {
-                Question(item: items[Int($0)], expectedVarianceReduction: nil, knownShare: popularity.knownProbability($0))
+            return PopularFirstChooser(popularity: popularity).choose(
+                count: count, for: NewUserAnswers(features: EntityBatch.unknown(bundle.archive.header.users)),
+                pool: pool
+            ).map {
+                Question(
+                    item: items[Int($0)], expectedVarianceReduction: nil, knownShare: popularity.knownProbability($0))
             }
         }
     }
 
     /// The stored state's floats back in the adaptive tensors' shapes.
-    private static func parameters(_ base: ParameterSet, adaptive names: [String], state: AdaptedState) throws -> ParameterSet {
+    private static func parameters(_ base: ParameterSet, adaptive names: [String], state: AdaptedState) throws
+        -> ParameterSet
+    {
         var offset = 0
         var substitutes: [String: Tensor] = [:]
         for name in names {
@@ -361,20 +424,28 @@ public final class Recommender: @unchecked Sendable {
             offset += size
         }
         guard offset == state.values.count, substitutes.count == names.count else {
-            throw RecommenderError(.invalid, "the stored adapted state has \(state.values.count) values, this model's adaptive part has \(offset)")
+            throw RecommenderError(
+                .invalid,
+                "the stored adapted state has \(state.values.count) values, this model's adaptive part has \(offset)")
         }
         return base.replacing(substitutes)
     }
 
-    private func posterior(_ head: CovarianceHead, batch: EntityBatch, state: AdaptedState?) throws -> (mean: [Double], covariance: [Double]) {
+    private func posterior(_ head: CovarianceHead, batch: EntityBatch, state: AdaptedState?) throws -> (
+        mean: [Double], covariance: [Double]
+    ) {
         let k = head.dimension
         if let state {
             guard state.values.count == k + k * k else {
-                throw RecommenderError(.invalid, "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)")
+                throw RecommenderError(
+                    .invalid,
+                    "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)")
             }
             return (state.values[..<k].map(Double.init), state.values[k...].map(Double.init))
         }
-        let prior = GradientMode.withoutRecording { head.priorMean(batch, head.parameters).denseValues.map(Double.init) }
+        let prior = GradientMode.withoutRecording {
+            head.priorMean(batch, head.parameters).denseValues.map(Double.init)
+        }
         return (prior, head.priorCovariance)
     }
 

@@ -41,7 +41,8 @@ public final class Experiment: @unchecked Sendable {
 
     /// A run with the default configuration but for the split seed (which also seeds
     /// initialisation), the threads and the split options.
-    public convenience init(dataset: Dataset, seed: UInt64, threads: Int = 2, splitOptions: SplitOptions? = nil) throws {
+    public convenience init(dataset: Dataset, seed: UInt64, threads: Int = 2, splitOptions: SplitOptions? = nil) throws
+    {
         var configuration = RunConfiguration.standard
         configuration.split = splitOptions ?? SplitOptions()
         configuration.split.seed = seed
@@ -63,14 +64,18 @@ public final class Experiment: @unchecked Sendable {
     }
 
     public func model(_ configuration: MeLUModel.Configuration? = nil) -> MeLUModel {
-        MeLUModel(configuration: modelConfiguration(configuration), users: FeatureSpace(split.userFeatures),
-                  items: FeatureSpace(split.itemFeatures))
+        MeLUModel(
+            configuration: modelConfiguration(configuration), users: FeatureSpace(split.userFeatures),
+            items: FeatureSpace(split.itemFeatures))
     }
 
     /// The protocol's simple baselines: global, user and item means.
     public func baselines() -> [ColdStartPredictor] {
         let mean = globalMean
-        return [GlobalMean(training: split.warmInteractions), UserMean(fallback: mean), ItemMean(training: split.warmInteractions)]
+        return [
+            GlobalMean(training: split.warmInteractions), UserMean(fallback: mean),
+            ItemMean(training: split.warmInteractions),
+        ]
     }
 
     /// An untrained meta-learner for this data set. Its seed and threads are the run's: they are
@@ -80,7 +85,8 @@ public final class Experiment: @unchecked Sendable {
     ///   - initial: parameters to start meta-training from (for example a pretrained network's,
     ///     so that meta-learning refines an already good model); copied.
     public func makeMetaLearner(
-        options: MetaTrainingOptions? = nil, model configuration: MeLUModel.Configuration? = nil, initial: ParameterSet? = nil
+        options: MetaTrainingOptions? = nil, model configuration: MeLUModel.Configuration? = nil,
+        initial: ParameterSet? = nil
     ) -> MetaLearner {
         var options = options ?? self.configuration.metaTraining
         options.seed = initialisationSeed
@@ -91,13 +97,17 @@ public final class Experiment: @unchecked Sendable {
 
     /// Meta-trains `learner` on the warm users, selecting by the validation tasks.
     @discardableResult
-    public func fit(_ learner: MetaLearner, phase: String = "meta-training", monitor: TrainingMonitor = .silent) throws -> TrainingOutcome {
-        try learner.fit(training: split.warmRatingsByUser(), validation: validation, features: features,
-                        monitor: monitor, phase: phase)
+    public func fit(_ learner: MetaLearner, phase: String = "meta-training", monitor: TrainingMonitor = .silent) throws
+        -> TrainingOutcome
+    {
+        try learner.fit(
+            training: split.warmRatingsByUser(), validation: validation, features: features,
+            monitor: monitor, phase: phase)
     }
 
     public func trainMetaLearner(
-        options: MetaTrainingOptions? = nil, model configuration: MeLUModel.Configuration? = nil, initial: ParameterSet? = nil,
+        options: MetaTrainingOptions? = nil, model configuration: MeLUModel.Configuration? = nil,
+        initial: ParameterSet? = nil,
         phase: String = "meta-training", monitor: TrainingMonitor = .silent
     ) throws -> MetaLearner {
         let learner = makeMetaLearner(options: options, model: configuration, initial: initial)
@@ -113,19 +123,24 @@ public final class Experiment: @unchecked Sendable {
         options.seed = initialisationSeed
         options.threads = threads
         let network = PretrainedNetwork(model: model(configuration), options: options)
-        try network.fit(training: split.warmInteractions, validation: validation, features: features, monitor: monitor, phase: phase)
+        try network.fit(
+            training: split.warmInteractions, validation: validation, features: features, monitor: monitor, phase: phase
+        )
         return network
     }
 
     /// The pretrained network fine-tuned with the meta-learner's partition and number of steps;
     /// the learning rate is the candidate with the best validation score.
-    public func fineTuned(_ network: PretrainedNetwork, partition: ParameterPartition? = nil, steps: Int? = nil,
-                          rates: [Float]? = nil) -> PretrainedNetwork {
+    public func fineTuned(
+        _ network: PretrainedNetwork, partition: ParameterPartition? = nil, steps: Int? = nil,
+        rates: [Float]? = nil
+    ) -> PretrainedNetwork {
         let rule = configuration.metaTraining.adaptation
         var best: (score: Double, network: PretrainedNetwork)?
         for rate in rates ?? configuration.fineTuningRates {
-            let candidate = network.fineTuned(with: AdaptationRule(
-                partition: partition ?? rule.partition, steps: steps ?? rule.steps, learningRate: rate))
+            let candidate = network.fineTuned(
+                with: AdaptationRule(
+                    partition: partition ?? rule.partition, steps: steps ?? rule.steps, learningRate: rate))
             let score = candidate.validationScore(validation)
             if best == nil || score < best!.score { best = (score, candidate) }
         }
@@ -140,8 +155,9 @@ public final class Experiment: @unchecked Sendable {
         configuration.threads = threads
         configuration.objective = objective
         configuration.initialBias = globalMean
-        let head = CovarianceHead(configuration: configuration, users: FeatureSpace(split.userFeatures),
-                                  items: FeatureSpace(split.itemFeatures), noiseVariance: 1)
+        let head = CovarianceHead(
+            configuration: configuration, users: FeatureSpace(split.userFeatures),
+            items: FeatureSpace(split.itemFeatures), noiseVariance: 1)
         try head.fit(training: split.warmInteractions, validation: validation, features: features, monitor: monitor)
         return head
     }

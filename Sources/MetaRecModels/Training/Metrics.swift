@@ -22,10 +22,14 @@ public enum Metrics {
     /// random order.
     public static func normalizedDCG(_ predictions: [Float], _ targets: [Float], at k: Int) -> Double {
         guard !targets.isEmpty else { return .nan }
-        let ranked = predictions.indices.sorted { predictions[$0] > predictions[$1] || (predictions[$0] == predictions[$1] && $0 < $1) }
+        let ranked = predictions.indices.sorted {
+            predictions[$0] > predictions[$1] || (predictions[$0] == predictions[$1] && $0 < $1)
+        }
         let ideal = targets.sorted(by: >)
         func dcg(_ gains: [Float]) -> Double {
-            gains.prefix(k).enumerated().reduce(0.0) { $0 + Double($1.element) / Foundation.log2(Double($1.offset) + 2) }
+            gains.prefix(k).enumerated().reduce(0.0) {
+                $0 + Double($1.element) / Foundation.log2(Double($1.offset) + 2)
+            }
         }
         let best = dcg(ideal)
         return best > 0 ? dcg(ranked.map { targets[$0] }) / best : .nan
@@ -75,9 +79,13 @@ public enum Metrics {
     /// MRR@k: the reciprocal rank of the first relevant item (target ≥ `relevantAt`) among the
     /// top k by prediction, 0 if none is there; nil when no item is relevant. Ties keep the
     /// query's order, as in ``normalizedDCG(_:_:at:)``.
-    public static func reciprocalRank(_ predictions: [Float], _ targets: [Float], at k: Int, relevantAt: Float) -> Double? {
+    public static func reciprocalRank(_ predictions: [Float], _ targets: [Float], at k: Int, relevantAt: Float)
+        -> Double?
+    {
         guard targets.contains(where: { $0 >= relevantAt }) else { return nil }
-        let ranked = predictions.indices.sorted { predictions[$0] > predictions[$1] || (predictions[$0] == predictions[$1] && $0 < $1) }
+        let ranked = predictions.indices.sorted {
+            predictions[$0] > predictions[$1] || (predictions[$0] == predictions[$1] && $0 < $1)
+        }
         guard let first = ranked.prefix(k).firstIndex(where: { targets[$0] >= relevantAt }) else { return 0 }
         return 1 / Double(first + 1)
     }

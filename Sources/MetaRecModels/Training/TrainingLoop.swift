@@ -19,8 +19,10 @@ public struct TrainingProgress: Sendable {
     /// Whether this is the last step of its epoch.
     public var endsEpoch: Bool { step == stepsPerEpoch }
 
-    public init(phase: String, epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int, trainingLoss: Float,
-                validationScore: Double?, bestValidationScore: Double?, isNewBest: Bool) {
+    public init(
+        phase: String, epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int, trainingLoss: Float,
+        validationScore: Double?, bestValidationScore: Double?, isNewBest: Bool
+    ) {
         self.phase = phase
         self.epoch = epoch
         self.epochs = epochs
@@ -38,7 +40,9 @@ public struct TrainingMonitor: @unchecked Sendable {
     public var report: (TrainingProgress) -> Void
     public var isInterrupted: () -> Bool
 
-    public init(report: @escaping (TrainingProgress) -> Void = { _ in }, isInterrupted: @escaping () -> Bool = { false }) {
+    public init(
+        report: @escaping (TrainingProgress) -> Void = { _ in }, isInterrupted: @escaping () -> Bool = { false }
+    ) {
         self.report = report
         self.isInterrupted = isInterrupted
     }
@@ -85,8 +89,10 @@ public struct TrainingLoop {
     /// What to tell a user whose run diverged (which option to change).
     public var divergenceHint: String
 
-    public init(phase: String, maxEpochs: Int, patience: Int, monitor: TrainingMonitor = .silent,
-                divergenceHint: String = "Lower the learning rate.") {
+    public init(
+        phase: String, maxEpochs: Int, patience: Int, monitor: TrainingMonitor = .silent,
+        divergenceHint: String = "Lower the learning rate."
+    ) {
         self.phase = phase
         self.maxEpochs = maxEpochs
         self.patience = patience
@@ -119,7 +125,8 @@ public struct TrainingLoop {
         var history: [Double] = initialScore.map { [$0] } ?? []
         var best = snapshot()
         var kept = initialScore != nil
-        var bestEpoch = 0, epochsRun = 0
+        var bestEpoch = 0
+        var epochsRun = 0
         var interrupted = false
         epochs: for epoch in 1...max(1, maxEpochs) {
             beginEpoch(epoch)
@@ -127,7 +134,8 @@ public struct TrainingLoop {
             for index in 1...steps {
                 let loss = try step(epoch, index)
                 guard loss.isFinite else {
-                    throw TrainingError(phase: phase, epoch: epoch, step: index, quantity: "training loss", hint: divergenceHint)
+                    throw TrainingError(
+                        phase: phase, epoch: epoch, step: index, quantity: "training loss", hint: divergenceHint)
                 }
                 lossSum += loss
                 var score: Double?
@@ -138,7 +146,9 @@ public struct TrainingLoop {
                     score = validate()
                     if let value = score {
                         guard value.isFinite else {
-                            throw TrainingError(phase: phase, epoch: epoch, step: index, quantity: "validation score", hint: divergenceHint)
+                            throw TrainingError(
+                                phase: phase, epoch: epoch, step: index, quantity: "validation score",
+                                hint: divergenceHint)
                         }
                         history.append(value)
                         if stopping.record(value) {
@@ -149,10 +159,11 @@ public struct TrainingLoop {
                         }
                     }
                 }
-                monitor.report(TrainingProgress(
-                    phase: phase, epoch: epoch, epochs: maxEpochs, step: index, stepsPerEpoch: steps,
-                    trainingLoss: lossSum / Float(index), validationScore: score,
-                    bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
+                monitor.report(
+                    TrainingProgress(
+                        phase: phase, epoch: epoch, epochs: maxEpochs, step: index, stepsPerEpoch: steps,
+                        trainingLoss: lossSum / Float(index), validationScore: score,
+                        bestValidationScore: stopping.bestScore, isNewBest: isNewBest))
                 if monitor.isInterrupted() {
                     interrupted = true
                     break epochs
@@ -161,7 +172,8 @@ public struct TrainingLoop {
             if stopping.shouldStop { break }
         }
         if kept { restore(best) } else { bestEpoch = epochsRun }
-        return TrainingOutcome(epochsRun: epochsRun, bestEpoch: bestEpoch, bestValidationScore: stopping.bestScore,
-                               validationHistory: history, interrupted: interrupted)
+        return TrainingOutcome(
+            epochsRun: epochsRun, bestEpoch: bestEpoch, bestValidationScore: stopping.bestScore,
+            validationHistory: history, interrupted: interrupted)
     }
 }

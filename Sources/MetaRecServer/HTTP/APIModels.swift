@@ -80,8 +80,14 @@ struct RecommendationsView: Codable, Sendable {
 }
 
 struct ModelView: Codable, Sendable {
-    struct Scale: Codable, Sendable { var min: Float; var max: Float }
-    struct Field: Codable, Sendable { var name: String; var kind: String }
+    struct Scale: Codable, Sendable {
+        var min: Float
+        var max: Float
+    }
+    struct Field: Codable, Sendable {
+        var name: String
+        var kind: String
+    }
     var version: String
     var method: String
     var objective: String

@@ -44,18 +44,24 @@ struct Authorization: Sendable {
     /// The user a valid, unexpired session token names.
     func session(_ token: String, now: Date) -> String? {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let expiry = Int64(parts[1]), TimeInterval(expiry) > now.timeIntervalSince1970 else { return nil }
+        guard parts.count == 3, let expiry = Int64(parts[1]), TimeInterval(expiry) > now.timeIntervalSince1970 else {
+            return nil
+        }
         let payload = parts[0] + "." + parts[1]
-        guard Self.constantTimeEqual(String(parts[2]), mac(String(payload))), let user = Self.fromBase64URL(String(parts[0])) else { return nil }
+        guard Self.constantTimeEqual(String(parts[2]), mac(String(payload))),
+            let user = Self.fromBase64URL(String(parts[0]))
+        else { return nil }
         return String(decoding: user, as: UTF8.self)
     }
 
     private func mac(_ payload: String) -> String {
-        Self.base64URL(Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: sessionKeyBytes))))
+        Self.base64URL(
+            Data(HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: SymmetricKey(data: sessionKeyBytes))))
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }

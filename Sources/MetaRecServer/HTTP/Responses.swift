@@ -29,8 +29,9 @@ enum JSON {
 
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? encoder.encode(value)) ?? Data(#"{"error":"the response could not be encoded"}"#.utf8)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     /// Reads a bounded body and decodes it; errors name the offending field.
@@ -89,15 +90,21 @@ enum JSON {
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             return JSON.response(ErrorView(error: error.message), status: error.status)
         } catch let error as RecommenderError {
-            return JSON.response(ErrorView(error: error.description), status: error.kind == .unknownItem ? .notFound : .badRequest)
+            return JSON.response(
+                ErrorView(error: error.description), status: error.kind == .unknownItem ? .notFound : .badRequest)
         } catch let error as HTTPError {
-            let message = error.body ?? (error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
+            let message =
+                error.body
+                ?? (error.status == .notFound
+                    ? "no such endpoint: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
             return JSON.response(ErrorView(error: message), status: error.status)
         } catch {
             logger.error("\(request.method) \(request.uri.path) failed: \(error)")

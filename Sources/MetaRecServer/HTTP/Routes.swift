@@ -20,12 +20,14 @@ struct Routes: Sendable {
             return JSON.response(HealthView(status: "ready"))
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
         router.get("/openapi.yaml") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/yaml"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
+            Response(
+                status: .ok, headers: [.contentType: "application/yaml"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PackageResources.openapi_yaml)))
         }
         StaticPages.add(to: router)
 
@@ -34,7 +36,8 @@ struct Routes: Sendable {
         v1.post("/sessions") { _, _ in
             let user = "visitor-" + UUID().uuidString.lowercased()
             let session = authorization.issueSession(user: user)
-            return JSON.response(SessionView(user: user, token: session.token, expiresAt: session.expiresAt), status: .created)
+            return JSON.response(
+                SessionView(user: user, token: session.token, expiresAt: session.expiresAt), status: .created)
         }
         v1.get("/admin/status") { request, _ in
             try requireAdmin(request)
@@ -46,13 +49,15 @@ struct Routes: Sendable {
             try authorizeWrite(request, user: id)
             let body = try await JSON.decode(UserBody.self, from: request, limit: options.maximumBodyBytes)
             let user = try await service.putUser(id, features: body.features ?? [:])
-            return JSON.response(UserView(id: id, features: user.features, feedbackCount: user.feedbackCount, createdAt: user.createdAt))
+            return JSON.response(
+                UserView(id: id, features: user.features, feedbackCount: user.feedbackCount, createdAt: user.createdAt))
         }
         v1.get("/users/:id") { request, context in
             let id = try userID(context)
             try authorizeRead(request, user: id)
             guard let user = try await service.user(id) else { throw APIError(.notFound, "user '\(id)' is not known") }
-            return JSON.response(UserView(id: id, features: user.features, feedbackCount: user.feedbackCount, createdAt: user.createdAt))
+            return JSON.response(
+                UserView(id: id, features: user.features, feedbackCount: user.feedbackCount, createdAt: user.createdAt))
         }
         v1.delete("/users/:id") { request, context in
             let id = try userID(context)
@@ -72,13 +77,19 @@ struct Routes: Sendable {
             try authorizeRead(request, user: id)
             let query = request.uri.queryParameters
             let count = try integer(request, "k", default: 10, in: 1...options.maximumCount)
-            let candidates = query.get("candidates").map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            let candidates = query.get("candidates").map {
+                $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            }
             let includeSeen = try boolean(request, "includeSeen", default: false)
             let category = query.get("category").flatMap { $0.isEmpty ? nil : $0 }
-            let items = try await service.recommendations(user: id, count: count, includeSeen: includeSeen, candidates: candidates, category: category)
-            return JSON.response(RecommendationsView(
-                user: id, model: .init(version: service.recommender.bundle.version),
-                items: items.map { .init(id: $0.id, title: $0.title, score: $0.score, standardDeviation: $0.standardDeviation) }))
+            let items = try await service.recommendations(
+                user: id, count: count, includeSeen: includeSeen, candidates: candidates, category: category)
+            return JSON.response(
+                RecommendationsView(
+                    user: id, model: .init(version: service.recommender.bundle.version),
+                    items: items.map {
+                        .init(id: $0.id, title: $0.title, score: $0.score, standardDeviation: $0.standardDeviation)
+                    }))
         }
 
         v1.post("/feedback") { request, _ in
@@ -86,17 +97,24 @@ struct Routes: Sendable {
             let body = try await JSON.decode(FeedbackBody.self, from: request, limit: options.maximumBodyBytes)
             guard !body.feedback.isEmpty else { throw APIError(.badRequest, "feedback: the batch is empty") }
             guard body.feedback.count <= options.maximumBatch else {
-                throw APIError(.contentTooLarge, "feedback: \(body.feedback.count) rows, at most \(options.maximumBatch) per batch")
+                throw APIError(
+                    .contentTooLarge, "feedback: \(body.feedback.count) rows, at most \(options.maximumBatch) per batch"
+                )
             }
             let now = Date()
             let rows = try body.feedback.enumerated().map { index, entry -> StoredFeedback in
-                guard !entry.user.isEmpty else { throw APIError(.badRequest, "feedback[\(index)].user: must not be empty") }
-                guard !entry.item.isEmpty else { throw APIError(.badRequest, "feedback[\(index)].item: must not be empty") }
+                guard !entry.user.isEmpty else {
+                    throw APIError(.badRequest, "feedback[\(index)].user: must not be empty")
+                }
+                guard !entry.item.isEmpty else {
+                    throw APIError(.badRequest, "feedback[\(index)].item: must not be empty")
+                }
                 guard entry.value.isFinite, Float(entry.value).isFinite else {
                     throw APIError(.badRequest, "feedback[\(index)].value: must be a finite number")
                 }
                 if case .user(let allowed) = grant, entry.user != allowed {
-                    throw APIError(.forbidden, "feedback[\(index)].user: this session may only write for user '\(allowed)'")
+                    throw APIError(
+                        .forbidden, "feedback[\(index)].user: this session may only write for user '\(allowed)'")
                 }
                 guard service.recommender.item(entry.item) != nil else {
                     throw APIError(.notFound, "feedback[\(index)].item: item '\(entry.item)' is not in the catalogue")
@@ -108,7 +126,8 @@ struct Routes: Sendable {
                     }
                     timestamp = Date(timeIntervalSince1970: seconds)
                 }
-                return StoredFeedback(user: entry.user, item: entry.item, value: Float(entry.value), timestamp: timestamp)
+                return StoredFeedback(
+                    user: entry.user, item: entry.item, value: Float(entry.value), timestamp: timestamp)
             }
             try await service.addFeedback(rows)
             return JSON.response(StoredCount(stored: rows.count))
@@ -119,7 +138,9 @@ struct Routes: Sendable {
             let body = try await JSON.decode(ItemBody.self, from: request, limit: options.maximumBodyBytes)
             let id = body.id.trimmingCharacters(in: .whitespaces)
             guard !id.isEmpty, id.count <= 256 else { throw APIError(.badRequest, "id: must be 1 to 256 characters") }
-            guard service.recommender.item(id) == nil else { throw APIError(.conflict, "id: item '\(id)' already exists") }
+            guard service.recommender.item(id) == nil else {
+                throw APIError(.conflict, "id: item '\(id)' already exists")
+            }
             let item = try await service.addItem(id: id, title: body.title ?? id, features: body.features ?? [:])
             return JSON.response(ItemView(item), status: .created)
         }
@@ -127,13 +148,17 @@ struct Routes: Sendable {
             try requireAdmin(request)
             let id = try context.parameters.require("id")
             let body = try await JSON.decode(ItemPatch.self, from: request, limit: options.maximumBodyBytes)
-            guard let item = try await service.setHidden(item: id, body.hidden) else { throw APIError(.notFound, "item '\(id)' is not in the catalogue") }
+            guard let item = try await service.setHidden(item: id, body.hidden) else {
+                throw APIError(.notFound, "item '\(id)' is not in the catalogue")
+            }
             return JSON.response(ItemView(item))
         }
         v1.get("/items/:id") { request, context in
             try authorizeRead(request, user: nil)
             let id = try context.parameters.require("id")
-            guard let item = service.recommender.item(id) else { throw APIError(.notFound, "item '\(id)' is not in the catalogue") }
+            guard let item = service.recommender.item(id) else {
+                throw APIError(.notFound, "item '\(id)' is not in the catalogue")
+            }
             return JSON.response(ItemView(item))
         }
         v1.get("/items") { request, _ in
@@ -154,10 +179,15 @@ struct Routes: Sendable {
         return id
     }
 
-    private func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws -> Int {
+    private func integer(_ request: Request, _ name: String, default value: Int, in range: ClosedRange<Int>) throws
+        -> Int
+    {
         guard let text = request.uri.queryParameters.get(name) else { return value }
         guard let number = Int(text), range.contains(number) else {
-            throw APIError(.badRequest, "query parameter '\(name)': expected an integer from \(range.lowerBound) to \(range.upperBound), found '\(text)'")
+            throw APIError(
+                .badRequest,
+                "query parameter '\(name)': expected an integer from \(range.lowerBound) to \(range.upperBound), found '\(text)'"
+            )
         }
         return number
     }
@@ -177,12 +207,16 @@ struct Routes: Sendable {
 
     /// Any valid token (admin, or a session); the caller checks a session's user.
     private func requireWriter(_ request: Request) throws -> Authorization.Grant {
-        guard let grant = grant(request) else { throw APIError(.unauthorized, "this request needs 'Authorization: Bearer <token>'") }
+        guard let grant = grant(request) else {
+            throw APIError(.unauthorized, "this request needs 'Authorization: Bearer <token>'")
+        }
         return grant
     }
 
     private func requireAdmin(_ request: Request) throws {
-        guard grant(request) == .admin else { throw APIError(.unauthorized, "this request needs the admin token ('Authorization: Bearer <token>')") }
+        guard grant(request) == .admin else {
+            throw APIError(.unauthorized, "this request needs the admin token ('Authorization: Bearer <token>')")
+        }
     }
 
     private func authorizeWrite(_ request: Request, user: String) throws {
@@ -204,7 +238,9 @@ struct Routes: Sendable {
 
     private func modelView() -> ModelView {
         let bundle = service.recommender.bundle
-        func fields(_ encoder: FeatureEncoder) -> [ModelView.Field] { encoder.fields.map { .init(name: $0.name, kind: $0.kind.rawValue) } }
+        func fields(_ encoder: FeatureEncoder) -> [ModelView.Field] {
+            encoder.fields.map { .init(name: $0.name, kind: $0.kind.rawValue) }
+        }
         let method: String
         switch bundle.archive.header.kind {
         case .metaLearner:
@@ -221,7 +257,12 @@ struct Routes: Sendable {
     }
 
     struct StatusView: Codable, Sendable {
-        struct Requests: Codable, Sendable { var total: Int; var lastMinute: Int; var p50Milliseconds: Double?; var p99Milliseconds: Double? }
+        struct Requests: Codable, Sendable {
+            var total: Int
+            var lastMinute: Int
+            var p50Milliseconds: Double?
+            var p99Milliseconds: Double?
+        }
         var model: ModelView
         var counts: StoreCounts
         var requests: Requests
@@ -232,7 +273,9 @@ struct Routes: Sendable {
         let minute = await service.monitor.lastMinute()
         return StatusView(
             model: modelView(), counts: try await service.store.counts(),
-            requests: .init(total: await service.monitor.requests, lastMinute: minute.count, p50Milliseconds: minute.p50, p99Milliseconds: minute.p99),
+            requests: .init(
+                total: await service.monitor.requests, lastMinute: minute.count, p50Milliseconds: minute.p50,
+                p99Milliseconds: minute.p99),
             events: await service.monitor.events)
     }
 }

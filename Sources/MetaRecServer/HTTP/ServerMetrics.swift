@@ -18,8 +18,11 @@ public struct ServerMetrics: Sendable {
     func record(route: String, method: String, status: Int, seconds: Double) {
         let dimensions = [("route", route), ("method", method), ("status", String(status))]
         Counter(label: "metarec_http_requests_total", dimensions: dimensions, factory: factory).increment()
-        Metrics.Timer(label: "metarec_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
-            .recordNanoseconds(Int64(seconds * 1e9))
+        Metrics.Timer(
+            label: "metarec_http_request_duration_seconds", dimensions: [("route", route), ("method", method)],
+            factory: factory
+        )
+        .recordNanoseconds(Int64(seconds * 1e9))
     }
 
     /// The Prometheus text exposition of every metric.
@@ -35,11 +38,15 @@ struct MetricsRecorder<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
     let monitor: RecommendationService.Monitor
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let start = DispatchTime.now().uptimeNanoseconds
         let response = try await next(request, context)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        metrics.record(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code, seconds: seconds)
+        metrics.record(
+            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code,
+            seconds: seconds)
         await monitor.record(seconds: seconds)
         return response
     }

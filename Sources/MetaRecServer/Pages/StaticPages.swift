@@ -17,7 +17,9 @@ enum StaticPages {
     static func add(to router: Router<BasicRequestContext>) {
         for (path, file) in files {
             router.get(RouterPath(stringLiteral: path)) { _, _ in
-                Response(status: .ok, headers: [.contentType: file.type], body: ResponseBody(byteBuffer: ByteBuffer(bytes: file.bytes)))
+                Response(
+                    status: .ok, headers: [.contentType: file.type],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: file.bytes)))
             }
         }
     }

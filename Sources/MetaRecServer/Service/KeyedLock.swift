@@ -6,7 +6,9 @@ actor KeyedLock {
 
     /// Runs `body` holding the locks of every key in `keys` (taken in sorted order, so two
     /// batches naming the same users cannot deadlock).
-    nonisolated func withLocks<T: Sendable>(_ keys: Set<String>, _ body: @Sendable () async throws -> T) async throws -> T {
+    nonisolated func withLocks<T: Sendable>(_ keys: Set<String>, _ body: @Sendable () async throws -> T) async throws
+        -> T
+    {
         let ordered = keys.sorted()
         for key in ordered { await acquire(key) }
         do {

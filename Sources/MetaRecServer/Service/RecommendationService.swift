@@ -41,7 +41,9 @@ public final class RecommendationService: Sendable {
     let monitor = Monitor()
 
     /// Loads the items added in earlier runs and which items are hidden.
-    public init(recommender: Recommender, store: any RecommendationStore, options: ServiceOptions = .init()) async throws {
+    public init(recommender: Recommender, store: any RecommendationStore, options: ServiceOptions = .init())
+        async throws
+    {
         self.recommender = recommender
         self.store = store
         self.options = options
@@ -60,8 +62,9 @@ public final class RecommendationService: Sendable {
         if let cached = await cache.get(id) { return cached }
         guard let stored = try await store.user(id) else { return nil }
         let features = try decodeFeatures(stored.features)
-        var entry = UserCache(features: features, createdAt: stored.createdAt, rated: try await store.ratedItems(user: id),
-                              feedbackCount: stored.feedbackCount, state: nil)
+        var entry = UserCache(
+            features: features, createdAt: stored.createdAt, rated: try await store.ratedItems(user: id),
+            feedbackCount: stored.feedbackCount, state: nil)
         if let state = try await store.adaptedState(user: id), state.modelVersion == recommender.bundle.version {
             entry.state = Recommender.AdaptedState(values: state.values)
         } else if stored.feedbackCount > 0 {
@@ -76,9 +79,12 @@ public final class RecommendationService: Sendable {
         return try await locks.withLocks([id]) {
             let existing = try await self.user(id)
             let createdAt = existing?.createdAt ?? Date()
-            try await self.store.saveUser(StoredUser(id: id, features: try JSONEncoder().encode(features), createdAt: createdAt))
+            try await self.store.saveUser(
+                StoredUser(id: id, features: try JSONEncoder().encode(features), createdAt: createdAt))
             await self.cache.remove(id)
-            guard var entry = try await self.user(id) else { throw StoreError("user '\(id)' vanished while being saved") }
+            guard var entry = try await self.user(id) else {
+                throw StoreError("user '\(id)' vanished while being saved")
+            }
             if entry.feedbackCount > 0 {  // features changed: the prior changed too
                 let adapted = try await self.adaptedState(user: id, features: features)
                 try await self.store.saveAdaptedState(adapted.stored, user: id)
@@ -101,7 +107,9 @@ public final class RecommendationService: Sendable {
     /// Stores the batch (all or nothing), then re-adapts every user it names.
     func addFeedback(_ entries: [StoredFeedback]) async throws {
         for entry in entries {
-            guard recommender.item(entry.item) != nil else { throw RecommenderError(.unknownItem, "item '\(entry.item)' is not in the catalogue") }
+            guard recommender.item(entry.item) != nil else {
+                throw RecommenderError(.unknownItem, "item '\(entry.item)' is not in the catalogue")
+            }
         }
         let users = Set(entries.map(\.user))
         try await locks.withLocks(users) {
@@ -115,32 +123,43 @@ public final class RecommendationService: Sendable {
                     cached.feedbackCount += rows.count
                     entry = cached
                 } else {
-                    guard let stored = try await self.store.user(user) else { throw StoreError("user '\(user)' was not created by the feedback batch") }
-                    entry = UserCache(features: try self.decodeFeatures(stored.features), createdAt: stored.createdAt,
-                                      rated: try await self.store.ratedItems(user: user), feedbackCount: stored.feedbackCount, state: nil)
+                    guard let stored = try await self.store.user(user) else {
+                        throw StoreError("user '\(user)' was not created by the feedback batch")
+                    }
+                    entry = UserCache(
+                        features: try self.decodeFeatures(stored.features), createdAt: stored.createdAt,
+                        rated: try await self.store.ratedItems(user: user), feedbackCount: stored.feedbackCount,
+                        state: nil)
                 }
                 let adapted = try await self.adaptedState(user: user, features: entry.features)
                 try await self.store.saveAdaptedState(adapted.stored, user: user)
                 entry.state = adapted.state
                 await self.cache.set(user, entry)
-                await self.monitor.event(String(format: "adapted user %@ to %d feedback rows in %.1f ms", user, adapted.rows,
-                                                Date().timeIntervalSince(start) * 1000))
+                await self.monitor.event(
+                    String(
+                        format: "adapted user %@ to %d feedback rows in %.1f ms", user, adapted.rows,
+                        Date().timeIntervalSince(start) * 1000))
             }
         }
     }
 
     /// The user's adapted part from their most recent feedback.
-    private func adaptedState(user: String, features: [String: FeatureValue]) async throws -> (state: Recommender.AdaptedState, stored: StoredState, rows: Int) {
+    private func adaptedState(user: String, features: [String: FeatureValue]) async throws -> (
+        state: Recommender.AdaptedState, stored: StoredState, rows: Int
+    ) {
         let recent = try await store.recentFeedback(user: user, limit: options.adaptationWindow)
         let known = recent.filter { recommender.item($0.item) != nil }
         let state = try recommender.adapt(userFeatures: features, feedback: known.map { ($0.item, $0.value) })
-        let stored = StoredState(modelVersion: recommender.bundle.version, lastSequence: recent.last?.sequence ?? 0, values: state.values)
+        let stored = StoredState(
+            modelVersion: recommender.bundle.version, lastSequence: recent.last?.sequence ?? 0, values: state.values)
         return (state, stored, known.count)
     }
 
     // MARK: - Reading
 
-    func recommendations(user id: String, count: Int, includeSeen: Bool, candidates: [String]?, category: String?) async throws -> [Recommender.Scored] {
+    func recommendations(user id: String, count: Int, includeSeen: Bool, candidates: [String]?, category: String?)
+        async throws -> [Recommender.Scored]
+    {
         let entry = try await user(id)
         let result = try recommender.recommend(
             userFeatures: entry?.features ?? [:], state: entry?.state, count: count,

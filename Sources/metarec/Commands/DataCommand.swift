@@ -11,7 +11,10 @@ struct DataOptions: ParsableArguments {
     @Option(help: "synthetic (default), a MovieLens directory, or a generic-log schema file (.yaml/.json).")
     var data: String = "synthetic"
 
-    @Option(help: "movielens-100k, movielens-1m, movielens-10m, movielens-latest or generic (detected from the directory when omitted).")
+    @Option(
+        help:
+            "movielens-100k, movielens-1m, movielens-10m, movielens-latest or generic (detected from the directory when omitted)."
+    )
     var format: String?
 
     @Option(help: "Schema file (YAML or JSON) for --format generic.")
@@ -35,19 +38,30 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Synthetic data: number of interactions.")
     var syntheticInteractions: Int = 60_000
 
-    @Option(help: "Positive-only logs (plays, clicks): sampled negatives per positive, never an item the user touched (default 4; 0 keeps the log as it is).")
+    @Option(
+        help:
+            "Positive-only logs (plays, clicks): sampled negatives per positive, never an item the user touched (default 4; 0 keeps the log as it is)."
+    )
     var negatives: Int?
 
-    @Option(help: "Positive-only logs: how negatives are drawn: uniform or popularity (in proportion to an item's interactions).")
+    @Option(
+        help:
+            "Positive-only logs: how negatives are drawn: uniform or popularity (in proportion to an item's interactions)."
+    )
     var negativeSampling: NegativeSampling.Strategy = .uniform
 
     @Option(help: "Positive-only logs: seed of the negative sampler.")
     var negativeSeed: UInt64 = 0
 
-    @Flag(inversion: .prefixedNo, help: "Use text features (MovieLens titles, schema 'text' columns); --no-text-features drops them.")
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Use text features (MovieLens titles, schema 'text' columns); --no-text-features drops them.")
     var textFeatures = true
 
-    @Option(help: "Join item vectors by item id as a dense item feature: a text file of 'id number number ...' lines, or a .npy matrix with --item-vector-ids (e.g. from Scripts/embed_titles.py).")
+    @Option(
+        help:
+            "Join item vectors by item id as a dense item feature: a text file of 'id number number ...' lines, or a .npy matrix with --item-vector-ids (e.g. from Scripts/embed_titles.py)."
+    )
     var itemVectors: String?
 
     @Option(help: "For a .npy --item-vectors: the item ids of its rows, one per line.")
@@ -57,9 +71,12 @@ struct DataOptions: ParsableArguments {
 
     func validate() throws {
         if let format, !DataSource.formatNames.contains(format) {
-            throw ValidationError("unknown --format '\(format)'; expected \(DataSource.formatNames.joined(separator: ", "))")
+            throw ValidationError(
+                "unknown --format '\(format)'; expected \(DataSource.formatNames.joined(separator: ", "))")
         }
-        if format == "generic", schema == nil, !["yaml", "yml", "json"].contains(URL(fileURLWithPath: data).pathExtension.lowercased()) {
+        if format == "generic", schema == nil,
+            !["yaml", "yml", "json"].contains(URL(fileURLWithPath: data).pathExtension.lowercased())
+        {
             throw ValidationError("--format generic needs --schema FILE (or --data pointing at the schema file)")
         }
         if syntheticUsers < 1 || syntheticItems < 2 || syntheticInteractions < 1 {
@@ -85,7 +102,9 @@ struct DataOptions: ParsableArguments {
         }
         let ratio = negatives ?? 4
         guard ratio > 0 else {
-            log("warning: \(dataset.name) holds positives only and --negatives 0 samples none: every metric will be undefined")
+            log(
+                "warning: \(dataset.name) holds positives only and --negatives 0 samples none: every metric will be undefined"
+            )
             return dataset
         }
         let sampling = NegativeSampling(strategy: negativeSampling, ratio: ratio, seed: negativeSeed)
@@ -97,18 +116,24 @@ struct DataOptions: ParsableArguments {
     func source() throws -> DataSource {
         try DataSource.detect(
             data, format: format, schema: schema,
-            synthetic: .init(seed: syntheticSeed, users: syntheticUsers, items: syntheticItems, interactions: syntheticInteractions))
+            synthetic: .init(
+                seed: syntheticSeed, users: syntheticUsers, items: syntheticItems, interactions: syntheticInteractions))
     }
 
     /// Loads the data set the options name (without text features under --no-text-features).
     func load() throws -> Dataset {
-        var dataset = try source().load(feedback: implicitThreshold.map { .implicit(threshold: $0) }, options: ImportOptions(skipBadLines: skipBadLines))
+        var dataset = try source().load(
+            feedback: implicitThreshold.map { .implicit(threshold: $0) },
+            options: ImportOptions(skipBadLines: skipBadLines))
         if !textFeatures { dataset = dataset.withoutTextFeatures() }
         if let itemVectors {
             let url = URL(fileURLWithPath: itemVectors)
             let (ids, rows): ([String], [[Float]])
             if url.pathExtension.lowercased() == "npy" {
-                guard let itemVectorIds else { throw ValidationError("--item-vectors \(itemVectors) is a .npy matrix: give its ids with --item-vector-ids FILE") }
+                guard let itemVectorIds else {
+                    throw ValidationError(
+                        "--item-vectors \(itemVectors) is a .npy matrix: give its ids with --item-vector-ids FILE")
+                }
                 (ids, rows) = try ItemVectors.readNumpy(url, ids: URL(fileURLWithPath: itemVectorIds))
             } else {
                 (ids, rows) = try ItemVectors.readText(url)
@@ -152,7 +177,8 @@ struct DataCommand: ParsableCommand {
 }
 
 struct DataStatsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "stats", abstract: "Print a data set's counts and its protocol split per scenario.")
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Print a data set's counts and its protocol split per scenario.")
 
     @OptionGroup var data: DataOptions
     @OptionGroup var split: SplitArguments
@@ -166,7 +192,8 @@ struct DataStatsCommand: ParsableCommand {
 
 struct DataSplitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "split", abstract: "Export the protocol's tasks (support and query rows) so another tool can evaluate on them.")
+        commandName: "split",
+        abstract: "Export the protocol's tasks (support and query rows) so another tool can evaluate on them.")
 
     @OptionGroup var data: DataOptions
     @OptionGroup var split: SplitArguments
@@ -180,7 +207,9 @@ struct DataSplitCommand: ParsableCommand {
         let url = URL(fileURLWithPath: out)
         try protocolSplit.export(to: url, dataset: dataset)
         print(describe(dataset, protocolSplit))
-        print("wrote \(url.path): \(Scenario.allCases.map { ProtocolSplit.taskFileName($0) }.joined(separator: ", ")), users.csv, items.csv, \(ProtocolSplit.manifestName)")
+        print(
+            "wrote \(url.path): \(Scenario.allCases.map { ProtocolSplit.taskFileName($0) }.joined(separator: ", ")), users.csv, items.csv, \(ProtocolSplit.manifestName)"
+        )
     }
 }
 
@@ -204,25 +233,37 @@ func describe(_ dataset: Dataset, _ split: ProtocolSplit) -> String {
     for (file, sum) in dataset.fileChecksums.sorted(by: { $0.key < $1.key }) {
         lines.append("  sha256   \(sum)  \(file)")
     }
-    lines.append("size       \(n(dataset.userCount)) users, \(n(dataset.itemCount)) items, \(n(dataset.interactions.count)) ratings"
-        + " (\(n(dataset.duplicatesRemoved)) duplicate rows removed, latest kept; \(n(dataset.skippedLines)) bad lines skipped)")
+    lines.append(
+        "size       \(n(dataset.userCount)) users, \(n(dataset.itemCount)) items, \(n(dataset.interactions.count)) ratings"
+            + " (\(n(dataset.duplicatesRemoved)) duplicate rows removed, latest kept; \(n(dataset.skippedLines)) bad lines skipped)"
+    )
     for message in dataset.skipReport.prefix(5) { lines.append("  skipped  \(message)") }
     for warning in dataset.loadWarnings { lines.append("  warning  \(warning)") }
     let o = split.options
-    lines.append("split      coldstart-v1, seed \(o.seed): users \(Int(o.userFractions.existing * 100))/\(Int(o.userFractions.validation * 100))/\(Int(o.userFractions.new * 100)) existing/validation/new"
-        + " (\(n(split.existingUsers.count))/\(n(split.validationUsers.count))/\(n(split.newUsers.count))); tasks \(o.minimumTaskSize)-\(o.maximumTaskSize) ratings, query \(o.querySize)")
-    lines.append("new items  \(n(split.isNewItem.filter { $0 }.count)) of \(n(dataset.itemCount)) (\(split.newItemRule))")
+    lines.append(
+        "split      coldstart-v1, seed \(o.seed): users \(Int(o.userFractions.existing * 100))/\(Int(o.userFractions.validation * 100))/\(Int(o.userFractions.new * 100)) existing/validation/new"
+            + " (\(n(split.existingUsers.count))/\(n(split.validationUsers.count))/\(n(split.newUsers.count))); tasks \(o.minimumTaskSize)-\(o.maximumTaskSize) ratings, query \(o.querySize)"
+    )
+    lines.append(
+        "new items  \(n(split.isNewItem.filter { $0 }.count)) of \(n(dataset.itemCount)) (\(split.newItemRule))")
     if let sampling = dataset.negativeSampling { lines.append("negatives  \(sampling)") }
     lines.append("")
     let header = ["scenario", "users", "active", "items", "tasks", "task ratings", "all ratings"]
     let widths = [12, 7, 7, 7, 7, 13, 12]
     lines.append(zip(header, widths).enumerated().map { i, p in pad(p.0, p.1, left: i == 0) }.joined(separator: " "))
     for s in split.statistics {
-        let row = [s.scenario.rawValue, n(s.users), n(s.activeUsers), n(s.items), n(s.tasks), n(s.taskRatings), n(s.allRatings)]
+        let row = [
+            s.scenario.rawValue, n(s.users), n(s.activeUsers), n(s.items), n(s.tasks), n(s.taskRatings),
+            n(s.allRatings),
+        ]
         lines.append(zip(row, widths).enumerated().map { i, p in pad(p.0, p.1, left: i == 0) }.joined(separator: " "))
     }
     lines.append("")
-    lines.append("users: the scenario's user group; active: with at least one rating on its items; tasks: users with >= \(o.minimumTaskSize);")
-    lines.append("task ratings: support + query after keeping the \(o.maximumTaskSize) earliest; all ratings: every rating of the group on the items (warm: what training may use).")
+    lines.append(
+        "users: the scenario's user group; active: with at least one rating on its items; tasks: users with >= \(o.minimumTaskSize);"
+    )
+    lines.append(
+        "task ratings: support + query after keeping the \(o.maximumTaskSize) earliest; all ratings: every rating of the group on the items (warm: what training may use)."
+    )
     return lines.joined(separator: "\n")
 }

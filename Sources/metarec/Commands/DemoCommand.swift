@@ -25,7 +25,10 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Also write the report as one self-contained HTML file with its plots.")
     var html: String?
 
-    @Option(help: "Known-users rows: share of values masked as unknown and of user ids dropped in pretraining, so that new users and unseen values start from an average.")
+    @Option(
+        help:
+            "Known-users rows: share of values masked as unknown and of user ids dropped in pretraining, so that new users and unseen values start from an average."
+    )
     var knownUserMasking: Float = 0.2
 
     @Flag(help: "One line per phase with its duration, no progress.")
@@ -51,10 +54,14 @@ struct DemoCommand: ParsableCommand {
         var configuration = model.configuration(split: split.options)
         if quick { configuration.covariance.maxEpochs = 3 }
         let experiment = try Experiment(dataset: dataset, configuration: configuration)
-        log("\(dataset.name): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactions.count) interactions")
+        log(
+            "\(dataset.name): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactions.count) interactions"
+        )
 
         var methods: [ColdStartPredictor] = experiment.baselines()
-        let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
+        let network = try reporter.phase("pretrained network") {
+            try experiment.trainPretrained(monitor: reporter.monitor)
+        }
         try Interruption.check("the pretrained network")
         methods.append(network)
         let fineTuned = experiment.fineTuned(network)
@@ -67,8 +74,9 @@ struct DemoCommand: ParsableCommand {
         var knownConfiguration = configuration.model
         knownConfiguration.userIDEmbedding = true
         let known = try reporter.phase("pretrained network (user id)") {
-            try experiment.trainPretrained(options: knownOptions, model: knownConfiguration, phase: "pretrained network (user id)",
-                                           monitor: reporter.monitor)
+            try experiment.trainPretrained(
+                options: knownOptions, model: knownConfiguration, phase: "pretrained network (user id)",
+                monitor: reporter.monitor)
         }
         try Interruption.check("the pretrained network (user id)")
         known.variant = "user id, masking \(knownUserMasking)"
@@ -76,25 +84,33 @@ struct DemoCommand: ParsableCommand {
         methods.append(experiment.fineTuned(known))
 
         // Meta-training starts at random; --from-pretrained starts from the pretrained network.
-        for (label, order, learnsRates) in [("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true)] {
-            let options = model.metaOptions(configuration, order: order, learnsRates: learnsRates,
-                                            chosenRate: model.fromPretrained ? fineTuned.fineTuning?.learningRate : nil)
-            methods.append(try reporter.phase(label) {
-                try experiment.trainMetaLearner(options: options, initial: model.fromPretrained ? network.parameters : nil,
-                                                phase: label, monitor: reporter.monitor)
-            })
+        for (label, order, learnsRates) in [
+            ("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true),
+        ] {
+            let options = model.metaOptions(
+                configuration, order: order, learnsRates: learnsRates,
+                chosenRate: model.fromPretrained ? fineTuned.fineTuning?.learningRate : nil)
+            methods.append(
+                try reporter.phase(label) {
+                    try experiment.trainMetaLearner(
+                        options: options, initial: model.fromPretrained ? network.parameters : nil,
+                        phase: label, monitor: reporter.monitor)
+                })
             try Interruption.check(label)
         }
-        methods.append(try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) })
+        methods.append(
+            try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) })
         try Interruption.check("the covariance head")
         var tanp = TaNP.Configuration()
         if quick { tanp.maxEpochs = 3 }
-        methods.append(try reporter.phase("TaNP") { try experiment.trainTaNP(configuration: tanp, monitor: reporter.monitor) })
+        methods.append(
+            try reporter.phase("TaNP") { try experiment.trainTaNP(configuration: tanp, monitor: reporter.monitor) })
         try Interruption.check("TaNP")
 
         let report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
         print(report.markdown())
-        let bundle = ReportBundle(splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)
+        let bundle = ReportBundle(
+            splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)
         if let json { try bundle.write(to: URL(fileURLWithPath: json)) }
         if let html { try HTMLReport.write([bundle], toFile: html) }
     }

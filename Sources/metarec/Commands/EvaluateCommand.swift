@@ -7,21 +7,28 @@ import MetaRecModels
 
 /// Loads a checkpoint and checks that it was trained on data shaped like `experiment`'s, with the
 /// same split seed, feedback threshold and data set (unless `allowOtherData`, which is logged).
-func loadPredictor(_ path: String, for experiment: Experiment, implicitThreshold: Float? = nil,
-                   allowOtherData: Bool = false) throws -> (ColdStartPredictor, ModelArchive) {
+func loadPredictor(
+    _ path: String, for experiment: Experiment, implicitThreshold: Float? = nil,
+    allowOtherData: Bool = false
+) throws -> (ColdStartPredictor, ModelArchive) {
     let archive = try ModelArchive(contentsOf: URL(fileURLWithPath: path))
     let mismatches = ModelCompatibility.mismatches(
-        archive.header.data, datasetName: experiment.dataset.name, seed: experiment.seed, implicitThreshold: implicitThreshold)
+        archive.header.data, datasetName: experiment.dataset.name, seed: experiment.seed,
+        implicitThreshold: implicitThreshold)
     if !mismatches.isEmpty {
         let list = mismatches.joined(separator: "; ")
         guard allowOtherData else {
-            throw ValidationError("\(path) does not match the data given here: \(list). Its test users may have been training users. Pass the same --data, --seed and --implicit-threshold as at training, or --allow-other-data to use it anyway.")
+            throw ValidationError(
+                "\(path) does not match the data given here: \(list). Its test users may have been training users. Pass the same --data, --seed and --implicit-threshold as at training, or --allow-other-data to use it anyway."
+            )
         }
         log("warning: --allow-other-data: using \(path) although \(list)")
     }
-    let users = FeatureSpace(experiment.split.userFeatures), items = FeatureSpace(experiment.split.itemFeatures)
+    let users = FeatureSpace(experiment.split.userFeatures)
+    let items = FeatureSpace(experiment.split.itemFeatures)
     guard archive.header.users == users, archive.header.items == items else {
-        throw ValidationError("""
+        throw ValidationError(
+            """
             \(path) was trained on '\(archive.header.data.name)' (\(archive.header.data.source), split seed \
             \(archive.header.data.seed)); the data given here ('\(experiment.dataset.name)', seed \(experiment.seed)) \
             has other features or vocabularies. Pass the same --data and --seed as at training.
@@ -51,13 +58,19 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .customLong("model"), help: "A checkpoint written by 'metarec train' (repeat for several).")
     var models: [String] = []
 
-    @Flag(help: "Use checkpoints trained with another split seed, threshold or data set (printed; their scores are then not the protocol's).")
+    @Flag(
+        help:
+            "Use checkpoints trained with another split seed, threshold or data set (printed; their scores are then not the protocol's)."
+    )
     var allowOtherData = false
 
     @Flag(help: "Skip training the network baselines (faster; the table then lacks them).")
     var noNetworkBaselines = false
 
-    @Flag(help: "Also run the streaming evaluation of the meta parameter partition (offline meta-training per partition, then new users in time order).")
+    @Flag(
+        help:
+            "Also run the streaming evaluation of the meta parameter partition (offline meta-training per partition, then new users in time order)."
+    )
     var streaming = false
 
     @Option(help: "Streaming: ratings a new user is adapted from (then the next as many are predicted).")
@@ -66,7 +79,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Streaming: partitions to compare, comma-separated (all, decision-layers, last-layer, modulation).")
     var streamPartitions: String = "all,decision-layers,last-layer,modulation"
 
-    @Flag(help: "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation.")
+    @Flag(
+        help:
+            "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation."
+    )
     var itemWarmup = false
 
     @Option(help: "Item warm-up: interactions per new item in each warm-up round (a, b, c).")
@@ -75,7 +91,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Item warm-up: the meta-embedding generator's training epochs.")
     var generatorEpochs: Int = 20
 
-    @Option(help: "Item warm-up: candidate inner (and warm-up) rates of the generator, comma-separated; the one with the best objective on held-out warm items is used.")
+    @Option(
+        help:
+            "Item warm-up: candidate inner (and warm-up) rates of the generator, comma-separated; the one with the best objective on held-out warm items is used."
+    )
     var generatorRates: String = "0.01,0.03,0.1,0.3"
 
     @Flag(help: "Skip the protocol's table (with --streaming or --item-warmup).")
@@ -95,16 +114,21 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         try OptionChecks.integer(streamSupport, "--stream-support", in: 1...1000)
-        for name in streamPartitions.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        for name in streamPartitions.split(separator: ",", omittingEmptySubsequences: false).map({
+            $0.trimmingCharacters(in: .whitespaces)
+        }) {
             guard ["all", "decision-layers", "decision", "last-layer", "last", "modulation"].contains(name) else {
-                throw ValidationError("--stream-partitions: '\(name)' is not a partition; expected all, decision-layers, last-layer or modulation, comma-separated")
+                throw ValidationError(
+                    "--stream-partitions: '\(name)' is not a partition; expected all, decision-layers, last-layer or modulation, comma-separated"
+                )
             }
         }
         try OptionChecks.integer(warmupK, "--warmup-k", in: 1...10_000)
         try OptionChecks.integer(generatorEpochs, "--generator-epochs", in: 1...10_000)
         let rates = generatorRates.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         guard !rates.isEmpty, rates.allSatisfy({ $0.map { $0.isFinite && $0 > 0 } ?? false }) else {
-            throw ValidationError("--generator-rates must be positive numbers separated by commas, got '\(generatorRates)'")
+            throw ValidationError(
+                "--generator-rates must be positive numbers separated by commas, got '\(generatorRates)'")
         }
         try OptionChecks.outputFile(json, "--json")
         try OptionChecks.outputFile(markdown, "--markdown")
@@ -133,7 +157,8 @@ struct EvaluateCommand: ParsableCommand {
             options.partitions = streamPartitions.split(separator: ",").map { ParameterPartition(parsing: String($0)) }
             let report = try reporter.phase("streaming evaluation") {
                 try experiment.streamingEvaluation(
-                    options: options, metaTraining: model.metaOptions(configuration, order: .second), model: configuration.model,
+                    options: options, metaTraining: model.metaOptions(configuration, order: .second),
+                    model: configuration.model,
                     monitor: reporter.monitor, log: reporter.note)
             }
             try Interruption.check("the streaming evaluation")
@@ -150,16 +175,20 @@ struct EvaluateCommand: ParsableCommand {
             var generatorOptions = MetaEmbeddingOptions()
             generatorOptions.k = warmupK
             generatorOptions.epochs = generatorEpochs
-            let rates = generatorRates.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+            let rates = generatorRates.split(separator: ",").compactMap {
+                Float($0.trimmingCharacters(in: .whitespaces))
+            }
             guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }) else {
-                throw ValidationError("--generator-rates must be positive numbers separated by commas, got '\(generatorRates)'")
+                throw ValidationError(
+                    "--generator-rates must be positive numbers separated by commas, got '\(generatorRates)'")
             }
             var warmUp = ItemWarmUpOptions()
             warmUp.k = warmupK
             // The generator's inner rate (also the warm-up rate) is chosen on held-out warm items.
             let report = try reporter.phase("item warm-up") {
-                try experiment.itemWarmUp(base: base, generatorOptions: generatorOptions, innerRates: rates, options: warmUp,
-                                          monitor: reporter.monitor, log: reporter.note)
+                try experiment.itemWarmUp(
+                    base: base, generatorOptions: generatorOptions, innerRates: rates, options: warmUp,
+                    monitor: reporter.monitor, log: reporter.note)
             }
             try Interruption.check("the item warm-up")
             sections.append(report.markdown())
@@ -176,11 +205,15 @@ struct EvaluateCommand: ParsableCommand {
         var methods: [ColdStartPredictor] = experiment.baselines()
         var loaded: [(ColdStartPredictor, ModelArchive)] = []
         for path in models {
-            loaded.append(try loadPredictor(path, for: experiment, implicitThreshold: data.implicitThreshold, allowOtherData: allowOtherData))
+            loaded.append(
+                try loadPredictor(
+                    path, for: experiment, implicitThreshold: data.implicitThreshold, allowOtherData: allowOtherData))
         }
         if !noNetworkBaselines {
             let rule = loaded.compactMap { $0.1.header.metaTraining?.adaptation }.first ?? model.adaptation
-            let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
+            let network = try reporter.phase("pretrained network") {
+                try experiment.trainPretrained(monitor: reporter.monitor)
+            }
             try Interruption.check("the pretrained network")
             methods.append(network)
             methods.append(experiment.fineTuned(network, partition: rule.partition, steps: rule.steps))

@@ -42,7 +42,8 @@ struct OnboardingCommand: ParsableCommand {
     func run() throws {
         let reporter = ProgressReporter(verbosity: quiet ? .quiet : .normal)
         let dataset = try reporter.phase("reading \(data.data)") { try data.loadForTraining() }
-        let experiment = try Experiment(dataset: dataset, seed: split.seed, threads: threads, splitOptions: split.options)
+        let experiment = try Experiment(
+            dataset: dataset, seed: split.seed, threads: threads, splitOptions: split.options)
         var configuration = CovarianceHead.Configuration()
         configuration.maxEpochs = epochs
         let head = try reporter.phase("covariance head") {

@@ -33,15 +33,21 @@ struct RecommendCommand: ParsableCommand {
     @Option(help: "How many items to print.")
     var top: Int = 10
 
-    @Option(name: .customLong("user-feature"), help: "The user's feature as FIELD=VALUE (repeat; VALUE a|b for several).")
+    @Option(
+        name: .customLong("user-feature"), help: "The user's feature as FIELD=VALUE (repeat; VALUE a|b for several).")
     var userFeatures: [String] = []
 
-    @Option(name: .customLong("new-item"), help: "A new item as JSON {\"id\", \"title\", \"features\"} to rank with the catalogue (repeat).")
+    @Option(
+        name: .customLong("new-item"),
+        help: "A new item as JSON {\"id\", \"title\", \"features\"} to rank with the catalogue (repeat).")
     var newItems: [String] = []
 
-    @Option(help: ArgumentHelp(
-        "Instead of recommending, list N items to ask the user to rate next.",
-        discussion: "With a covariance-head model: the expected reduction of predictive variance times the chance the user knows the item; otherwise the most popular items."))
+    @Option(
+        help: ArgumentHelp(
+            "Instead of recommending, list N items to ask the user to rate next.",
+            discussion:
+                "With a covariance-head model: the expected reduction of predictive variance times the chance the user knows the item; otherwise the most popular items."
+        ))
     var ask: Int = 0
 
     func validate() throws {
@@ -59,7 +65,8 @@ struct RecommendCommand: ParsableCommand {
                 $0.trimmingCharacters(in: .whitespaces)
             }
             guard parts.count == 2, !parts[0].isEmpty, let value = Float(parts[1]), value.isFinite else {
-                throw ValidationError("\(source) line \(number + 1): expected ITEM=VALUE (or item,value), found '\(line)'")
+                throw ValidationError(
+                    "\(source) line \(number + 1): expected ITEM=VALUE (or item,value), found '\(line)'")
             }
             result.append((parts[0], value))
         }
@@ -75,7 +82,8 @@ struct RecommendCommand: ParsableCommand {
             }
             let value = String(pair[pair.index(after: equals)...])
             let parts = value.split(separator: "|").map(String.init)
-            features[String(pair[..<equals])] = parts.count > 1 ? .texts(parts) : Double(value).map(FeatureValue.number) ?? .text(value)
+            features[String(pair[..<equals])] =
+                parts.count > 1 ? .texts(parts) : Double(value).map(FeatureValue.number) ?? .text(value)
         }
         return features
     }
@@ -105,7 +113,8 @@ struct RecommendCommand: ParsableCommand {
             do {
                 item = try JSONDecoder().decode(NewItem.self, from: Data(json.utf8))
             } catch {
-                throw ValidationError("--new-item \(index + 1): expected JSON {\"id\", \"title\", \"features\"}: \(error)")
+                throw ValidationError(
+                    "--new-item \(index + 1): expected JSON {\"id\", \"title\", \"features\"}: \(error)")
             }
             do {
                 try recommender.addItem(id: item.id, title: item.title ?? item.id, features: item.features ?? [:])
@@ -121,8 +130,9 @@ struct RecommendCommand: ParsableCommand {
         let top: [Recommender.Scored]
         do {
             let state = try recommender.adapt(userFeatures: features, feedback: pairs.map { ($0.0, $0.1) })
-            top = try recommender.recommend(userFeatures: features, state: pairs.isEmpty ? nil : state, count: self.top,
-                                            excluding: Set(pairs.map { $0.0 }), candidates: pool)
+            top = try recommender.recommend(
+                userFeatures: features, state: pairs.isEmpty ? nil : state, count: self.top,
+                excluding: Set(pairs.map { $0.0 }), candidates: pool)
         } catch let error as RecommenderError {
             throw ValidationError(error.description)
         }

@@ -67,8 +67,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let modelPath = try model ?? syntheticModel()
-        let storePath = store.map { String($0.dropFirst("sqlite:".count)) }
-            ?? (modelPath.hasSuffix(".safetensors") ? String(modelPath.dropLast(".safetensors".count)) : modelPath) + ".sqlite"
+        let storePath =
+            store.map { String($0.dropFirst("sqlite:".count)) }
+            ?? (modelPath.hasSuffix(".safetensors") ? String(modelPath.dropLast(".safetensors".count)) : modelPath)
+            + ".sqlite"
         let token = try adminToken(storePath: storePath)
 
         var logger = Logger(label: "metarec.server")
@@ -80,11 +82,15 @@ struct ServeCommand: AsyncParsableCommand {
         options.protectReads = protectReads
         options.maximumBodyBytes = maxBodyBytes
         options.maximumBatch = maxBatch
-        let service = try await RecommendationService(recommender: recommender, store: SQLiteStore(path: storePath), options: options)
+        let service = try await RecommendationService(
+            recommender: recommender, store: SQLiteStore(path: storePath), options: options)
         let host = self.host
-        try await RecommendationServer.run(service: service, host: host, port: port, adminToken: token.value, logger: logger) { port in
+        try await RecommendationServer.run(
+            service: service, host: host, port: port, adminToken: token.value, logger: logger
+        ) { port in
             // Unbuffered, so the address shows at once also when stdout is a file or a pipe.
-            let lines = "serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)\n"
+            let lines =
+                "serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)\n"
                 + "admin token: \(token.source)\nopen http://\(host):\(port)/\n"
             FileHandle.standardOutput.write(Data(lines.utf8))
         }
@@ -94,7 +100,8 @@ struct ServeCommand: AsyncParsableCommand {
     func adminToken(storePath: String) throws -> (value: String, source: String) {
         if let tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8),
-                  !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            else {
                 throw ValidationError("--token-file \(tokenFile): cannot be read, or is empty")
             }
             return (text.trimmingCharacters(in: .whitespacesAndNewlines), "from \(tokenFile)")
@@ -103,13 +110,19 @@ struct ServeCommand: AsyncParsableCommand {
             return (value, "from METAREC_ADMIN_TOKEN")
         }
         let path = storePath + ".token"
-        if let text = try? String(contentsOfFile: path, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8),
+            !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        {
             return (text.trimmingCharacters(in: .whitespacesAndNewlines), "in \(path)")
         }
         var generator = SystemRandomNumberGenerator()
         let value = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard FileManager.default.createFile(atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("\(path): cannot write the generated admin token; pass --token-file or set METAREC_ADMIN_TOKEN")
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((value + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw ValidationError(
+                "\(path): cannot write the generated admin token; pass --token-file or set METAREC_ADMIN_TOKEN")
         }
         return (value, "generated in \(path)")
     }
@@ -118,11 +131,15 @@ struct ServeCommand: AsyncParsableCommand {
     func syntheticModel() throws -> String {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         let path = URL(fileURLWithPath: home).appendingPathComponent("synthetic.safetensors").path
-        if FileManager.default.fileExists(atPath: path), (try? ModelBundle(contentsOf: URL(fileURLWithPath: path))) != nil {
+        if FileManager.default.fileExists(atPath: path),
+            (try? ModelBundle(contentsOf: URL(fileURLWithPath: path))) != nil
+        {
             return path
         }
         print("training a model on the built-in synthetic data once (cached in \(path))...")
-        let train = try TrainCommand.parse(["--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path])
+        let train = try TrainCommand.parse([
+            "--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path,
+        ])
         try train.run()
         return path
     }

@@ -4,6 +4,7 @@ import MetaRecCore
 import MetaRecData
 import MetaRecEvaluation
 import MetaRecModels
+
 /// `metarec train`: fits one method on the warm users of a data set and saves it.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +31,11 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
-    @Flag(inversion: .prefixedNo, help: "Train the meta-embedding generator that ranks new items from their features (when the model has item-id embeddings and items have features).")
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Train the meta-embedding generator that ranks new items from their features (when the model has item-id embeddings and items have features)."
+    )
     var itemGenerator = true
 
     func validate() throws {
@@ -51,7 +56,9 @@ struct TrainCommand: ParsableCommand {
         var saveError: Error?
         // A bundle stands alone: encoders, catalogue and provenance beside the parameters.
         func save(_ archive: @autoclosure () -> ModelArchive, generator: MetaEmbeddingGenerator? = nil) {
-            do { try ModelBundle(archive: archive(), experiment: experiment, generator: generator).write(to: url) } catch { saveError = error }
+            do {
+                try ModelBundle(archive: archive(), experiment: experiment, generator: generator).write(to: url)
+            } catch { saveError = error }
         }
 
         switch method {
@@ -59,13 +66,16 @@ struct TrainCommand: ParsableCommand {
             var initial: ParameterSet?
             var chosenRate: Float?
             if model.fromPretrained {
-                let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
+                let network = try reporter.phase("pretrained network") {
+                    try experiment.trainPretrained(monitor: reporter.monitor)
+                }
                 try Interruption.check("the pretrained network")
                 initial = network.parameters
                 chosenRate = experiment.fineTuned(network).fineTuning?.learningRate
             }
             let options = model.metaOptions(
-                configuration, order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD, chosenRate: chosenRate)
+                configuration, order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD,
+                chosenRate: chosenRate)
             let learner = experiment.makeMetaLearner(options: options, initial: initial)
             var monitor = reporter.monitor
             let report = monitor.report
@@ -74,14 +84,23 @@ struct TrainCommand: ParsableCommand {
                 // The live parameters are the best so far exactly when a new best is reported.
                 if progress.isNewBest { save(ModelArchive(learner, data: description)) }
             }
-            try reporter.phase(method.rawValue) { _ = try experiment.fit(learner, phase: method.rawValue, monitor: monitor) }
-            save(ModelArchive(learner, data: description), generator: newItemGenerator(learner.model, learner.parameters, experiment, reporter))
+            try reporter.phase(method.rawValue) {
+                _ = try experiment.fit(learner, phase: method.rawValue, monitor: monitor)
+            }
+            save(
+                ModelArchive(learner, data: description),
+                generator: newItemGenerator(learner.model, learner.parameters, experiment, reporter))
         case .pretrained:
-            let network = try reporter.phase("pretrained network") { try experiment.trainPretrained(monitor: reporter.monitor) }
-            save(ModelArchive(experiment.fineTuned(network), data: description),
-                 generator: newItemGenerator(network.model, network.parameters, experiment, reporter))
+            let network = try reporter.phase("pretrained network") {
+                try experiment.trainPretrained(monitor: reporter.monitor)
+            }
+            save(
+                ModelArchive(experiment.fineTuned(network), data: description),
+                generator: newItemGenerator(network.model, network.parameters, experiment, reporter))
         case .covariance:
-            let head = try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) }
+            let head = try reporter.phase("covariance head") {
+                try experiment.trainCovarianceHead(monitor: reporter.monitor)
+            }
             save(ModelArchive(head, data: description))
         }
         if let saveError { throw saveError }
@@ -94,17 +113,24 @@ struct TrainCommand: ParsableCommand {
 
     /// The meta-embedding generator for new items (Pan et al., SIGIR 2019), trained on the warm
     /// items with the trained model frozen; nil when turned off, useless, or impossible here.
-    func newItemGenerator(_ network: MeLUModel, _ parameters: ParameterSet, _ experiment: Experiment,
-                          _ reporter: ProgressReporter) -> MetaEmbeddingGenerator? {
-        guard itemGenerator, !Interruption.requested, network.configuration.itemIDEmbedding, !network.items.fields.isEmpty else { return nil }
+    func newItemGenerator(
+        _ network: MeLUModel, _ parameters: ParameterSet, _ experiment: Experiment,
+        _ reporter: ProgressReporter
+    ) -> MetaEmbeddingGenerator? {
+        guard itemGenerator, !Interruption.requested, network.configuration.itemIDEmbedding,
+            !network.items.fields.isEmpty
+        else { return nil }
         let trained = Array(Set(experiment.split.warmInteractions.map(\.item))).sorted()
         let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(parameters, items: trained)
         do {
             var options = MetaEmbeddingOptions()
             options.seed = experiment.initialisationSeed
-            let generator = try MetaEmbeddingGenerator(model: network, base: parameters, options: options, scale: max(statistics.standardDeviation, 1e-4))
+            let generator = try MetaEmbeddingGenerator(
+                model: network, base: parameters, options: options, scale: max(statistics.standardDeviation, 1e-4))
             try reporter.phase("meta-embedding generator") {
-                _ = try generator.fit(training: experiment.split.warmInteractions, features: experiment.features, monitor: reporter.monitor)
+                _ = try generator.fit(
+                    training: experiment.split.warmInteractions, features: experiment.features,
+                    monitor: reporter.monitor)
             }
             return generator
         } catch {

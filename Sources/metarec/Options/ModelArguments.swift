@@ -7,7 +7,10 @@ import MetaRecModels
 
 /// Which learner `train` fits.
 enum MethodArgument: String, ExpressibleByArgument, CaseIterable {
-    case maml, firstOrderMAML = "fomaml", metaSGD = "meta-sgd", covariance, pretrained
+    case maml
+    case firstOrderMAML = "fomaml"
+    case metaSGD = "meta-sgd"
+    case covariance, pretrained
 }
 
 /// The model and training options shared by `train`, `evaluate` and `demo`. Their defaults are
@@ -15,15 +18,21 @@ enum MethodArgument: String, ExpressibleByArgument, CaseIterable {
 struct ModelArguments: ParsableArguments {
     private static let standard = RunConfiguration.standard
 
-    @Option(help: "Which parameters adapt per user: decision-layers (MeLU), all, last-layer, modulation, or comma-separated name prefixes.")
+    @Option(
+        help:
+            "Which parameters adapt per user: decision-layers (MeLU), all, last-layer, modulation, or comma-separated name prefixes."
+    )
     var partition: String = standard.metaTraining.adaptation.partition.description
 
     @Option(help: "Inner (local) gradient steps on a user's support set.")
     var innerSteps: Int = standard.metaTraining.adaptation.steps
 
-    @Option(help: ArgumentHelp(
-        "Inner learning rate (the initial value when Meta-SGD learns it).",
-        discussion: "By default \(standard.metaTraining.adaptation.learningRate); with --from-pretrained, the fine-tuning rate chosen on validation users."))
+    @Option(
+        help: ArgumentHelp(
+            "Inner learning rate (the initial value when Meta-SGD learns it).",
+            discussion:
+                "By default \(standard.metaTraining.adaptation.learningRate); with --from-pretrained, the fine-tuning rate chosen on validation users."
+        ))
     var innerLearningRate: Float?
 
     @Option(help: "Tasks per meta-update.")
@@ -32,7 +41,8 @@ struct ModelArguments: ParsableArguments {
     @Option(help: "Adam learning rate of the outer (meta) update.")
     var outerLearningRate: Float = standard.metaTraining.outerLearningRate
 
-    @Option(help: "Adam learning rate of the pretrained network (the protocol's baseline and the meta-learners' start).")
+    @Option(
+        help: "Adam learning rate of the pretrained network (the protocol's baseline and the meta-learners' start).")
     var pretrainLearningRate: Float = standard.pretraining.learningRate
 
     @Option(help: "Maximum epochs; the epoch kept is the one with the best validation score.")
@@ -50,20 +60,25 @@ struct ModelArguments: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Add a learned item-id embedding (zero for new items).")
     var itemIDEmbedding = standard.model.itemIDEmbedding
 
-    @Option(help: "Pretraining: share of feature values replaced by 'unknown' and of ids dropped, so unseen values read as average, not bad (0: none).")
+    @Option(
+        help:
+            "Pretraining: share of feature values replaced by 'unknown' and of ids dropped, so unseen values read as average, not bad (0: none)."
+    )
     var unseenMaskingRate: Float = 0
 
     @Flag(help: "Add a per-unit scale and shift after each hidden layer (needed by --partition modulation).")
     var modulation = false
 
-    @Flag(help: ArgumentHelp(
-        "Start meta-training from the pretrained network's weights instead of at random.",
-        discussion: "On ml-100k this selected no better validation score than fine-tuning the pretrained network."))
+    @Flag(
+        help: ArgumentHelp(
+            "Start meta-training from the pretrained network's weights instead of at random.",
+            discussion: "On ml-100k this selected no better validation score than fine-tuning the pretrained network."))
     var fromPretrained = false
 
-    @Option(help: ArgumentHelp(
-        "Seed of the initial weights and of the order of training.",
-        discussion: "By default the split seed (--seed). Both seeds are recorded in reports and models."))
+    @Option(
+        help: ArgumentHelp(
+            "Seed of the initial weights and of the order of training.",
+            discussion: "By default the split seed (--seed). Both seeds are recorded in reports and models."))
     var initSeed: UInt64?
 
     @Option(help: "Threads for the tasks of a meta-batch and for evaluation.")
@@ -81,16 +96,26 @@ struct ModelArguments: ParsableArguments {
         try OptionChecks.learningRate(pretrainLearningRate, "--pretrain-learning-rate")
         if case .named(let prefixes) = ParameterPartition(parsing: partition) {
             let roots = ParameterName.Prefix.all
-            for prefix in prefixes where !roots.contains(where: { prefix.hasPrefix($0) || $0.hasPrefix(prefix) }) || prefix.isEmpty {
+            for prefix in prefixes
+            where !roots.contains(where: { prefix.hasPrefix($0) || $0.hasPrefix(prefix) }) || prefix.isEmpty {
                 throw ValidationError(
-                    "--partition: '\(prefix)' names no parameter; use all, decision-layers, last-layer, modulation, or name prefixes starting with \(roots.joined(separator: ", "))")
+                    "--partition: '\(prefix)' names no parameter; use all, decision-layers, last-layer, modulation, or name prefixes starting with \(roots.joined(separator: ", "))"
+                )
             }
         }
-        guard let sizes = hiddenSizes else { throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'") }
-        guard sizes.count <= OptionChecks.maximumHiddenLayers, sizes.allSatisfy({ $0 <= OptionChecks.maximumHiddenSize }) else {
-            throw ValidationError("--hidden allows at most \(OptionChecks.maximumHiddenLayers) layers of at most \(OptionChecks.maximumHiddenSize) units, got '\(hidden)'")
+        guard let sizes = hiddenSizes else {
+            throw ValidationError("--hidden must be comma-separated positive integers, got '\(hidden)'")
         }
-        guard unseenMaskingRate >= 0, unseenMaskingRate < 1 else { throw ValidationError("--unseen-masking-rate must be in [0, 1), got \(unseenMaskingRate)") }
+        guard sizes.count <= OptionChecks.maximumHiddenLayers,
+            sizes.allSatisfy({ $0 <= OptionChecks.maximumHiddenSize })
+        else {
+            throw ValidationError(
+                "--hidden allows at most \(OptionChecks.maximumHiddenLayers) layers of at most \(OptionChecks.maximumHiddenSize) units, got '\(hidden)'"
+            )
+        }
+        guard unseenMaskingRate >= 0, unseenMaskingRate < 1 else {
+            throw ValidationError("--unseen-masking-rate must be in [0, 1), got \(unseenMaskingRate)")
+        }
     }
 
     var hiddenSizes: [Int]? {
@@ -101,13 +126,15 @@ struct ModelArguments: ParsableArguments {
 
     var model: MeLUModel.Configuration {
         MeLUModel.Configuration(
-            embeddingSize: embeddingSize, hiddenSizes: hiddenSizes ?? Self.standard.model.hiddenSizes, itemIDEmbedding: itemIDEmbedding,
+            embeddingSize: embeddingSize, hiddenSizes: hiddenSizes ?? Self.standard.model.hiddenSizes,
+            itemIDEmbedding: itemIDEmbedding,
             modulation: modulation || ParameterPartition(parsing: partition) == .modulation)
     }
 
     var adaptation: AdaptationRule {
-        AdaptationRule(partition: ParameterPartition(parsing: partition), steps: innerSteps,
-                       learningRate: innerLearningRate ?? Self.standard.metaTraining.adaptation.learningRate)
+        AdaptationRule(
+            partition: ParameterPartition(parsing: partition), steps: innerSteps,
+            learningRate: innerLearningRate ?? Self.standard.metaTraining.adaptation.learningRate)
     }
 
     /// The run's configuration: these options over the library's defaults, with the split's.
@@ -129,8 +156,10 @@ struct ModelArguments: ParsableArguments {
     /// Meta-training options for one variant of the run's.
     /// - Parameter chosenRate: the inner rate selected on validation users, used unless
     ///   --inner-learning-rate was given.
-    func metaOptions(_ configuration: RunConfiguration, order: MetaGradientOrder, learnsRates: Bool = false,
-                     chosenRate: Float? = nil) -> MetaTrainingOptions {
+    func metaOptions(
+        _ configuration: RunConfiguration, order: MetaGradientOrder, learnsRates: Bool = false,
+        chosenRate: Float? = nil
+    ) -> MetaTrainingOptions {
         var options = configuration.metaTraining
         if innerLearningRate == nil, let chosenRate { options.adaptation.learningRate = chosenRate }
         options.order = order

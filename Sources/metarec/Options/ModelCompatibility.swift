@@ -7,14 +7,19 @@ import MetaRecModels
 /// while looking right; the same holds for another threshold or another data set.
 enum ModelCompatibility {
     /// What differs between the checkpoint's data and the data given here (empty when nothing does).
-    static func mismatches(_ trained: ModelArchive.DataDescription, datasetName: String, seed: UInt64,
-                           implicitThreshold: Float?) -> [String] {
+    static func mismatches(
+        _ trained: ModelArchive.DataDescription, datasetName: String, seed: UInt64,
+        implicitThreshold: Float?
+    ) -> [String] {
         var result: [String] = []
-        if trained.name != datasetName { result.append("it was trained on '\(trained.name)', the data here is '\(datasetName)'") }
+        if trained.name != datasetName {
+            result.append("it was trained on '\(trained.name)', the data here is '\(datasetName)'")
+        }
         if trained.seed != seed { result.append("it was trained with split seed \(trained.seed), not \(seed)") }
         if trained.implicitThreshold != implicitThreshold {
             func describe(_ t: Float?) -> String { t.map { "implicit threshold \($0)" } ?? "explicit ratings" }
-            result.append("it was trained on \(describe(trained.implicitThreshold)), not \(describe(implicitThreshold))")
+            result.append(
+                "it was trained on \(describe(trained.implicitThreshold)), not \(describe(implicitThreshold))")
         }
         return result
     }

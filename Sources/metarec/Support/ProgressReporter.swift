@@ -25,8 +25,10 @@ final class ProgressReporter: @unchecked Sendable {
     /// Where the text goes: standard error, or a test's buffer.
     let output: (String) -> Void
 
-    init(verbosity: Verbosity, terminal: Terminal = .standardError, lineInterval: TimeInterval = 5,
-         output: @escaping (String) -> Void = { Terminal.standardError.write($0) }) {
+    init(
+        verbosity: Verbosity, terminal: Terminal = .standardError, lineInterval: TimeInterval = 5,
+        output: @escaping (String) -> Void = { Terminal.standardError.write($0) }
+    ) {
         self.verbosity = verbosity
         self.terminal = terminal
         self.lineInterval = lineInterval
@@ -70,7 +72,8 @@ final class ProgressReporter: @unchecked Sendable {
         let total = progress.epochs * progress.stepsPerEpoch
         let done = (progress.epoch - 1) * progress.stepsPerEpoch + progress.step
         let remaining = done > 0 ? elapsed / Double(done) * Double(max(total - done, 0)) : 0
-        var status = String(format: "%@ epoch %d/%d, loss %.4f", progress.phase, progress.epoch, progress.epochs, progress.trainingLoss)
+        var status = String(
+            format: "%@ epoch %d/%d, loss %.4f", progress.phase, progress.epoch, progress.epochs, progress.trainingLoss)
         if let best = progress.bestValidationScore { status += String(format: ", best validation %.4f", best) }
         status += ", \(clock(elapsed)) elapsed, at most \(clock(remaining)) left"
         if terminal.isInteractive {

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What standard error is connected to, and how to write to it: a progress bar and colour only
@@ -18,7 +19,11 @@ struct Terminal: Sendable {
     }()
 
     enum Style: String {
-        case bold = "1", dim = "2", red = "31", green = "32", yellow = "33"
+        case bold = "1"
+        case dim = "2"
+        case red = "31"
+        case green = "32"
+        case yellow = "33"
     }
 
     func styled(_ text: String, _ style: Style) -> String {
@@ -40,5 +45,6 @@ func clock(_ seconds: Double) -> String {
     if seconds < 10 { return String(format: "%.1f s", seconds) }
     if seconds < 60 { return String(format: "%.0f s", seconds) }
     let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    return s >= 3600
+        ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MetaRecCore
 
 /// Central finite differences of a scalar function of several tensors, computed in Float with
@@ -29,7 +30,10 @@ func expectClose(
     #expect(actual.count == expected.count, "\(what): sizes differ", sourceLocation: sourceLocation)
     let scale = max(1, expected.map(abs).max() ?? 0, actual.map(abs).max() ?? 0)
     let worst = zip(actual, expected).map { abs($0 - $1) }.max() ?? 0
-    #expect(worst <= tolerance * scale, "\(what): worst difference \(worst) (scale \(scale)); got \(actual.prefix(6)) expected \(expected.prefix(6))", sourceLocation: sourceLocation)
+    #expect(
+        worst <= tolerance * scale,
+        "\(what): worst difference \(worst) (scale \(scale)); got \(actual.prefix(6)) expected \(expected.prefix(6))",
+        sourceLocation: sourceLocation)
 }
 
 /// Checks the analytic gradients of `f` (a scalar function) against finite differences.
@@ -41,8 +45,9 @@ func checkGradients(
     let analytic = gradients(of: f(parameters), withRespectTo: parameters)
     let numeric = numericalGradients(inputs, f)
     for index in inputs.indices {
-        expectClose(analytic[index].denseValues, numeric[index], tolerance: tolerance, "\(what) ∂/∂input\(index)",
-                    sourceLocation: sourceLocation)
+        expectClose(
+            analytic[index].denseValues, numeric[index], tolerance: tolerance, "\(what) ∂/∂input\(index)",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -57,8 +62,9 @@ func checkHessianVectorProducts(
         let direction = Tensor.normal(inputs[which].shape, standardDeviation: 1, using: &random)
         let parameters = inputs.map { $0.asParameter() }
         let gradient = gradients(of: f(parameters), withRespectTo: [parameters[which]], createGraph: true)[0]
-        #expect(gradient.requiresGradient || gradient.denseValues.allSatisfy { $0 == 0 },
-                "\(what): gradient with createGraph must be differentiable", sourceLocation: sourceLocation)
+        #expect(
+            gradient.requiresGradient || gradient.denseValues.allSatisfy { $0 == 0 },
+            "\(what): gradient with createGraph must be differentiable", sourceLocation: sourceLocation)
         let analytic = gradients(of: (gradient * direction).sum(), withRespectTo: [parameters[which]])[0]
 
         let step: Float = 1e-2
@@ -68,10 +74,12 @@ func checkHessianVectorProducts(
             }
             return gradients(of: f(shifted), withRespectTo: [shifted[which]])[0].denseValues
         }
-        let plus = gradientAt(1), minus = gradientAt(-1)
+        let plus = gradientAt(1)
+        let minus = gradientAt(-1)
         let numeric = zip(plus, minus).map { ($0 - $1) / (2 * step) }
-        expectClose(analytic.denseValues, numeric, tolerance: tolerance, "\(what) Hv for input\(which)",
-                    sourceLocation: sourceLocation)
+        expectClose(
+            analytic.denseValues, numeric, tolerance: tolerance, "\(what) Hv for input\(which)",
+            sourceLocation: sourceLocation)
     }
 }
 

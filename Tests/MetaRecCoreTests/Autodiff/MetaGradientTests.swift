@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MetaRecCore
 
 /// MAML's meta-gradient (Finn et al., 2017) through unrolled inner SGD steps of a two-layer
@@ -23,8 +24,9 @@ import Testing
     }
 
     static func queryLoss(_ parameters: [Tensor], _ task: Task, steps: Int, rate: Float) -> Tensor {
-        meanSquaredError(network(task.queryInputs, adapted(parameters, task, steps: steps, rate: rate, createGraph: true)),
-                         task.queryTargets)
+        meanSquaredError(
+            network(task.queryInputs, adapted(parameters, task, steps: steps, rate: rate, createGraph: true)),
+            task.queryTargets)
     }
 
     static func makeTask(_ random: inout SeededGenerator) -> (Task, [Tensor]) {
@@ -56,7 +58,8 @@ import Testing
             }
         }
         for index in initial.indices {
-            expectClose(exact[index].denseValues, numeric[index], tolerance: 1e-2, "meta-gradient \(index), \(steps) steps")
+            expectClose(
+                exact[index].denseValues, numeric[index], tolerance: 1e-2, "meta-gradient \(index), \(steps) steps")
         }
 
         // First-order MAML drops the second-derivative terms: the gradient of the query loss at
@@ -64,11 +67,13 @@ import Testing
         let fast = Self.adapted(parameters, task, steps: steps, rate: rate, createGraph: false).map { $0.asParameter() }
         let firstOrder = gradients(
             of: meanSquaredError(Self.network(task.queryInputs, fast), task.queryTargets), withRespectTo: fast)
-        let exactAll = exact.flatMap(\.denseValues), firstAll = firstOrder.flatMap(\.denseValues)
+        let exactAll = exact.flatMap(\.denseValues)
+        let firstAll = firstOrder.flatMap(\.denseValues)
         let numericAll = numeric.flatMap { $0 }
         let firstOrderError = zip(firstAll, numericAll).map { abs($0 - $1) }.max() ?? 0
         let exactError = zip(exactAll, numericAll).map { abs($0 - $1) }.max() ?? 0
-        #expect(firstOrderError > 0.05, "first-order gradient should differ from the exact one (error \(firstOrderError))")
+        #expect(
+            firstOrderError > 0.05, "first-order gradient should differ from the exact one (error \(firstOrderError))")
         #expect(firstOrderError > 10 * exactError, "exact error \(exactError), first-order error \(firstOrderError)")
     }
 
@@ -108,12 +113,14 @@ import Testing
 
     @Test func shapeErrorsNameTheOperationAndBothShapes() {
         guard case .failure(let error) = ShapeCheck.matmul([3, 4], [5, 2], transposeA: false, transposeB: false) else {
-            Issue.record("mismatched matmul accepted"); return
+            Issue.record("mismatched matmul accepted")
+            return
         }
         #expect(error.description.contains("matmul"))
         #expect(error.description.contains("[3, 4]") && error.description.contains("[5, 2]"))
         guard case .failure(let add) = ShapeCheck.broadcast("add", [3, 4], [3]) else {
-            Issue.record("mismatched add accepted"); return
+            Issue.record("mismatched add accepted")
+            return
         }
         #expect(add.description.hasPrefix("add: incompatible shapes [3, 4] and [3]"))
         #expect((try? ShapeCheck.broadcast("add", [3, 4], [4]).get()) == [3, 4])

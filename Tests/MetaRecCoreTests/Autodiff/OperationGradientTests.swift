@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MetaRecCore
 
 /// Every differentiable operation, checked against finite differences (first order) and, by
@@ -19,7 +20,9 @@ import Testing
     }
 
     @Test mutating func linearWithBias() {
-        let x = randomTensor([5, 4], &random), w = randomTensor([4, 3], &random), b = randomTensor([3], &random)
+        let x = randomTensor([5, 4], &random)
+        let w = randomTensor([4, 3], &random)
+        let b = randomTensor([3], &random)
         let f: ([Tensor]) -> Tensor = { t in weightedSum(sigmoid(linear(t[0], weight: t[1], bias: t[2]))) }
         checkGradients([x, w, b], "linear", f)
         checkHessianVectorProducts([x, w, b], "linear", f)
@@ -35,7 +38,8 @@ import Testing
             ("divide", [3, 4], [3, 4], { $0 / ($1 * $1 + 1) }), ("divide row", [3, 4], [4], { $0 / ($1 * $1 + 1) }),
         ]
         for (name, shapeA, shapeB, op) in cases {
-            let a = randomTensor(shapeA, &random), b = randomTensor(shapeB, &random)
+            let a = randomTensor(shapeA, &random)
+            let b = randomTensor(shapeB, &random)
             let f: ([Tensor]) -> Tensor = { t in weightedSum(tanh(op(t[0], t[1]))) }
             checkGradients([a, b], name, f)
             checkHessianVectorProducts([a, b], name, f)
@@ -57,7 +61,8 @@ import Testing
 
     @Test mutating func activations() {
         // Keep relu's inputs away from its kink, where finite differences are meaningless.
-        let x = Tensor(shape: [3, 4], values: randomTensor([3, 4], &random).denseValues.map { $0 + ($0 >= 0 ? 0.2 : -0.2) })
+        let x = Tensor(
+            shape: [3, 4], values: randomTensor([3, 4], &random).denseValues.map { $0 + ($0 >= 0 ? 0.2 : -0.2) })
         let positive = Tensor(shape: [3, 4], values: randomTensor([3, 4], &random).denseValues.map { abs($0) + 0.5 })
         let cases: [(String, Tensor, (Tensor) -> Tensor)] = [
             ("relu", x, { relu($0) * $0 }), ("sigmoid", x, sigmoid), ("tanh", x, tanh), ("exp", x, exp),
@@ -89,7 +94,9 @@ import Testing
     }
 
     @Test mutating func concatenation() {
-        let a = randomTensor([3, 2], &random), b = randomTensor([3, 4], &random), c = randomTensor([3, 1], &random)
+        let a = randomTensor([3, 2], &random)
+        let b = randomTensor([3, 4], &random)
+        let c = randomTensor([3, 1], &random)
         let f: ([Tensor]) -> Tensor = { t in weightedSum(tanh(concatenateColumns(t))) }
         checkGradients([a, b, c], "concatenateColumns", f)
         checkHessianVectorProducts([a, b, c], "concatenateColumns", f)
@@ -104,7 +111,8 @@ import Testing
     }
 
     @Test mutating func losses() {
-        let prediction = randomTensor([6, 1], &random), target = randomTensor([6, 1], &random)
+        let prediction = randomTensor([6, 1], &random)
+        let target = randomTensor([6, 1], &random)
         let mse: ([Tensor]) -> Tensor = { t in meanSquaredError(tanh(t[0]), t[1]) }
         checkGradients([prediction, target], "meanSquaredError", mse)
         checkHessianVectorProducts([prediction, target], "meanSquaredError", mse)

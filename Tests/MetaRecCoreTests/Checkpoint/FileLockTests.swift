@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import MetaRecCore
 
 @Suite struct FileLockTests {
     @Test func aSecondWriterOfTheSameFileFailsAtOnce() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-lock-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "metarec-lock-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let target = directory.appendingPathComponent("model.safetensors")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MetaRecCore
 
 @Suite struct CholeskyTests {
@@ -18,7 +19,10 @@ import Testing
         let n = 12
         let b = (0..<n * n).map { _ in Double(random.normal()) }
         var a = [Double](repeating: 0, count: n * n)  // BᵀB + I is positive definite
-        for i in 0..<n { for j in 0..<n { for k in 0..<n { a[i * n + j] += b[k * n + i] * b[k * n + j] } }; a[i * n + i] += 1 }
+        for i in 0..<n {
+            for j in 0..<n { for k in 0..<n { a[i * n + j] += b[k * n + i] * b[k * n + j] } }
+            a[i * n + i] += 1
+        }
         let rhs = (0..<n).map { Double($0) - 3 }
         let x = try Cholesky(a, size: n).solve(rhs)
         for i in 0..<n {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MetaRecCore
 
 /// Optimizer steps against values worked out by hand.
@@ -39,7 +40,8 @@ import Testing
     }
 
     @Test func adamWDecouplesWeightDecay() {
-        let coupled = Tensor([1], requiresGradient: true), decoupled = Tensor([1], requiresGradient: true)
+        let coupled = Tensor([1], requiresGradient: true)
+        let decoupled = Tensor([1], requiresGradient: true)
         step(Adam(groups: [ParameterGroup([coupled], learningRate: 0.1, weightDecay: 0.01)]), coupled, [0.5])
         step(AdamW(groups: [ParameterGroup([decoupled], learningRate: 0.1, weightDecay: 0.01)]), decoupled, [0.5])
         // Adam: g' = 0.51, first step moves by η·sign = 0.1. AdamW: p·(1 − ηλ) = 0.999, then −0.1.
@@ -48,7 +50,8 @@ import Testing
     }
 
     @Test func frozenGroupsAndPerGroupRates() {
-        let shared = Tensor([1], requiresGradient: true), adaptive = Tensor([1], requiresGradient: true)
+        let shared = Tensor([1], requiresGradient: true)
+        let adaptive = Tensor([1], requiresGradient: true)
         let sgd = SGD(groups: [
             ParameterGroup([shared], learningRate: 0.1, isFrozen: true),
             ParameterGroup([adaptive], learningRate: 0.5),
@@ -70,7 +73,8 @@ import Testing
     }
 
     @Test func gradientNormClipping() {
-        let a = Tensor([0], requiresGradient: true), b = Tensor([0], requiresGradient: true)
+        let a = Tensor([0], requiresGradient: true)
+        let b = Tensor([0], requiresGradient: true)
         var grads = Gradients([a, b], [Tensor([3]), Tensor([4])])
         #expect(abs(grads.clipNorm(to: 1) - 5) < 1e-6)
         expectClose(grads[a]!.values + grads[b]!.values, [0.6, 0.8], tolerance: 1e-6, "clipped")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MetaRecCore
 
 @Suite struct SeededGeneratorTests {
@@ -16,7 +17,9 @@ import Testing
     @Test func uniformAndNormalMoments() {
         var random = SeededGenerator(seed: 7)
         let n = 200_000
-        var sum = 0.0, sumSquares = 0.0, uniformSum = 0.0
+        var sum = 0.0
+        var sumSquares = 0.0
+        var uniformSum = 0.0
         for _ in 0..<n {
             let z = Double(random.normal())
             sum += z
@@ -33,7 +36,8 @@ import Testing
     @Test func shuffleIsAPermutationAndDeterministic() {
         var a = SeededGenerator(seed: 1)
         var b = SeededGenerator(seed: 1)
-        var x = Array(0..<50), y = Array(0..<50)
+        var x = Array(0..<50)
+        var y = Array(0..<50)
         a.shuffle(&x)
         b.shuffle(&y)
         #expect(x == y)
@@ -54,7 +58,8 @@ import Testing
 
     @Test func derivedStreamsDiffer() {
         let base = SeededGenerator(seed: 0)
-        var a = base.derived("split"), b = base.derived("init")
+        var a = base.derived("split")
+        var b = base.derived("init")
         var again = SeededGenerator(seed: 0).derived("split")
         let first = a.next()
         #expect(first != b.next())

@@ -1,12 +1,15 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 @Suite struct TextFeatureTests {
     @Test func wordsAreLowerCaseAtUnicodeWordBoundaries() {
-        #expect(TextTokenizer.words("Amélie: Le Fabuleux Destin d'Amélie Poulain") ==
-                ["amélie", "le", "fabuleux", "destin", "d", "amélie", "poulain"])
+        #expect(
+            TextTokenizer.words("Amélie: Le Fabuleux Destin d'Amélie Poulain") == [
+                "amélie", "le", "fabuleux", "destin", "d", "amélie", "poulain",
+            ])
         #expect(TextTokenizer.words("東京 Story, 2 (ÉTÉ)") == ["東京", "story", "2", "été"])
         #expect(TextTokenizer.words("  ...  ").isEmpty)
     }
@@ -20,8 +23,12 @@ import MetaRecTestSupport
     /// Entities 0–2 are training items, 3 is new: "wars" occurs twice in training and is kept,
     /// "empire" once (below the minimum count), "return" only in the new item.
     func titles() -> RawFeatures {
-        let texts: [[String]] = [["Star Wars"], ["Wars of the Worlds"], ["The Empire"], ["Return of the Star Wars"], []]
-        return RawFeatures(columns: [RawFeatureColumn(name: "title", spec: FeatureSpec(kind: .text), values: .categories(texts))])
+        let texts: [[String]] = [
+            ["Star Wars"], ["Wars of the Worlds"], ["The Empire"], ["Return of the Star Wars"], [],
+        ]
+        return RawFeatures(columns: [
+            RawFeatureColumn(name: "title", spec: FeatureSpec(kind: .text), values: .categories(texts))
+        ])
     }
 
     @Test func vocabularyComesFromTrainingItemsWithMinimumCount() {
@@ -47,7 +54,10 @@ import MetaRecTestSupport
         let dir = try makeDirectory(ml100KFiles())
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = try MovieLens.load100K(directory: dir)
-        guard case .categories(let texts) = data.rawItemFeatures["title"]?.values else { Issue.record("no title feature"); return }
+        guard case .categories(let texts) = data.rawItemFeatures["title"]?.values else {
+            Issue.record("no title feature")
+            return
+        }
         #expect(data.rawItemFeatures["title"]?.spec.kind == .text)
         #expect(texts[0] == ["Les Misérables"])
         #expect(data.withoutTextFeatures().rawItemFeatures["title"] == nil)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import MetaRecData
 
 @Suite struct UnseenValueTests {
@@ -9,7 +10,8 @@ import Testing
     func years(_ unseen: UnseenOrderedValue) -> RawFeatures {
         let values: [Double?] = [1990, 1992, 1995, 1999, 1980, 1993, nil].map { $0.map { Self.seconds(year: $0) } }
         return RawFeatures(columns: [
-            RawFeatureColumn(name: "year", spec: FeatureSpec(kind: .date, unseenDates: unseen), values: .numbers(values))
+            RawFeatureColumn(
+                name: "year", spec: FeatureSpec(kind: .date, unseenDates: unseen), values: .numbers(values))
         ])
     }
 
@@ -21,7 +23,7 @@ import Testing
         #expect(row(3) == row(2))  // 1999 → 1995, not "unknown"
         #expect(row(4) == row(0))  // 1980 → 1990
         #expect(row(5) == row(1))  // 1993 → 1992 (nearer than 1995)
-        #expect(row(6) == 0)       // missing stays unknown
+        #expect(row(6) == 0)  // missing stays unknown
     }
 
     @Test func unknownPolicyKeepsTheOldEncoding() {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 @Suite struct NegativeSamplingTests {
@@ -10,11 +11,13 @@ import MetaRecTestSupport
         for user in 0..<30 {
             let items = Set([0] + (0..<6).map { (user * 7 + $0 * 3) % 50 }).sorted()
             for (k, item) in items.enumerated() {
-                interactions.append(Interaction(user: Int32(user), item: Int32(item), value: 1, timestamp: Int64(100 * user + k)))
+                interactions.append(
+                    Interaction(user: Int32(user), item: Int32(item), value: 1, timestamp: Int64(100 * user + k)))
             }
         }
-        return Dataset(name: "plays", feedback: .explicit, userCount: 30, itemCount: 50, interactions: interactions,
-                       userIDs: (0..<30).map(String.init), itemIDs: (0..<50).map(String.init))
+        return Dataset(
+            name: "plays", feedback: .explicit, userCount: 30, itemCount: 50, interactions: interactions,
+            userIDs: (0..<30).map(String.init), itemIDs: (0..<50).map(String.init))
     }
 
     @Test func detectsAPositiveOnlyLog() {
@@ -36,10 +39,15 @@ import MetaRecTestSupport
                 #expect(negatives.count == 2 * positives[user]!.count)
                 #expect(Set(negatives).count == negatives.count, "a negative drawn twice")
                 #expect(Set(negatives).isDisjoint(with: positives[user]!), "a negative the user touched")
-                #expect(rows == rows.sorted { ($0.timestamp, $0.item) < ($1.timestamp, $1.item) }, "rows out of time order")
+                #expect(
+                    rows == rows.sorted { ($0.timestamp, $0.item) < ($1.timestamp, $1.item) }, "rows out of time order")
             }
-            #expect(sampled.interactions == log.withSampledNegatives(NegativeSampling(strategy: strategy, ratio: 2, seed: 7)).interactions)
-            #expect(sampled.interactions != log.withSampledNegatives(NegativeSampling(strategy: strategy, ratio: 2, seed: 8)).interactions)
+            #expect(
+                sampled.interactions
+                    == log.withSampledNegatives(NegativeSampling(strategy: strategy, ratio: 2, seed: 7)).interactions)
+            #expect(
+                sampled.interactions
+                    != log.withSampledNegatives(NegativeSampling(strategy: strategy, ratio: 2, seed: 8)).interactions)
         }
     }
 
@@ -53,10 +61,12 @@ import MetaRecTestSupport
                 interactions.append(Interaction(user: Int32(user), item: Int32(item), value: 1, timestamp: Int64(k)))
             }
         }
-        let log = Dataset(name: "hits", feedback: .explicit, userCount: 30, itemCount: 50, interactions: interactions,
-                          userIDs: (0..<30).map(String.init), itemIDs: (0..<50).map(String.init))
+        let log = Dataset(
+            name: "hits", feedback: .explicit, userCount: 30, itemCount: 50, interactions: interactions,
+            userIDs: (0..<30).map(String.init), itemIDs: (0..<50).map(String.init))
         func hitShare(_ strategy: NegativeSampling.Strategy) -> Double {
-            let negatives = log.withSampledNegatives(NegativeSampling(strategy: strategy, ratio: 2, seed: 1)).interactions
+            let negatives = log.withSampledNegatives(NegativeSampling(strategy: strategy, ratio: 2, seed: 1))
+                .interactions
                 .filter { $0.value == 0 && $0.user % 2 == 1 }
             return Double(negatives.filter { (1...5).contains($0.item) }.count) / Double(negatives.count)
         }
@@ -69,8 +79,9 @@ import MetaRecTestSupport
 
     @Test func aUserWhoTouchedAlmostEverythingGetsWhatIsLeft() {
         let interactions = (0..<9).map { Interaction(user: 0, item: Int32($0), value: 1, timestamp: Int64($0)) }
-        let log = Dataset(name: "greedy", feedback: .explicit, userCount: 1, itemCount: 10, interactions: interactions,
-                          userIDs: ["u"], itemIDs: (0..<10).map(String.init))
+        let log = Dataset(
+            name: "greedy", feedback: .explicit, userCount: 1, itemCount: 10, interactions: interactions,
+            userIDs: ["u"], itemIDs: (0..<10).map(String.init))
         let sampled = log.withSampledNegatives(NegativeSampling(ratio: 4))
         #expect(sampled.interactions.filter { $0.value == 0 }.map(\.item) == [9])
     }
@@ -80,7 +91,9 @@ import MetaRecTestSupport
         let split = try ProtocolSplit(dataset: log, options: SplitOptions(minimumTaskSize: 3, querySize: 2))
         #expect(split.newItemRule.contains("first interaction"))
         var firstPositive = [Int64](repeating: .max, count: 50)
-        for x in Self.playLog().interactions { firstPositive[Int(x.item)] = min(firstPositive[Int(x.item)], x.timestamp) }
+        for x in Self.playLog().interactions {
+            firstPositive[Int(x.item)] = min(firstPositive[Int(x.item)], x.timestamp)
+        }
         let newest = (0..<50).filter { split.isNewItem[$0] }.map { firstPositive[$0] }.min()!
         let oldest = (0..<50).filter { !split.isNewItem[$0] }.map { firstPositive[$0] }.max()!
         #expect(newest >= oldest)

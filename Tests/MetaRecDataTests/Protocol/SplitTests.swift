@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 /// Small synthetic data, shared across the split tests (generation is deterministic).
@@ -15,7 +16,9 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
         #expect(Set(all).count == all.count)
         #expect(Set(all) == Set((0..<data.userCount).map(Int32.init)))
         #expect(split.existingUsers.count == 210 && split.validationUsers.count == 30 && split.newUsers.count == 60)
-        let validation = Set(split.validationUsers), new = Set(split.newUsers), existing = Set(split.existingUsers)
+        let validation = Set(split.validationUsers)
+        let new = Set(split.newUsers)
+        let existing = Set(split.existingUsers)
         for t in split.tasks(.warm) + split.tasks(.itemCold) { #expect(existing.contains(t.user)) }
         for t in split.tasks(.validation) { #expect(validation.contains(t.user)) }
         for t in split.tasks(.userCold) + split.tasks(.bothCold) { #expect(new.contains(t.user)) }
@@ -53,9 +56,14 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
                 #expect(size >= 13 && size <= 100)
                 #expect(t.query.count == 10)
                 if size == 100 { sawCap = true }
-                #expect(zip(t.support, t.support.dropFirst()).allSatisfy { ($0.timestamp, $0.item) < ($1.timestamp, $1.item) })
+                #expect(
+                    zip(t.support, t.support.dropFirst()).allSatisfy {
+                        ($0.timestamp, $0.item) < ($1.timestamp, $1.item)
+                    })
                 // The task is the user's earliest min(n, 100) ratings on the item set.
-                let mine = data.interactions.filter { $0.user == t.user && split.isNewItem[Int($0.item)] == s.usesNewItems }
+                let mine = data.interactions.filter {
+                    $0.user == t.user && split.isNewItem[Int($0.item)] == s.usesNewItems
+                }
                 #expect(Set(t.support + t.query) == Set(mine.prefix(100)))
                 #expect(Set(t.support).isDisjoint(with: Set(t.query)))
             }
@@ -71,11 +79,14 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
     }
 
     @Test func customLimitsAreHonoured() throws {
-        let split = try ProtocolSplit(dataset: data, options: SplitOptions(minimumTaskSize: 8, maximumTaskSize: 20, querySize: 5))
+        let split = try ProtocolSplit(
+            dataset: data, options: SplitOptions(minimumTaskSize: 8, maximumTaskSize: 20, querySize: 5))
         for t in split.tasks(.userCold) {
             #expect(t.query.count == 5 && t.support.count >= 3 && t.support.count <= 15)
         }
-        #expect(throws: DataError.self) { try ProtocolSplit(dataset: data, options: SplitOptions(minimumTaskSize: 10, querySize: 10)) }
+        #expect(throws: DataError.self) {
+            try ProtocolSplit(dataset: data, options: SplitOptions(minimumTaskSize: 10, querySize: 10))
+        }
     }
 
     @Test func sameSeedSameSplitOtherSeedDifferent() throws {
@@ -99,7 +110,10 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
             case .categories(var jobs) = d.rawUserFeatures.columns[o].values,
             let g = d.rawItemFeatures.columns.firstIndex(where: { $0.name == "genres" }),
             case .categories(var genres) = d.rawItemFeatures.columns[g].values
-        else { Issue.record("missing columns"); return }
+        else {
+            Issue.record("missing columns")
+            return
+        }
         jobs[newUser] = ["astronaut"]
         d.rawUserFeatures.columns[o].values = .categories(jobs)
         genres[newItem] = ["Western", genres[existingItem][0]]
@@ -113,7 +127,11 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
         // Every index is within its table, and the year of a new item released after all
         // existing ones is unknown under year buckets.
         for (f, field) in split.itemFeatures.fields.enumerated() where field.kind.isIndexed {
-            for e in 0..<d.itemCount { for i in split.itemFeatures.indices(field: f, entity: e) { #expect(i >= 0 && Int(i) < field.cardinality) } }
+            for e in 0..<d.itemCount {
+                for i in split.itemFeatures.indices(field: f, entity: e) {
+                    #expect(i >= 0 && Int(i) < field.cardinality)
+                }
+            }
         }
         let fields = split.userFeatures.fields.map(\.kind)
         #expect(fields == [.numericBucketed, .categorical, .categorical])
@@ -140,10 +158,12 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
         // A damaged row names its file and line.
         let file = dir.appendingPathComponent(ProtocolSplit.taskFileName(.userCold))
         var lines = try String(contentsOf: file, encoding: .utf8).components(separatedBy: "\n")
-        lines[2] = lines[2].replacingOccurrences(of: ",support", with: ",training").replacingOccurrences(of: ",query", with: ",training")
+        lines[2] = lines[2].replacingOccurrences(of: ",support", with: ",training").replacingOccurrences(
+            of: ",query", with: ",training")
         try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
-        #expect(dataError { _ = try ProtocolSplit.importTasks(from: dir, dataset: data) }?.description
-            == "tasks-user-cold.csv line 3: expected part 'support' or 'query', found 'training'")
+        #expect(
+            dataError { _ = try ProtocolSplit.importTasks(from: dir, dataset: data) }?.description
+                == "tasks-user-cold.csv line 3: expected part 'support' or 'query', found 'training'")
     }
 
     @Test func movieLensStyleIdsRoundTripThroughExport() throws {
@@ -186,7 +206,7 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
         #expect(pairs.count == d.interactions.count)  // no duplicates
         let sortedUsers = perUser.sorted()
         #expect(sortedUsers[sortedUsers.count / 2] < 50)  // median activity is modest...
-        #expect(sortedUsers.last! >= 100)                 // ...with a long tail
+        #expect(sortedUsers.last! >= 100)  // ...with a long tail
         let sortedItems = perItem.sorted(by: >)
         let top10 = sortedItems.prefix(d.itemCount / 10).reduce(0, +)
         #expect(Double(top10) > 0.25 * Double(d.interactions.count))  // popularity is concentrated
@@ -202,7 +222,9 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
         let s = smallSynthetic
         let d = s.dataset
         let mean = d.interactions.reduce(0) { $0 + Double($1.value) } / Double(d.interactions.count)
-        var meanError = 0.0, truthError = 0.0, archetypeOnlyError = 0.0
+        var meanError = 0.0
+        var truthError = 0.0
+        var archetypeOnlyError = 0.0
         let t = s.groundTruth
         for x in d.interactions {
             let v = Double(x.value)
@@ -222,17 +244,23 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
 
     @Test func featuresHintAtArchetypeOnlyPartly() {
         let s = BuiltInData.synthetic(seed: 4, users: 3000, items: 100, targetInteractions: 30_000)
-        guard case .categories(let jobs)? = s.dataset.rawUserFeatures["occupation"]?.values else { Issue.record("no occupation"); return }
+        guard case .categories(let jobs)? = s.dataset.rawUserFeatures["occupation"]?.values else {
+            Issue.record("no occupation")
+            return
+        }
         // Predict the archetype as the most common archetype of the user's occupation.
         var table: [String: [Int]] = [:]
-        for (u, j) in jobs.enumerated() { table[j[0], default: Array(repeating: 0, count: 6)][s.groundTruth.userArchetype[u]] += 1 }
+        for (u, j) in jobs.enumerated() {
+            table[j[0], default: Array(repeating: 0, count: 6)][s.groundTruth.userArchetype[u]] += 1
+        }
         let correct = table.values.reduce(0) { $0 + $1.max()! }
         let accuracy = Double(correct) / Double(jobs.count)
         #expect(accuracy > 0.25 && accuracy < 0.8, "occupation predicts archetype with accuracy \(accuracy)")
     }
 
     @Test func implicitFeedbackIsBinaryAndTruthIsAProbability() {
-        let s = BuiltInData.synthetic(seed: 1, users: 80, items: 60, targetInteractions: 2_000, feedback: .implicit(threshold: 4))
+        let s = BuiltInData.synthetic(
+            seed: 1, users: 80, items: 60, targetInteractions: 2_000, feedback: .implicit(threshold: 4))
         #expect(s.dataset.interactions.allSatisfy { $0.value == 0 || $0.value == 1 })
         let p = s.groundTruth.expectedRating(user: 0, item: 0)
         #expect(p >= 0 && p <= 1)
@@ -245,6 +273,10 @@ let smallSynthetic = BuiltInData.synthetic(seed: 3, users: 300, items: 200, targ
         try s.writeMovieLens1M(to: dir)
         let back = try MovieLens.load1M(directory: dir)
         #expect(back.interactions.count == s.dataset.interactions.count)
-        #expect(back.userIDs == s.dataset.userIDs.filter { id in s.dataset.interactions.contains { s.dataset.userIDs[Int($0.user)] == id } })
+        #expect(
+            back.userIDs
+                == s.dataset.userIDs.filter { id in
+                    s.dataset.interactions.contains { s.dataset.userIDs[Int($0.user)] == id }
+                })
     }
 }

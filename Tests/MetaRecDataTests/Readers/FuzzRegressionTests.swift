@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 /// Inputs that Scripts/fuzz.sh found crashing a reader, kept as fixtures: each must now give a
@@ -31,7 +32,11 @@ import MetaRecTestSupport
 
     @Test func aliasesCannotExpandWithoutBound() throws {
         var yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
-        for level in 1..<8 { yaml += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        for level in 1..<8 {
+            yaml +=
+                "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ")
+                + "]\n"
+        }
         let dir = try makeDirectory(["s.yaml": text(yaml)])
         defer { try? FileManager.default.removeItem(at: dir) }
         let error = dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("s.yaml")) }

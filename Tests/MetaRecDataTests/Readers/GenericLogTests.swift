@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 @Suite struct GenericLogTests {
@@ -37,9 +38,13 @@ import MetaRecTestSupport
     static func files(schema: String = schemaYAML) -> [String: [UInt8]] {
         [
             "schema.yaml": text(schema),
-            "log.tsv": text("who\twhat\tstars\twhen\nann\tbook\t5\t2020-01-02\nbob\tbook\t2\t2020-01-01T10:00:00\nann\tlamp\t3\t1577836800\nann\tbook\t1\t2019-01-01\n"),
+            "log.tsv": text(
+                "who\twhat\tstars\twhen\nann\tbook\t5\t2020-01-02\nbob\tbook\t2\t2020-01-01T10:00:00\nann\tlamp\t3\t1577836800\nann\tbook\t1\t2019-01-01\n"
+            ),
             "users.csv": text("uid,age,income,city\nann,25,1000,Oslo\nbob,40,,\"Paris, FR\"\ncarl,50,3,Rome\n"),
-            "items.csv": text("iid,title,tags,released,embedding\nbook,\"A Book, Vol. 1\",paper;gift,1999-05-01,0.5 1.5\nlamp,Lamp,home,2021,1 2\n"),
+            "items.csv": text(
+                "iid,title,tags,released,embedding\nbook,\"A Book, Vol. 1\",paper;gift,1999-05-01,0.5 1.5\nlamp,Lamp,home,2021,1 2\n"
+            ),
             "vectors.txt": text("book 0.1,0.2,0.3\nlamp\t1 2 3\nghost 9 9 9\n"),
         ]
     }
@@ -56,9 +61,15 @@ import MetaRecTestSupport
         #expect(d.interactions[0].timestamp == 1_577_836_800)
         #expect(d.itemTitles == ["A Book, Vol. 1", "Lamp"])
         #expect(d.itemReleaseTimes[1] == 1_609_459_200)  // 2021-01-01
-        guard case .categories(let tags)? = d.rawItemFeatures["tags"]?.values else { Issue.record("no tags"); return }
+        guard case .categories(let tags)? = d.rawItemFeatures["tags"]?.values else {
+            Issue.record("no tags")
+            return
+        }
         #expect(tags == [["paper", "gift"], ["home"]])
-        guard case .vectors(let dim, let values, let present)? = d.rawItemFeatures["pretrained"]?.values else { Issue.record("no vectors"); return }
+        guard case .vectors(let dim, let values, let present)? = d.rawItemFeatures["pretrained"]?.values else {
+            Issue.record("no vectors")
+            return
+        }
         #expect(dim == 3 && values == [0.1, 0.2, 0.3, 1, 2, 3] && present == [true, true])
         #expect(d.fileChecksums.keys.sorted() == ["items.csv", "log.tsv", "schema.yaml", "users.csv", "vectors.txt"])
 
@@ -90,58 +101,73 @@ import MetaRecTestSupport
     }
 
     @Test func unknownFeatureTypeIsNamed() throws {
-        let dir = try makeDirectory(Self.files(schema: Self.schemaYAML.replacingOccurrences(of: "type: categorical", with: "type: colour")))
+        let dir = try makeDirectory(
+            Self.files(schema: Self.schemaYAML.replacingOccurrences(of: "type: categorical", with: "type: colour")))
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
-            == "schema.yaml: feature 'city' has unknown type 'colour'; expected one of categorical, multi-categorical, numeric, date, dense, text")
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                == "schema.yaml: feature 'city' has unknown type 'colour'; expected one of categorical, multi-categorical, numeric, date, dense, text"
+        )
     }
 
     @Test func badInputsNameFileAndLine() throws {
         var files = Self.files()
         files["users.csv"] = text("uid,age,income,city\nann,twenty,1000,Oslo\n")
         var dir = try makeDirectory(files)
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
-            == "users.csv line 2: expected a number for feature 'age', found 'twenty'")
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                == "users.csv line 2: expected a number for feature 'age', found 'twenty'")
         // With skipping, the bad user line is counted and the user has no features.
-        let skipped = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml"), options: ImportOptions(skipBadLines: true))
+        let skipped = try GenericLog.load(
+            schema: dir.appendingPathComponent("schema.yaml"), options: ImportOptions(skipBadLines: true))
         #expect(skipped.skippedLines == 1)
         try? FileManager.default.removeItem(at: dir)
 
         files = Self.files()
         files["vectors.txt"] = text("book 0.1 0.2 0.3\nlamp 1 2\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
-            == "vectors.txt line 2: expected 3 numbers after the id (as on the first line), found 2")
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                == "vectors.txt line 2: expected 3 numbers after the id (as on the first line), found 2")
         try? FileManager.default.removeItem(at: dir)
 
         files = Self.files()
         files["log.tsv"] = nil
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description.hasPrefix("log.tsv: file not found") == true)
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                .hasPrefix("log.tsv: file not found") == true)
         try? FileManager.default.removeItem(at: dir)
 
         files = Self.files()
         files["log.tsv"] = text("who\twhat\tstars\twhen\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description.hasPrefix("log.tsv: no ratings found") == true)
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                .hasPrefix("log.tsv: no ratings found") == true)
         try? FileManager.default.removeItem(at: dir)
 
         files = Self.files()
         files["log.tsv"] = text("who\twhat\tstars\twhen\nann\tbook\t5\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
-            == "log.tsv line 2: expected at least 4 tab-separated fields (user, item, value, timestamp), found 3")
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                == "log.tsv line 2: expected at least 4 tab-separated fields (user, item, value, timestamp), found 3")
         try? FileManager.default.removeItem(at: dir)
 
         files = Self.files(schema: Self.schemaYAML.replacingOccurrences(of: "user: who", with: "user: customer"))
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
-            == "schema.yaml: user column 'customer' is not in log.tsv's header; expected one of who, what, stars, when")
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                == "schema.yaml: user column 'customer' is not in log.tsv's header; expected one of who, what, stars, when"
+        )
         try? FileManager.default.removeItem(at: dir)
 
         files = Self.files(schema: "interactions: [1, 2\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description.hasPrefix("schema.yaml: expected a YAML schema") == true)
+        #expect(
+            dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("schema.yaml")) }?.description
+                .hasPrefix("schema.yaml: expected a YAML schema") == true)
         try? FileManager.default.removeItem(at: dir)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 /// Honest loading: what a reader accepts but a user should know comes back as counted warnings
@@ -21,7 +22,7 @@ import MetaRecTestSupport
     @Test func usersAndItemsMissingFromSideFilesAreCountedWithIDs() throws {
         let dataset = try load {
             $0["u.user"] = text("1|24|M|technician|85711\n")  // users 2 and 10 cut off
-            $0["u.item"] = text("")                           // an empty item file
+            $0["u.item"] = text("")  // an empty item file
         }
         let users = try #require(dataset.loadWarnings.first { $0.file == "u.user" })
         #expect(users.count == 2 && users.examples == ["2", "10"])
@@ -44,7 +45,9 @@ import MetaRecTestSupport
 
     @Test func aUTF8ItemFileIsReadAsUTF8NotMojibake() throws {
         let dataset = try load {
-            $0["u.item"] = text("2|Les Misérables (1995)|01-Jan-1995||http://x|0|1|1\n10|Toy Story (1995)|01-Feb-1996||http://y|0|0|1\n")
+            $0["u.item"] = text(
+                "2|Les Misérables (1995)|01-Jan-1995||http://x|0|1|1\n10|Toy Story (1995)|01-Feb-1996||http://y|0|0|1\n"
+            )
         }
         #expect(dataset.itemTitles?[0] == "Les Misérables (1995)")
         #expect(dataset.loadWarnings.contains { $0.file == "u.item" && $0.message.contains("UTF-8") })
@@ -60,7 +63,9 @@ import MetaRecTestSupport
         var items = text("id,tag\nx,caf")
         items.append(0xE9)  // Latin-1 é in a file read as UTF-8
         items += text("\n")
-        let dir = try makeDirectory(["s.yaml": text(schema), "log.csv": text("u,i\na,x\na,y\nb,z\n"), "items.csv": items])
+        let dir = try makeDirectory([
+            "s.yaml": text(schema), "log.csv": text("u,i\na,x\na,y\nb,z\n"), "items.csv": items,
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         let dataset = try GenericLog.load(schema: dir.appendingPathComponent("s.yaml"))
         let missing = try #require(dataset.loadWarnings.first { $0.file == "items.csv" && $0.count == 2 })
@@ -73,7 +78,9 @@ import MetaRecTestSupport
 @Suite struct DatesAndDerivedColumnsTests {
     @Test func textualDates() {
         let expected = secondsOf(year: 1995, month: 11, day: 22)
-        for text in ["22 Nov 1995", "22 November 1995", "Nov 22, 1995", "November 22 1995", "22-Nov-1995", "1995-11-22"] {
+        for text in [
+            "22 Nov 1995", "22 November 1995", "Nov 22, 1995", "November 22 1995", "22-Nov-1995", "1995-11-22",
+        ] {
             #expect(parseDate(text) == expected, "\(text)")
         }
         for bad in ["31 Feb 1995", "22 Nov 95", "Nov 1995", "1995-02-30", "31-Feb-1995"] {
@@ -83,7 +90,8 @@ import MetaRecTestSupport
 
     @Test func strptimeStyleFormats() {
         #expect(parseDate("22/11/1995", format: "%d/%m/%Y") == secondsOf(year: 1995, month: 11, day: 22))
-        #expect(parseDate("11.22.95 10:30", format: "%m.%d.%y %H:%M") == secondsOf(year: 1995, month: 11, day: 22) + 37_800)
+        #expect(
+            parseDate("11.22.95 10:30", format: "%m.%d.%y %H:%M") == secondsOf(year: 1995, month: 11, day: 22) + 37_800)
         #expect(parseDate("22 Nov 1995", format: "%d %b %Y") == secondsOf(year: 1995, month: 11, day: 22))
         #expect(parseDate("30/02/1995", format: "%d/%m/%Y") == nil)
         #expect(parseDate("22/11/1995x", format: "%d/%m/%Y") == nil)
@@ -114,15 +122,26 @@ import MetaRecTestSupport
         defer { try? FileManager.default.removeItem(at: dir) }
         let dataset = try GenericLog.load(schema: dir.appendingPathComponent("s.yaml"))
         guard case .categories(let regions)? = dataset.rawUserFeatures["region"]?.values,
-              case .categories(let years)? = dataset.rawItemFeatures["year"]?.values else { Issue.record("missing columns"); return }
+            case .categories(let years)? = dataset.rawItemFeatures["year"]?.values
+        else {
+            Issue.record("missing columns")
+            return
+        }
         #expect(regions == [["9"], ["1"]])
         #expect(years == [["1995"], []])
-        #expect(dataset.itemReleaseTimes == [secondsOf(year: 1995, month: 11, day: 22), secondsOf(year: 1995, month: 11, day: 22)])
+        #expect(
+            dataset.itemReleaseTimes == [
+                secondsOf(year: 1995, month: 11, day: 22), secondsOf(year: 1995, month: 11, day: 22),
+            ])
         #expect(dataset.interactions.first?.timestamp == secondsOf(year: 2020, month: 4, day: 3))
 
-        let bad = try makeDirectory(["s.yaml": text(schema.replacingOccurrences(of: "prefix: 1", with: "prefix: 0")),
-                                     "log.csv": text("u,i\na,x\n")])
+        let bad = try makeDirectory([
+            "s.yaml": text(schema.replacingOccurrences(of: "prefix: 1", with: "prefix: 0")),
+            "log.csv": text("u,i\na,x\n"),
+        ])
         defer { try? FileManager.default.removeItem(at: bad) }
-        #expect(dataError { _ = try GenericLog.load(schema: bad.appendingPathComponent("s.yaml")) }?.message.contains("prefix") == true)
+        #expect(
+            dataError { _ = try GenericLog.load(schema: bad.appendingPathComponent("s.yaml")) }?.message.contains(
+                "prefix") == true)
     }
 }

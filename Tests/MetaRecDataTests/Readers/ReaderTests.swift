@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 @Suite struct ReaderTests {
@@ -19,9 +20,15 @@ import MetaRecTestSupport
         #expect(data.interactions.map(\.timestamp) == [50, 300, 200, 70])
         #expect(data.itemTitles?[0] == "Les Misérables (1995)")
         #expect(data.itemReleaseTimes[1] == 823_132_800)  // 1996-02-01
-        guard case .categories(let genres) = data.rawItemFeatures["genres"]?.values else { Issue.record("no genres"); return }
+        guard case .categories(let genres) = data.rawItemFeatures["genres"]?.values else {
+            Issue.record("no genres")
+            return
+        }
         #expect(genres[0] == ["Action", "Comedy"])
-        guard case .categories(let zip) = data.rawUserFeatures["zip"]?.values else { Issue.record("no zip"); return }
+        guard case .categories(let zip) = data.rawUserFeatures["zip"]?.values else {
+            Issue.record("no zip")
+            return
+        }
         #expect(zip[2] == ["T"])
         #expect(data.fileChecksums["u.data"]?.count == 64)
         #expect(data.fileChecksums.count == 5)
@@ -31,45 +38,57 @@ import MetaRecTestSupport
         var files = ml100KFiles()
         files["u.data"] = text("1\t10\t4\t100\n2\t10\t3\n")
         var dir = try makeDirectory(files)
-        #expect(dataError { _ = try MovieLens.load100K(directory: dir) }?.description
-            == "u.data line 2: expected 4 tab-separated fields (user, item, rating, timestamp), found 3")
+        #expect(
+            dataError { _ = try MovieLens.load100K(directory: dir) }?.description
+                == "u.data line 2: expected 4 tab-separated fields (user, item, rating, timestamp), found 3")
         try? FileManager.default.removeItem(at: dir)
 
         files = ml100KFiles()
         files["u.data"] = text("1\t10\tfour\t100\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try MovieLens.load100K(directory: dir) }?.description
-            == "u.data line 1: expected a number for the rating (column 3), found 'four'")
+        #expect(
+            dataError { _ = try MovieLens.load100K(directory: dir) }?.description
+                == "u.data line 1: expected a number for the rating (column 3), found 'four'")
         try? FileManager.default.removeItem(at: dir)
 
         files = ml100KFiles()
         files["u.data"] = text("1\t10\t4\tyesterday\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try MovieLens.load100K(directory: dir) }?.description.hasPrefix("u.data line 1: expected a timestamp") == true)
+        #expect(
+            dataError { _ = try MovieLens.load100K(directory: dir) }?.description.hasPrefix(
+                "u.data line 1: expected a timestamp") == true)
         try? FileManager.default.removeItem(at: dir)
 
         files = ml100KFiles()
         files["u.item"] = nil
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try MovieLens.load100K(directory: dir) }?.description.hasPrefix("u.item: file not found") == true)
+        #expect(
+            dataError { _ = try MovieLens.load100K(directory: dir) }?.description.hasPrefix("u.item: file not found")
+                == true)
         try? FileManager.default.removeItem(at: dir)
 
         files = ml100KFiles()
         files["u.data"] = []
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try MovieLens.load100K(directory: dir) }?.description.hasPrefix("u.data: no ratings found") == true)
+        #expect(
+            dataError { _ = try MovieLens.load100K(directory: dir) }?.description.hasPrefix("u.data: no ratings found")
+                == true)
         try? FileManager.default.removeItem(at: dir)
 
         files = ml100KFiles()
         files["u.item"] = text("2|A (1995)|01-Jan-1995||u|0|1|2\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try MovieLens.load100K(directory: dir) }?.description == "u.item line 1: expected a genre flag 0 or 1 (field 8), found '2'")
+        #expect(
+            dataError { _ = try MovieLens.load100K(directory: dir) }?.description
+                == "u.item line 1: expected a genre flag 0 or 1 (field 8), found '2'")
         try? FileManager.default.removeItem(at: dir)
 
         files = ml100KFiles()
         files["u.user"] = text("1|24|M|astronaut|85711\n")
         dir = try makeDirectory(files)
-        #expect(dataError { _ = try MovieLens.load100K(directory: dir) }?.description == "u.user line 1: expected an occupation listed in u.occupation (field 4), found 'astronaut'")
+        #expect(
+            dataError { _ = try MovieLens.load100K(directory: dir) }?.description
+                == "u.user line 1: expected an occupation listed in u.occupation (field 4), found 'astronaut'")
         try? FileManager.default.removeItem(at: dir)
     }
 
@@ -108,9 +127,15 @@ import MetaRecTestSupport
         #expect(data.userCount == 2 && data.itemCount == 2)  // movie 3 has no ratings
         #expect(data.itemTitles?[1] == "Cité des enfants perdus, La (1995)")
         #expect(data.itemReleaseTimes[0] == 788_918_400)  // 1995-01-01
-        guard case .categories(let age) = data.rawUserFeatures["age"]?.values else { Issue.record("no age"); return }
+        guard case .categories(let age) = data.rawUserFeatures["age"]?.values else {
+            Issue.record("no age")
+            return
+        }
         #expect(age == [["1"], ["25"]])
-        guard case .categories(let genres) = data.rawItemFeatures["genres"]?.values else { Issue.record("no genres"); return }
+        guard case .categories(let genres) = data.rawItemFeatures["genres"]?.values else {
+            Issue.record("no genres")
+            return
+        }
         #expect(genres[0] == ["Animation", "Children's", "Comedy"])
     }
 
@@ -121,8 +146,9 @@ import MetaRecTestSupport
             "movies.dat": text("1::A (1995)::Drama\n"),
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(dataError { _ = try MovieLens.load1M(directory: dir) }?.description
-            == "ratings.dat line 2: expected 4 '::'-separated fields (user, movie, rating, timestamp), found 3")
+        #expect(
+            dataError { _ = try MovieLens.load1M(directory: dir) }?.description
+                == "ratings.dat line 2: expected 4 '::'-separated fields (user, movie, rating, timestamp), found 3")
     }
 
     @Test func movieLens10MHalfStarsWithoutUsers() throws {
@@ -140,15 +166,21 @@ import MetaRecTestSupport
 
     @Test func movieLensLatestQuotedTitlesAndCRLF() throws {
         let dir = try makeDirectory([
-            "ratings.csv": text("userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,3,4.0,964981247\r\n2,1,2.5,964982224\r\n"),
-            "movies.csv": text("movieId,title,genres\r\n1,Toy Story (1995),Adventure|Animation\r\n3,\"American President, The (1995)\",Comedy|Drama|Romance\r\n4,\"Say \"\"Hi\"\" (2001)\",(no genres listed)\r\n"),
+            "ratings.csv": text(
+                "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,3,4.0,964981247\r\n2,1,2.5,964982224\r\n"),
+            "movies.csv": text(
+                "movieId,title,genres\r\n1,Toy Story (1995),Adventure|Animation\r\n3,\"American President, The (1995)\",Comedy|Drama|Romance\r\n4,\"Say \"\"Hi\"\" (2001)\",(no genres listed)\r\n"
+            ),
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(MovieLens.detectFormat(directory: dir) == .latest)
         let data = try MovieLens.loadLatest(directory: dir)
         #expect(data.itemIDs == ["1", "3"])
         #expect(data.itemTitles?[1] == "American President, The (1995)")
-        guard case .categories(let genres) = data.rawItemFeatures["genres"]?.values else { Issue.record("no genres"); return }
+        guard case .categories(let genres) = data.rawItemFeatures["genres"]?.values else {
+            Issue.record("no genres")
+            return
+        }
         #expect(genres[1] == ["Comedy", "Drama", "Romance"])
         #expect(data.interactions.count == 3)
     }
@@ -159,18 +191,27 @@ import MetaRecTestSupport
             "movies.csv": text("movieId,title,genres\n1,\"Toy Story (1995),Adventure\n"),
         ])
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(dataError { _ = try MovieLens.loadLatest(directory: dir) }?.description.hasPrefix("movies.csv line 2: unterminated quoted field") == true)
+        #expect(
+            dataError { _ = try MovieLens.loadLatest(directory: dir) }?.description.hasPrefix(
+                "movies.csv line 2: unterminated quoted field") == true)
     }
 
     @Test func sha256KnownVectors() {
         #expect(Checksum.sha256([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(Checksum.sha256(text("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let long = text(String(repeating: "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", count: 1))
+        let long = text(
+            String(
+                repeating:
+                    "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+                count: 1))
         #expect(Checksum.sha256(long) == "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
     }
 
     @Test func parsesNumbersAndDates() {
-        func double(_ s: String) -> Double? { let b = text(s); return b.withUnsafeBufferPointer { parseDouble($0, 0..<b.count) } }
+        func double(_ s: String) -> Double? {
+            let b = text(s)
+            return b.withUnsafeBufferPointer { parseDouble($0, 0..<b.count) }
+        }
         #expect(double("3.5") == 3.5)
         #expect(double(" -0.25 ") == -0.25)
         #expect(double("1e-3") == 0.001)

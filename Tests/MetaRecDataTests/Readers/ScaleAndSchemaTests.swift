@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecData
 
 /// Values outside the data's scale, non-finite thresholds, absolute schema paths and
@@ -36,7 +37,9 @@ import MetaRecTestSupport
         let dir = try makeDirectory(["s.yaml": text(Self.schema("  scale: [1, 5]")), "log.csv": log])
         defer { try? FileManager.default.removeItem(at: dir) }
         let error = dataError { _ = try GenericLog.load(schema: dir.appendingPathComponent("s.yaml")) }
-        #expect(error?.file == "log.csv" && error?.line == 3 && error?.message.contains("scale 1-5") == true, "\(String(describing: error))")
+        #expect(
+            error?.file == "log.csv" && error?.line == 3 && error?.message.contains("scale 1-5") == true,
+            "\(String(describing: error))")
 
         let huge = try makeDirectory(["s.yaml": text(Self.schema()), "log.csv": text("u,i,v\na,x,3\nb,x,1e40\n")])
         defer { try? FileManager.default.removeItem(at: huge) }
@@ -45,7 +48,9 @@ import MetaRecTestSupport
 
         let badScale = try makeDirectory(["s.yaml": text(Self.schema("  scale: [5, 1]")), "log.csv": log])
         defer { try? FileManager.default.removeItem(at: badScale) }
-        #expect(dataError { _ = try GenericLog.load(schema: badScale.appendingPathComponent("s.yaml")) }?.message.contains("scale") == true)
+        #expect(
+            dataError { _ = try GenericLog.load(schema: badScale.appendingPathComponent("s.yaml")) }?.message.contains(
+                "scale") == true)
     }
 
     @Test func aNaNThresholdIsRefused() throws {
@@ -58,7 +63,10 @@ import MetaRecTestSupport
     @Test func absoluteSchemaPathsAreKept() throws {
         let data = try makeDirectory(["log.csv": text("u,i,v\na,x,3\nb,y,4\n")])
         let schemas = try makeDirectory([:])
-        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: schemas) }
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: schemas)
+        }
         let absolute = data.appendingPathComponent("log.csv").path
         try Data(text(Self.schema(file: absolute))).write(to: schemas.appendingPathComponent("s.yaml"))
         let dataset = try GenericLog.load(schema: schemas.appendingPathComponent("s.yaml"))
@@ -66,7 +74,9 @@ import MetaRecTestSupport
     }
 
     @Test func aRatingsOnlyLatestFolderLoadsWithoutItemFeatures() throws {
-        let dir = try makeDirectory(["ratings.csv": text("userId,movieId,rating,timestamp\n1,10,4.5,100\n2,10,3,200\n2,11,0.5,300\n")])
+        let dir = try makeDirectory([
+            "ratings.csv": text("userId,movieId,rating,timestamp\n1,10,4.5,100\n2,10,3,200\n2,11,0.5,300\n")
+        ])
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(MovieLens.detectFormat(directory: dir) == .latest)
         let dataset = try MovieLens.loadLatest(directory: dir)

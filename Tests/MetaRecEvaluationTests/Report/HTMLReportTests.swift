@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MetaRecEvaluation
 
 /// The HTML report: text is escaped, every plot carries its data, and the file stands alone.
@@ -10,15 +11,25 @@ struct HTMLReportTests {
             ReportFixtures.method("global mean", mae: 0.95, curve: [0.95, 0.95, 0.95, 0.95]),
         ]
         return try SeedSummary([
-            ReportBundle(protocol: ReportFixtures.table(seed: 0, methods: methods),
-                         streaming: ReportFixtures.streaming(seed: 0, gaucs: [0.6, 0.7, 0.8])),
-            ReportBundle(protocol: ReportFixtures.table(seed: 1, methods: methods.map { var m = $0; m.fewShot[0].meanAbsoluteError += 0.1; return m }),
-                         streaming: ReportFixtures.streaming(seed: 1, gaucs: [0.5, 0.9, 0.8])),
+            ReportBundle(
+                protocol: ReportFixtures.table(seed: 0, methods: methods),
+                streaming: ReportFixtures.streaming(seed: 0, gaucs: [0.6, 0.7, 0.8])),
+            ReportBundle(
+                protocol: ReportFixtures.table(
+                    seed: 1,
+                    methods: methods.map {
+                        var m = $0
+                        m.fewShot[0].meanAbsoluteError += 0.1
+                        return m
+                    }),
+                streaming: ReportFixtures.streaming(seed: 1, gaucs: [0.5, 0.9, 0.8])),
         ])
     }
 
     @Test func escapesText() throws {
-        #expect(HTML.escape(#"<a href="x">Tom & 'Jerry'</a>"#) == "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;")
+        #expect(
+            HTML.escape(#"<a href="x">Tom & 'Jerry'</a>"#)
+                == "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;")
         let html = HTMLReport(try summary(methodName: "<script>alert(1)</script>")).render()
         #expect(!html.contains("<script"))
         #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))

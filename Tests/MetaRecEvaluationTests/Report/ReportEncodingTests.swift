@@ -1,20 +1,24 @@
 import Foundation
-import Testing
 import MetaRecCore
 import MetaRecData
 import MetaRecModels
+import Testing
+
 @testable import MetaRecEvaluation
 
 /// Reports never carry NaN: `evaluate --implicit-threshold 4 --json` on ml-100k used to fail with
 /// an EncodingError after the whole run.
 @Suite struct ReportEncodingTests {
     @Test func undefinedMetricsBecomeNullWithAReason() throws {
-        let result = ScenarioResult(tasks: 3, meanAbsoluteError: 0.5, rootMeanSquaredError: .nan, ndcgAt3: .nan,
-                                    auc: nil, aucTasks: 0, ranking: nil)
-        let method = MethodReport(name: "m", scenarios: ["user-cold": result],
-                                  fewShot: [FewShotPoint(k: 0, meanAbsoluteError: .infinity, auc: nil)], seconds: 1)
-        let report = EvaluationReport(dataset: "d", seed: 0, implicitFeedback: true, checksums: [:], scenarios: ["user-cold"],
-                                      taskCounts: ["user-cold": 3], randomOrderNDCG: [:], methods: [method], wallSeconds: 1)
+        let result = ScenarioResult(
+            tasks: 3, meanAbsoluteError: 0.5, rootMeanSquaredError: .nan, ndcgAt3: .nan,
+            auc: nil, aucTasks: 0, ranking: nil)
+        let method = MethodReport(
+            name: "m", scenarios: ["user-cold": result],
+            fewShot: [FewShotPoint(k: 0, meanAbsoluteError: .infinity, auc: nil)], seconds: 1)
+        let report = EvaluationReport(
+            dataset: "d", seed: 0, implicitFeedback: true, checksums: [:], scenarios: ["user-cold"],
+            taskCounts: ["user-cold": 3], randomOrderNDCG: [:], methods: [method], wallSeconds: 1)
         let json = try report.json()
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         let methods = try #require(object["methods"] as? [[String: Any]])
@@ -34,7 +38,9 @@ import MetaRecModels
     /// Implicit feedback where some tasks have no positive (threshold 4 on ratings): the
     /// random-order floor skips them instead of turning NaN, and the JSON encodes.
     @Test func implicitThresholdReportEncodes() throws {
-        let data = BuiltInData.synthetic(seed: 2, users: 200, items: 80, targetInteractions: 8_000, feedback: .implicit(threshold: 5)).dataset
+        let data = BuiltInData.synthetic(
+            seed: 2, users: 200, items: 80, targetInteractions: 8_000, feedback: .implicit(threshold: 5)
+        ).dataset
         let experiment = try Experiment(dataset: data, seed: 0, threads: 2)
         let report = experiment.report(for: experiment.baselines())
         #expect(report.randomOrderNDCG.values.allSatisfy { $0.isFinite })
@@ -49,8 +55,9 @@ import MetaRecModels
     @Test func everyScenarioIsAccountedFor() throws {
         var data = BuiltInData.synthetic(seed: 2, users: 200, items: 80, targetInteractions: 8_000).dataset
         data.rawItemFeatures = RawFeatures()
-        let experiment = try Experiment(dataset: data, seed: 0, threads: 2,
-                                        splitOptions: SplitOptions(minimumTaskSize: 60, maximumTaskSize: 100, querySize: 10))
+        let experiment = try Experiment(
+            dataset: data, seed: 0, threads: 2,
+            splitOptions: SplitOptions(minimumTaskSize: 60, maximumTaskSize: 100, querySize: 10))
         let report = experiment.report(for: experiment.baselines())
         let accounted = Set(report.scenarios).union(report.missingScenarios.map { Array($0.keys) } ?? [])
         #expect(accounted.isSuperset(of: ["user-cold", "item-cold", "both-cold"]))
@@ -62,7 +69,11 @@ import MetaRecModels
 }
 
 @Suite struct ReportJSONTests {  // JSONFormat, as every report uses it
-    struct Study: Codable { var median: Double; var values: [Double]; var name: String }
+    struct Study: Codable {
+        var median: Double
+        var values: [Double]
+        var name: String
+    }
 
     @Test func nonFiniteNumbersAnywhereBecomeNull() throws {
         let json = try JSONFormat.string(Study(median: .nan, values: [1.5, .infinity, -.infinity], name: "s"))

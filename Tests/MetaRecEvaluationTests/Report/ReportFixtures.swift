@@ -1,22 +1,27 @@
 import Foundation
+
 @testable import MetaRecEvaluation
 
 /// Small hand-made reports with known figures, for the summary and HTML tests.
 enum ReportFixtures {
     static func scenario(mae: Double, auc: Double? = nil) -> ScenarioResult {
-        ScenarioResult(tasks: 10, meanAbsoluteError: mae, rootMeanSquaredError: mae + 0.2, ndcgAt3: 0.9, auc: auc, aucTasks: auc == nil ? 0 : 10)
+        ScenarioResult(
+            tasks: 10, meanAbsoluteError: mae, rootMeanSquaredError: mae + 0.2, ndcgAt3: 0.9, auc: auc,
+            aucTasks: auc == nil ? 0 : 10)
     }
 
     static func method(_ name: String, mae: Double, curve: [Double]) -> MethodReport {
         let sizes = [0, 1, 3, -1]
-        return MethodReport(name: name, scenarios: ["user-cold": scenario(mae: mae)],
-                            fewShot: zip(sizes, curve).map { FewShotPoint(k: $0, meanAbsoluteError: $1, auc: nil) }, seconds: 1)
+        return MethodReport(
+            name: name, scenarios: ["user-cold": scenario(mae: mae)],
+            fewShot: zip(sizes, curve).map { FewShotPoint(k: $0, meanAbsoluteError: $1, auc: nil) }, seconds: 1)
     }
 
     static func table(seed: UInt64, dataset: String = "ml-100k", methods: [MethodReport]) -> EvaluationReport {
-        EvaluationReport(dataset: dataset, seed: seed, implicitFeedback: false, checksums: ["u.data": "ab12"],
-                         scenarios: ["user-cold"], taskCounts: ["user-cold": 10 + Int(seed)],
-                         randomOrderNDCG: ["user-cold": 0.8], methods: methods, wallSeconds: 2)
+        EvaluationReport(
+            dataset: dataset, seed: seed, implicitFeedback: false, checksums: ["u.data": "ab12"],
+            scenarios: ["user-cold"], taskCounts: ["user-cold": 10 + Int(seed)],
+            randomOrderNDCG: ["user-cold": 0.8], methods: methods, wallSeconds: 2)
     }
 
     static func streaming(seed: UInt64, gaucs: [Double?]) -> StreamingReport {

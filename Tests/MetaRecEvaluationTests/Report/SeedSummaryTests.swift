@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MetaRecEvaluation
 
 /// Merging seeds: mean and sample standard deviation against hand computation, matching by
@@ -18,15 +19,19 @@ struct SeedSummaryTests {
     }
 
     @Test func mergesSeedsByMethodName() throws {
-        let seed0 = ReportFixtures.table(seed: 0, methods: [
-            ReportFixtures.method("MAML", mae: 0.80, curve: [1.0, 0.9, 0.85, 0.8]),
-            ReportFixtures.method("global mean", mae: 0.95, curve: [0.95, 0.95, 0.95, 0.95]),
-        ])
-        let seed1 = ReportFixtures.table(seed: 1, methods: [
-            ReportFixtures.method("global mean", mae: 0.97, curve: [0.97, 0.97, 0.97, 0.97]),
-            ReportFixtures.method("MAML", mae: 0.90, curve: [1.2, 1.1, 0.95, 0.9]),
-            ReportFixtures.method("Meta-SGD", mae: 0.70, curve: [1, 1, 1, 1]),
-        ])
+        let seed0 = ReportFixtures.table(
+            seed: 0,
+            methods: [
+                ReportFixtures.method("MAML", mae: 0.80, curve: [1.0, 0.9, 0.85, 0.8]),
+                ReportFixtures.method("global mean", mae: 0.95, curve: [0.95, 0.95, 0.95, 0.95]),
+            ])
+        let seed1 = ReportFixtures.table(
+            seed: 1,
+            methods: [
+                ReportFixtures.method("global mean", mae: 0.97, curve: [0.97, 0.97, 0.97, 0.97]),
+                ReportFixtures.method("MAML", mae: 0.90, curve: [1.2, 1.1, 0.95, 0.9]),
+                ReportFixtures.method("Meta-SGD", mae: 0.70, curve: [1, 1, 1, 1]),
+            ])
         let summary = try SeedSummary([ReportBundle(protocol: seed0), ReportBundle(protocol: seed1)])
         #expect(summary.seeds == [0, 1])
         #expect(summary.methods.map(\.name) == ["MAML", "global mean", "Meta-SGD"])
@@ -49,7 +54,8 @@ struct SeedSummaryTests {
         #expect(points.map(\.users) == [1, 2, 3])
         #expect(points.map(\.gauc) == [0.5, 0.5, 0.75])
         #expect(points.last?.meanAbsoluteError == 2)
-        let long = StreamPoint.cumulative(errors: Array(repeating: 1, count: 45), aucs: Array(repeating: 0.6, count: 45))
+        let long = StreamPoint.cumulative(
+            errors: Array(repeating: 1, count: 45), aucs: Array(repeating: 0.6, count: 45))
         #expect(long.count == StreamPoint.count)
         #expect(long.first?.users == 3 && long.last?.users == 45 && long.last?.fraction == 1)
         #expect(zip(long, long.dropFirst()).allSatisfy { $0.users < $1.users })
@@ -73,16 +79,20 @@ struct SeedSummaryTests {
         let b = ReportBundle(protocol: ReportFixtures.table(seed: 0, methods: []))
         let other = ReportBundle(protocol: ReportFixtures.table(seed: 1, dataset: "synthetic", methods: []))
         #expect(throws: ReportMergeError.repeatedSeed(0, report: 2)) { try SeedSummary([a, b]) }
-        #expect(throws: ReportMergeError.differentDatasets(expected: "ml-100k", found: "synthetic", report: 2)) { try SeedSummary([a, other]) }
+        #expect(throws: ReportMergeError.differentDatasets(expected: "ml-100k", found: "synthetic", report: 2)) {
+            try SeedSummary([a, other])
+        }
         #expect(throws: ReportMergeError.empty) { try SeedSummary([]) }
     }
 
     @Test func readsBundlesAndBareReportsAndNamesBadFiles() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-report-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "metarec-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let table = ReportFixtures.table(seed: 2, methods: [ReportFixtures.method("MAML", mae: 0.8, curve: [1])])
-        let bare = directory.appendingPathComponent("bare.json"), bundled = directory.appendingPathComponent("bundle.json")
+        let bare = directory.appendingPathComponent("bare.json")
+        let bundled = directory.appendingPathComponent("bundle.json")
         try table.json().write(to: bare, atomically: true, encoding: .utf8)
         try ReportBundle(protocol: table, streaming: ReportFixtures.streaming(seed: 2, gaucs: [0.5])).json()
             .write(to: bundled, atomically: true, encoding: .utf8)
@@ -97,7 +107,9 @@ struct SeedSummaryTests {
         let text = try undefined.json()
         #expect(text.contains("null") && !text.contains("nan\""))
         try text.write(to: withNaN, atomically: true, encoding: .utf8)
-        #expect(try ReportBundle(contentsOf: withNaN).protocol?.methods[0].scenarios["user-cold"]?.meanAbsoluteError.isNaN == true)
+        #expect(
+            try ReportBundle(contentsOf: withNaN).protocol?.methods[0].scenarios["user-cold"]?.meanAbsoluteError.isNaN
+                == true)
 
         let broken = directory.appendingPathComponent("broken.json")
         try #"{"dataset": "x", "seed": 1}"#.write(to: broken, atomically: true, encoding: .utf8)
@@ -108,6 +120,8 @@ struct SeedSummaryTests {
             #expect(error.file == broken.path)
             #expect(error.reason.contains("lacks the field"), "\(error.reason)")
         }
-        #expect(throws: ReportFileError.self) { try ReportBundle(contentsOf: directory.appendingPathComponent("missing.json")) }
+        #expect(throws: ReportFileError.self) {
+            try ReportBundle(contentsOf: directory.appendingPathComponent("missing.json"))
+        }
     }
 }

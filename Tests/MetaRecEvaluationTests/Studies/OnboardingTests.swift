@@ -1,9 +1,10 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
 import MetaRecModels
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecEvaluation
 
 @Suite struct OnboardingTests {
@@ -14,8 +15,9 @@ import MetaRecModels
     /// MAE after the K earliest support ratings.
     @Test func earliestRatedReproducesTheFewShotCurve() {
         let scorer = UserMean(fallback: world.globalMean)
-        let curve = OnboardingEvaluation.curves(choosers: [EarliestRatedChooser()], scorer: scorer, tasks: tasks,
-                                                features: world.features, sizes: [1, 3], threads: 1)[0]
+        let curve = OnboardingEvaluation.curves(
+            choosers: [EarliestRatedChooser()], scorer: scorer, tasks: tasks,
+            features: world.features, sizes: [1, 3], threads: 1)[0]
         for point in curve.points {
             let errors = tasks.map { task -> Double in
                 let prepared = PreparedTask(task.truncatedSupport(toEarliest: point.k), features: world.features)
@@ -48,14 +50,20 @@ import MetaRecModels
             var configuration = CovarianceHead.Configuration()
             configuration.representationSize = 2
             configuration.initialBias = world.globalMean
-            return CovarianceHead(configuration: configuration, users: FeatureSpace(world.split.userFeatures),
-                                  items: FeatureSpace(world.split.itemFeatures),
-                                  priorCovariance: [prior, 0, 0, 0, prior, 0, 0, 0, prior], noiseVariance: noise)
+            return CovarianceHead(
+                configuration: configuration, users: FeatureSpace(world.split.userFeatures),
+                items: FeatureSpace(world.split.itemFeatures),
+                priorCovariance: [prior, 0, 0, 0, prior, 0, 0, 0, prior], noiseVariance: noise)
         }
-        let wide = OnboardingEvaluation.calibration(head: head(noise: 100, prior: 1), tasks: tasks, features: world.features, sizes: [0, 3], threads: 1)
-        let narrow = OnboardingEvaluation.calibration(head: head(noise: 1e-6, prior: 1e-6), tasks: tasks, features: world.features, sizes: [0], threads: 1)
+        let wide = OnboardingEvaluation.calibration(
+            head: head(noise: 100, prior: 1), tasks: tasks, features: world.features, sizes: [0, 3], threads: 1)
+        let narrow = OnboardingEvaluation.calibration(
+            head: head(noise: 1e-6, prior: 1e-6), tasks: tasks, features: world.features, sizes: [0], threads: 1)
         #expect(wide.map(\.k) == [0, 3])
-        #expect(wide.allSatisfy { $0.withinOne == 1 && $0.withinTwo == 1 && $0.ratings == tasks.reduce(0) { $0 + $1.query.count } })
+        #expect(
+            wide.allSatisfy {
+                $0.withinOne == 1 && $0.withinTwo == 1 && $0.ratings == tasks.reduce(0) { $0 + $1.query.count }
+            })
         #expect(narrow[0].withinTwo < 0.05 && narrow[0].withinOne <= narrow[0].withinTwo)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 @Suite(.serialized) struct CovarianceHeadTests {
@@ -11,8 +12,9 @@ import MetaRecData
     func head(prior: [Double], noise: Double) -> CovarianceHead {
         var configuration = CovarianceHead.Configuration()
         configuration.representationSize = 1  // k = 2: one feature and the bias
-        return CovarianceHead(configuration: configuration, users: FeatureSpace(world.split.userFeatures),
-                              items: FeatureSpace(world.split.itemFeatures), priorCovariance: prior, noiseVariance: noise)
+        return CovarianceHead(
+            configuration: configuration, users: FeatureSpace(world.split.userFeatures),
+            items: FeatureSpace(world.split.itemFeatures), priorCovariance: prior, noiseVariance: noise)
     }
 
     /// Bayesian linear regression in two dimensions, worked out in closed form:
@@ -32,7 +34,9 @@ import MetaRecData
         let rhs: [Double] = [50.15, 55]
         let mean: [Double] = [inverse[0] * rhs[0] + inverse[1] * rhs[1], inverse[2] * rhs[0] + inverse[3] * rhs[1]]
         _ = lambda
-        for i in 0..<2 { #expect(abs(posterior.mean[i] - mean[i]) < 1e-9, "mean[\(i)] \(posterior.mean[i]) vs \(mean[i])") }
+        for i in 0..<2 {
+            #expect(abs(posterior.mean[i] - mean[i]) < 1e-9, "mean[\(i)] \(posterior.mean[i]) vs \(mean[i])")
+        }
         for i in 0..<4 { #expect(abs(posterior.covariance[i] - inverse[i]) < 1e-12) }
 
         // No support: the posterior is the prior.
@@ -56,17 +60,21 @@ import MetaRecData
         configuration.representationSize = 8
         configuration.maxEpochs = 6
         configuration.initialBias = world.globalMean
-        let head = CovarianceHead(configuration: configuration, users: FeatureSpace(world.split.userFeatures),
-                                  items: FeatureSpace(world.split.itemFeatures))
+        let head = CovarianceHead(
+            configuration: configuration, users: FeatureSpace(world.split.userFeatures),
+            items: FeatureSpace(world.split.itemFeatures))
         try head.fit(training: world.warm, validation: world.validation, features: world.features)
         let mae = world.userColdMAE(head)
         #expect(mae < world.bestBaselineMAE - 0.03, "covariance head \(mae), best baseline \(world.bestBaselineMAE)")
 
         // More support shrinks the predictive variance.
         let task = world.userCold.first { $0.supportCount >= 20 }!
-        let none = head.predictWithUncertainty(PreparedTask(
-            user: task.user, support: [], query: zip(task.queryItemIDs, task.queryTargets.values).map {
-                Interaction(user: task.user, item: $0, value: $1, timestamp: 0) }, features: world.features))
+        let none = head.predictWithUncertainty(
+            PreparedTask(
+                user: task.user, support: [],
+                query: zip(task.queryItemIDs, task.queryTargets.values).map {
+                    Interaction(user: task.user, item: $0, value: $1, timestamp: 0)
+                }, features: world.features))
         let full = head.predictWithUncertainty(task)
         #expect(zip(full.variances, none.variances).allSatisfy { $0 < $1 })
         #expect(full.variances.allSatisfy { Double($0) >= head.noiseVariance * 0.999 })

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 @Suite(.serialized) struct MetaEmbeddingTests {
@@ -34,8 +35,10 @@ import MetaRecData
         let weight = generator.parameters.tensor(MetaEmbeddingGenerator.weightName)
         let bias = generator.parameters.tensor(MetaEmbeddingGenerator.biasName)
         let exact = gradients(of: generator.objective(batch).objective, withRespectTo: [weight, bias])
-        let firstOrder = gradients(of: generator.objective(batch, createGraph: false).objective, withRespectTo: [weight, bias])
-        var worstExact = 0.0, worstFirstOrder = 0.0
+        let firstOrder = gradients(
+            of: generator.objective(batch, createGraph: false).objective, withRespectTo: [weight, bias])
+        var worstExact = 0.0
+        var worstFirstOrder = 0.0
         for (slot, tensor) in [weight, bias].enumerated() {
             for element in Set([0, tensor.count / 2, tensor.count - 1]) {
                 func objective(_ delta: Float) -> Double {
@@ -47,11 +50,19 @@ import MetaRecData
                 let numeric = (objective(1e-3) - objective(-1e-3)) / 2e-3
                 let error = abs(Double(exact[slot].denseValues[element]) - numeric)
                 worstExact = max(worstExact, error / (1e-3 + abs(numeric)))
-                worstFirstOrder = max(worstFirstOrder, abs(Double(firstOrder[slot].denseValues[element]) - numeric) / (1e-3 + abs(numeric)))
-                #expect(error < 2e-3 + 3e-2 * abs(numeric), "element \(element) of parameter \(slot): exact \(exact[slot].denseValues[element]), numeric \(numeric)")
+                worstFirstOrder = max(
+                    worstFirstOrder,
+                    abs(Double(firstOrder[slot].denseValues[element]) - numeric) / (1e-3 + abs(numeric)))
+                #expect(
+                    error < 2e-3 + 3e-2 * abs(numeric),
+                    "element \(element) of parameter \(slot): exact \(exact[slot].denseValues[element]), numeric \(numeric)"
+                )
             }
         }
-        #expect(worstFirstOrder > 3 * worstExact, "the first-order gradient is as close as the exact one (\(worstFirstOrder) vs \(worstExact)): the test cannot tell them apart")
+        #expect(
+            worstFirstOrder > 3 * worstExact,
+            "the first-order gradient is as close as the exact one (\(worstFirstOrder) vs \(worstExact)): the test cannot tell them apart"
+        )
     }
 
     @Test func generatedEmbeddingsHaveTheRightShapeAndScale() throws {
@@ -72,7 +83,8 @@ import MetaRecData
             }
         }
         #expect(throws: MetaEmbeddingError.self) {
-            try MetaEmbeddingGenerator(model: model, base: base, options: MetaEmbeddingOptions(metaBatchSize: 0), scale: 0.1)
+            try MetaEmbeddingGenerator(
+                model: model, base: base, options: MetaEmbeddingOptions(metaBatchSize: 0), scale: 0.1)
         }
         #expect(throws: MetaEmbeddingError.self) { try MetaEmbeddingGenerator(model: model, base: base, scale: 0) }
         let plain = world.model(embedding: 3, hidden: [4], itemIDs: false)
@@ -80,7 +92,8 @@ import MetaRecData
             try MetaEmbeddingGenerator(model: plain, base: plain.initialParameters(using: &random), scale: 0.1)
         }
         // Too few items with 2K interactions: an error, not a crash.
-        let generator = try MetaEmbeddingGenerator(model: model, base: base, options: MetaEmbeddingOptions(k: 10_000), scale: 0.1)
+        let generator = try MetaEmbeddingGenerator(
+            model: model, base: base, options: MetaEmbeddingOptions(k: 10_000), scale: 0.1)
         #expect(throws: MetaEmbeddingError.self) { try generator.fit(training: world.warm, features: world.features) }
     }
 
@@ -98,6 +111,8 @@ import MetaRecData
         #expect(summary.validationObjective.count == 2)
         #expect(summary.trainingItems > 0 && summary.validationItems > 0)
         #expect(base.names.map { base.tensor($0).denseValues } == before)
-        #expect(generator.parameters.tensor(MetaEmbeddingGenerator.weightName).denseValues != weight || summary.bestEpoch == 0)
+        #expect(
+            generator.parameters.tensor(MetaEmbeddingGenerator.weightName).denseValues != weight
+                || summary.bestEpoch == 0)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 @Suite(.serialized) struct MetaLearnerTests {
@@ -18,7 +19,8 @@ import MetaRecData
         options.outerLearningRate = 5e-3
         options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 3, learningRate: 0.05)
         let learner = MetaLearner(model: world.model(), options: options)
-        try! learner.fit(training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
+        try! learner.fit(
+            training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
         return learner
     }
 
@@ -30,7 +32,8 @@ import MetaRecData
 
     @Test func firstOrderMAMLAndMetaSGDLearnToo() {
         let first = world.userColdMAE(train(order: .first))
-        #expect(first < world.bestBaselineMAE - 0.02, "first-order MAML \(first), best baseline \(world.bestBaselineMAE)")
+        #expect(
+            first < world.bestBaselineMAE - 0.02, "first-order MAML \(first), best baseline \(world.bestBaselineMAE)")
         let metaSGD = train(order: .second, learnsRates: true, epochs: 5)
         #expect(metaSGD.innerRates.count == 4, "one learned rate tensor per adaptive parameter")
         let rates = metaSGD.innerRates.values.flatMap(\.values)
@@ -49,7 +52,8 @@ import MetaRecData
         let task = world.validation[0]
         let exact = learner.metaGradient([task]).gradients
         let names = learner.parameters.names
-        for (slot, name) in names.enumerated() where ["decision.0.weight", "output.bias", "item.genres.embedding"].contains(name) {
+        for (slot, name) in names.enumerated()
+        where ["decision.0.weight", "output.bias", "item.genres.embedding"].contains(name) {
             let tensor = learner.parameters.tensor(name)
             for element in [0, tensor.count / 2] {
                 func loss(_ delta: Float) -> Double {
@@ -60,8 +64,9 @@ import MetaRecData
                 }
                 // A small step: relu kinks lie within 1e-3 of some points.
                 let numeric = (loss(5e-4) - loss(-5e-4)) / 1e-3
-                #expect(abs(Double(exact[slot][element]) - numeric) < 3e-3 + 3e-2 * abs(numeric),
-                        "\(name)[\(element)]: exact \(exact[slot][element]), numeric \(numeric)")
+                #expect(
+                    abs(Double(exact[slot][element]) - numeric) < 3e-3 + 3e-2 * abs(numeric),
+                    "\(name)[\(element)]: exact \(exact[slot][element]), numeric \(numeric)")
             }
         }
     }
@@ -71,7 +76,8 @@ import MetaRecData
         var random = SeededGenerator(seed: 0)
         let parameters = model.initialParameters(using: &random)
         let task = world.validation[1]
-        let fast = model.adaptForInference(parameters, to: task, rule: AdaptationRule(partition: .lastLayer, steps: 3, learningRate: 0.1))
+        let fast = model.adaptForInference(
+            parameters, to: task, rule: AdaptationRule(partition: .lastLayer, steps: 3, learningRate: 0.1))
         for name in parameters.names {
             let changed = fast.tensor(name).denseValues != parameters.tensor(name).denseValues
             #expect(changed == name.hasPrefix("output."), "\(name) changed: \(changed)")
@@ -81,7 +87,10 @@ import MetaRecData
 
     @Test func partitionsNameTheirParameters() {
         let names = world.model().initialParameters(using: &SeededGeneratorBox.shared.random).names
-        #expect(ParameterPartition.decisionLayers.adaptive(names).allSatisfy { $0.hasPrefix("decision.") || $0.hasPrefix("output.") })
+        #expect(
+            ParameterPartition.decisionLayers.adaptive(names).allSatisfy {
+                $0.hasPrefix("decision.") || $0.hasPrefix("output.")
+            })
         #expect(ParameterPartition.lastLayer.adaptive(names) == ["output.weight", "output.bias"])
         #expect(ParameterPartition.all.adaptive(names) == names)
         #expect(ParameterPartition(parsing: "item.,output.bias") == .named(["item.", "output.bias"]))

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 @Suite(.serialized) struct KnownUserTests {
@@ -26,8 +27,9 @@ import MetaRecData
     @Test func warmUsersStartFromWhatTrainingLearnedInItemCold() throws {
         var configuration = world.model(embedding: 8, hidden: [16]).configuration
         configuration.userIDEmbedding = true
-        let model = MeLUModel(configuration: configuration, users: FeatureSpace(world.split.userFeatures),
-                              items: FeatureSpace(world.split.itemFeatures))
+        let model = MeLUModel(
+            configuration: configuration, users: FeatureSpace(world.split.userFeatures),
+            items: FeatureSpace(world.split.itemFeatures))
         var options = PretrainedNetwork.Options()
         options.maxEpochs = 8
         options.learningRate = 3e-3
@@ -49,14 +51,16 @@ import MetaRecData
         try #require(itemCold.count >= 10)
         #expect(itemCold.allSatisfy { warmUsers.contains($0.user) })
         func meanAbsoluteError(_ tasks: [PreparedTask]) -> Double {
-            tasks.map { Metrics.meanAbsoluteError(network.predict($0), $0.queryTargets.values) }.reduce(0, +) / Double(tasks.count)
+            tasks.map { Metrics.meanAbsoluteError(network.predict($0), $0.queryTargets.values) }.reduce(0, +)
+                / Double(tasks.count)
         }
         let forgotten = itemCold.map { task -> PreparedTask in
             var copy = task
             copy.userBatch.ids = IndexLists([[]])
             return copy
         }
-        let known = meanAbsoluteError(itemCold), unknown = meanAbsoluteError(forgotten)
+        let known = meanAbsoluteError(itemCold)
+        let unknown = meanAbsoluteError(forgotten)
         #expect(known < unknown - 0.005, "item-cold MAE with the user's id \(known), without \(unknown)")
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 @Suite struct QuestionChooserTests {
@@ -14,8 +15,9 @@ import MetaRecData
     /// by (φ_cᵀa)²/3.5 = 6.25/3.5 and 0.25/3.5, mean 3.25/3.5. Item 1: a = (0, 0.5), 1.5;
     /// drops 0.25/1.5 each, mean 0.25/1.5. So item 0 reduces the variance most.
     func twoItems(popularity: ItemPopularity?) -> VarianceReductionChooser {
-        VarianceReductionChooser(priorCovariance: [2, 0, 0, 0.5], noiseVariance: 1,
-                                 representations: [[1, 1], [0, 1]], popularity: popularity)
+        VarianceReductionChooser(
+            priorCovariance: [2, 0, 0, 0.5], noiseVariance: 1,
+            representations: [[1, 1], [0, 1]], popularity: popularity)
     }
 
     @Test func choosesTheItemThatReducesVarianceMostOnTwoItems() {
@@ -57,11 +59,13 @@ import MetaRecData
     @Test func expectedReductionMatchesTheHeadsPosterior() throws {
         var configuration = CovarianceHead.Configuration()
         configuration.representationSize = 4
-        let head = CovarianceHead(configuration: configuration, users: FeatureSpace(world.split.userFeatures),
-                                  items: FeatureSpace(world.split.itemFeatures), noiseVariance: 0.8)
+        let head = CovarianceHead(
+            configuration: configuration, users: FeatureSpace(world.split.userFeatures),
+            items: FeatureSpace(world.split.itemFeatures), noiseVariance: 0.8)
         let task = try #require(world.split.tasks(.userCold).first { $0.support.count >= 4 })
         let catalogue = task.query.map(\.item)
-        let chooser = VarianceReductionChooser(head: head, features: world.features, catalogue: catalogue, popularity: nil)
+        let chooser = VarianceReductionChooser(
+            head: head, features: world.features, catalogue: catalogue, popularity: nil)
         let answered = Array(task.support.prefix(1))
         let pool = task.support.dropFirst().prefix(3).map(\.item)
         let user = NewUserAnswers(features: EntityBatch(world.features.users, entities: [task.user]), answers: answered)
@@ -74,7 +78,9 @@ import MetaRecData
         let expected = chooser.expectedReductions(for: user, pool: pool)
         for (index, item) in pool.enumerated() {
             let after = meanVariance(answered + [Interaction(user: task.user, item: item, value: 3, timestamp: 0)])
-            #expect(abs((before - after) - expected[index]) < 1e-4 * max(1, before), "item \(item): \(before - after) vs \(expected[index])")
+            #expect(
+                abs((before - after) - expected[index]) < 1e-4 * max(1, before),
+                "item \(item): \(before - after) vs \(expected[index])")
         }
         let best = pool[expected.indices.max { expected[$0] < expected[$1] }!]
         #expect(chooser.choose(count: 1, for: user, pool: pool) == [best])
@@ -83,13 +89,17 @@ import MetaRecData
     @Test func baselinesOrderByTheirScoresAndSkipAnsweredItems() {
         // Item 2: 3 ratings all 4 (entropy 0); item 1: 2 ratings 1 and 5 (entropy log 2); item 0: 1 rating.
         let ratings = [
-            Interaction(user: 0, item: 2, value: 4, timestamp: 0), Interaction(user: 1, item: 2, value: 4, timestamp: 0),
-            Interaction(user: 2, item: 2, value: 4, timestamp: 0), Interaction(user: 0, item: 1, value: 1, timestamp: 0),
-            Interaction(user: 1, item: 1, value: 5, timestamp: 0), Interaction(user: 2, item: 0, value: 3, timestamp: 0),
+            Interaction(user: 0, item: 2, value: 4, timestamp: 0),
+            Interaction(user: 1, item: 2, value: 4, timestamp: 0),
+            Interaction(user: 2, item: 2, value: 4, timestamp: 0),
+            Interaction(user: 0, item: 1, value: 1, timestamp: 0),
+            Interaction(user: 1, item: 1, value: 5, timestamp: 0),
+            Interaction(user: 2, item: 0, value: 3, timestamp: 0),
         ]
         let popularity = ItemPopularity(training: ratings)
         #expect(abs(popularity.entropies[1]! - Foundation.log(2)) < 1e-12 && popularity.entropies[2]! == 0)
-        #expect(PopularFirstChooser(popularity: popularity).choose(count: 3, for: noOne, pool: [0, 1, 2]) == [2, 1, 0])
+        #expect(
+            PopularFirstChooser(popularity: popularity).choose(count: 3, for: noOne, pool: [0, 1, 2]) == [2, 1, 0])
         #expect(PopularityEntropyChooser(popularity: popularity).choose(count: 1, for: noOne, pool: [0, 1, 2]) == [1])
         // Evidence: gradient 1, 0.1, 0.5 scaled by max; popularity 1/3, 2/3, 1 → 0.333, 0.067, 0.5.
         let evidence = EvidenceChooser(popularity: popularity, gradientSizes: [0: 1, 1: 0.1, 2: 0.5])

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 @Suite(.serialized) struct OnlineMetaLearnerTests {
@@ -28,7 +29,8 @@ import MetaRecData
             offline.sampleTask(user: user, ratings: byUser[user]!, features: world.features, random: &random)
         }
         func run(updates: Bool) -> (later: Double, learner: MetaLearner) {
-            let learner = MetaLearner(model: offline.model, options: offline.options, parameters: offline.parameters.copied())
+            let learner = MetaLearner(
+                model: offline.model, options: offline.options, parameters: offline.parameters.copied())
             var online = OnlineMetaLearner.Options()
             online.updates = updates
             online.learningRate = 3e-3
@@ -36,7 +38,9 @@ import MetaRecData
             var errors: [Double] = []
             for task in stream {
                 let predictions = stage.process(task).predictions
-                errors.append(zip(predictions, task.queryTargets.values).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(task.queryCount))
+                errors.append(
+                    zip(predictions, task.queryTargets.values).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) }
+                        / Double(task.queryCount))
             }
             let later = errors.suffix(errors.count / 2)
             return (later.reduce(0, +) / Double(later.count), learner)
@@ -67,9 +71,11 @@ import MetaRecData
         var plain = configuration
         plain.modulation = false
         let unmodulated = MeLUModel(configuration: plain, users: model.users, items: model.items)
-        let without = ParameterSet(parameters.names.filter { !$0.hasPrefix("modulation.") }.map { ($0, parameters.tensor($0)) })
+        let without = ParameterSet(
+            parameters.names.filter { !$0.hasPrefix("modulation.") }.map { ($0, parameters.tensor($0)) })
         #expect(model.scoreQuery(task, parameters: parameters) == unmodulated.scoreQuery(task, parameters: without))
-        let fast = model.adaptForInference(parameters, to: task, rule: AdaptationRule(partition: .modulation, steps: 3, learningRate: 0.1))
+        let fast = model.adaptForInference(
+            parameters, to: task, rule: AdaptationRule(partition: .modulation, steps: 3, learningRate: 0.1))
         #expect(fast.tensor("modulation.0.scale").values != parameters.tensor("modulation.0.scale").values)
         #expect(fast.tensor("decision.0.weight").values == parameters.tensor("decision.0.weight").values)
     }

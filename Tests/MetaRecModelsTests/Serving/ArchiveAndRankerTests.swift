@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 @Suite struct ArchiveAndRankerTests {
@@ -19,7 +20,8 @@ import MetaRecData
         options.learnsInnerRates = true
         let learner = MetaLearner(model: world.model(), options: options)
         let url = temporaryFile("maml.safetensors")
-        let description = ModelArchive.DataDescription(name: "small", source: "synthetic", seed: 0, implicitThreshold: nil)
+        let description = ModelArchive.DataDescription(
+            name: "small", source: "synthetic", seed: 0, implicitThreshold: nil)
         try ModelArchive(learner, data: description).write(to: url)
         let archive = try ModelArchive(contentsOf: url)
         #expect(archive.header.data == description)
@@ -29,10 +31,12 @@ import MetaRecData
     }
 
     @Test func covarianceArchiveRoundTrip() throws {
-        let head = CovarianceHead(configuration: .init(), users: FeatureSpace(world.split.userFeatures),
-                                  items: FeatureSpace(world.split.itemFeatures), noiseVariance: 0.7)
+        let head = CovarianceHead(
+            configuration: .init(), users: FeatureSpace(world.split.userFeatures),
+            items: FeatureSpace(world.split.itemFeatures), noiseVariance: 0.7)
         let url = temporaryFile("head.safetensors")
-        try ModelArchive(head, data: .init(name: "small", source: "synthetic", seed: 0, implicitThreshold: nil)).write(to: url)
+        try ModelArchive(head, data: .init(name: "small", source: "synthetic", seed: 0, implicitThreshold: nil)).write(
+            to: url)
         let restored = try #require(try ModelArchive(contentsOf: url).predictor() as? CovarianceHead)
         #expect(abs(restored.noiseVariance - 0.7) < 1e-12)
         for task in world.userCold.prefix(3) {
@@ -42,7 +46,8 @@ import MetaRecData
 
     @Test func refusesAnArchiveWhoseShapesDoNotFit() throws {
         let learner = MetaLearner(model: world.model(), options: MetaTrainingOptions())
-        var archive = ModelArchive(learner, data: .init(name: "small", source: "synthetic", seed: 0, implicitThreshold: nil))
+        var archive = ModelArchive(
+            learner, data: .init(name: "small", source: "synthetic", seed: 0, implicitThreshold: nil))
         archive.parameters["output.weight"] = Tensor.zeros([3, 1]).asParameter()
         let url = temporaryFile("bad.safetensors")
         try archive.write(to: url)
@@ -53,7 +58,8 @@ import MetaRecData
 
     @Test func refusesToSaveNonFiniteWeightsAndKeepsTheGoodFile() throws {
         let learner = MetaLearner(model: world.model(), options: MetaTrainingOptions())
-        let description = ModelArchive.DataDescription(name: "small", source: "synthetic", seed: 0, implicitThreshold: nil)
+        let description = ModelArchive.DataDescription(
+            name: "small", source: "synthetic", seed: 0, implicitThreshold: nil)
         let url = temporaryFile("model.safetensors")
         try ModelArchive(learner, data: description).write(to: url)
         let good = try Data(contentsOf: url)
@@ -74,17 +80,22 @@ import MetaRecData
         var random = SeededGenerator(seed: 4)
         let parameters = model.initialParameters(using: &random)
         let task = world.userCold[0]
-        let fast = model.adaptForInference(parameters, to: task, rule: AdaptationRule(partition: .decisionLayers, steps: 3, learningRate: 0.05))
+        let fast = model.adaptForInference(
+            parameters, to: task, rule: AdaptationRule(partition: .decisionLayers, steps: 3, learningRate: 0.05))
         let candidates = Array(0..<Int32(world.split.itemFeatures.count))
-        let ranker = CandidateRanker(model: model, parameters: parameters, items: world.features.items, candidates: candidates)
+        let ranker = CandidateRanker(
+            model: model, parameters: parameters, items: world.features.items, candidates: candidates)
         let user = model.userRepresentation(task.userBatch, parameters: fast)
         let fastScores = ranker.scores(userRepresentation: user, parameters: fast)
-        let reference = model.predict(user: task.userBatch, items: EntityBatch(world.features.items, entities: candidates), parameters: fast).denseValues
+        let reference = model.predict(
+            user: task.userBatch, items: EntityBatch(world.features.items, entities: candidates), parameters: fast
+        ).denseValues
         for (a, b) in zip(fastScores, reference) { #expect(abs(a - b) < 1e-4) }
 
         let excluded = Set(task.supportItemIDs)
         let top = ranker.rank(userRepresentation: user, parameters: fast, count: 5, excluding: excluded)
-        let expected = candidates.filter { !excluded.contains($0) }.sorted { reference[Int($0)] > reference[Int($1)] }.prefix(5)
+        let expected = candidates.filter { !excluded.contains($0) }.sorted { reference[Int($0)] > reference[Int($1)] }
+            .prefix(5)
         #expect(top.map(\.item) == Array(expected))
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 /// The model bundle and the ``Recommender`` built on it: the same scores as the model in
@@ -21,8 +22,11 @@ import MetaRecData
         let user: Int32 = 5
         let rated: [(Int32, Float)] = [(0, 5), (3, 1), (7, 4)]
         let support = rated.enumerated().map { Interaction(user: user, item: $1.0, value: $1.1, timestamp: Int64($0)) }
-        let query = (0..<Int32(experiment.dataset.itemCount)).map { Interaction(user: user, item: $0, value: 0, timestamp: 0) }
-        let expected = learner.predict(PreparedTask(user: user, support: support, query: query, features: experiment.features))
+        let query = (0..<Int32(experiment.dataset.itemCount)).map {
+            Interaction(user: user, item: $0, value: 0, timestamp: 0)
+        }
+        let expected = learner.predict(
+            PreparedTask(user: user, support: support, query: query, features: experiment.features))
 
         // The user's raw features go through the bundle's own encoders.
         let features = experiment.dataset.rawUserFeatures.values(of: Int(user))
@@ -35,7 +39,9 @@ import MetaRecData
         let byID = Dictionary(uniqueKeysWithValues: ranked.map { ($0.id, $0.score) })
         let scale = recommender.bundle.description.feedback
         for (index, id) in experiment.dataset.itemIDs.enumerated() {
-            #expect(abs(byID[id]! - min(max(expected[index], scale.minimum), scale.maximum)) < 1e-4, "item \(id), clipped to the scale")
+            #expect(
+                abs(byID[id]! - min(max(expected[index], scale.minimum), scale.maximum)) < 1e-4,
+                "item \(id), clipped to the scale")
         }
         #expect(ranked.map(\.score) == ranked.map(\.score).sorted(by: >))
         // Adaptation moved the scores away from the prior's.
@@ -49,8 +55,11 @@ import MetaRecData
         #expect(recommender.hasUncertainty)
         let rated: [(Int32, Float)] = [(1, 5), (2, 2)]
         let support = rated.enumerated().map { Interaction(user: 0, item: $1.0, value: $1.1, timestamp: Int64($0)) }
-        let query = (0..<Int32(experiment.dataset.itemCount)).map { Interaction(user: 0, item: $0, value: 0, timestamp: 0) }
-        let task = PreparedTask(userBatch: EntityBatch.unknown(head.users), support: support, query: query, features: experiment.features)
+        let query = (0..<Int32(experiment.dataset.itemCount)).map {
+            Interaction(user: 0, item: $0, value: 0, timestamp: 0)
+        }
+        let task = PreparedTask(
+            userBatch: EntityBatch.unknown(head.users), support: support, query: query, features: experiment.features)
         let (means, variances) = head.predictWithUncertainty(task)
         let state = try recommender.adapt(userFeatures: [:], feedback: feedback(rated))
         let ranked = try recommender.recommend(userFeatures: [:], state: state, count: query.count, excluding: [])
@@ -83,10 +92,14 @@ import MetaRecData
 
         let model = learner.model
         let expected = GradientMode.withoutRecording { () -> Float in
-            let block = model.itemFeatureRepresentation(EntityBatch(experiment.features.items, entities: [Int32(source)]), parameters: learner.parameters)
+            let block = model.itemFeatureRepresentation(
+                EntityBatch(experiment.features.items, entities: [Int32(source)]), parameters: learner.parameters)
             let generated = generator!.generate(block)
             let user = model.userRepresentation(EntityBatch.unknown(model.users), parameters: learner.parameters)
-            return model.decide(model.representation(userPart: user, itemFeatures: block, itemIDEmbedding: generated), parameters: learner.parameters).scalar
+            return model.decide(
+                model.representation(userPart: user, itemFeatures: block, itemIDEmbedding: generated),
+                parameters: learner.parameters
+            ).scalar
         }
         let ranked = try recommender.recommend(userFeatures: [:], state: nil, count: 5, candidates: ["new-1"])
         #expect(ranked.map(\.id) == ["new-1"])
@@ -105,16 +118,26 @@ import MetaRecData
         recommender.setHidden(top[0].id, true)
         let next = try recommender.recommend(userFeatures: [:], state: nil, count: 3, excluding: [top[1].id])
         #expect(!next.contains { $0.id == top[0].id || $0.id == top[1].id })
-        #expect(try recommender.recommend(userFeatures: [:], state: nil, count: 10, candidates: [ids[4], ids[9]]).map(\.id).sorted() == [ids[4], ids[9]].sorted())
+        #expect(
+            try recommender.recommend(userFeatures: [:], state: nil, count: 10, candidates: [ids[4], ids[9]]).map(\.id)
+                .sorted() == [ids[4], ids[9]].sorted())
         let genre = BuiltInData.syntheticGenres[0]
         for item in try recommender.recommend(userFeatures: [:], state: nil, count: 20, category: genre) {
-            #expect(recommender.item(item.id)!.features["genres"] == .texts([genre]) || {
-                if case .texts(let all)? = recommender.item(item.id)!.features["genres"] { return all.contains(genre) } else { return false }
-            }())
+            #expect(
+                recommender.item(item.id)!.features["genres"] == .texts([genre])
+                    || {
+                        if case .texts(let all)? = recommender.item(item.id)!.features["genres"] {
+                            return all.contains(genre)
+                        } else {
+                            return false
+                        }
+                    }())
         }
         let questions = try recommender.questions(count: 4, excluding: [ids[0]]).map(\.item)
         #expect(questions.count == 4 && !questions.contains { $0.id == ids[0] || $0.hidden })
-        #expect(questions.map(\.popularity) == questions.map(\.popularity).sorted(by: >), "a network model asks popular items first")
+        #expect(
+            questions.map(\.popularity) == questions.map(\.popularity).sorted(by: >),
+            "a network model asks popular items first")
     }
 
     /// The covariance bundle asks what the head's posterior says is most informative, and an
@@ -128,7 +151,8 @@ import MetaRecData
         let items = (0..<Int32(experiment.dataset.itemCount)).map { $0 }
         let popularity = ItemPopularity(training: experiment.split.warmInteractions)
         let chooser = VarianceReductionChooser(head: head, features: experiment.features, popularity: popularity)
-        let reductions = chooser.expectedReductions(for: NewUserAnswers(features: EntityBatch.unknown(head.users)), pool: items)
+        let reductions = chooser.expectedReductions(
+            for: NewUserAnswers(features: EntityBatch.unknown(head.users)), pool: items)
         let best = items.max { reductions[Int($0)] < reductions[Int($1)] }!
         #expect(questions[0].item.id == experiment.dataset.itemIDs[Int(best)])
         // Once that item is answered, the next choice differs.
@@ -142,22 +166,29 @@ import MetaRecData
         let (_, _, url) = try ServingFixture.metaLearnerBundle()
         let recommender = try Recommender(bundle: ModelBundle(contentsOf: url))
         #expect { try recommender.userBatch(["shoe-size": .number(42)]) } throws: { "\($0)".contains("shoe-size") }
-        #expect { try recommender.userBatch(["age": .text("old")]) } throws: { "\($0)".contains("age") && "\($0)".contains("number") }
+        #expect { try recommender.userBatch(["age": .text("old")]) } throws: {
+            "\($0)".contains("age") && "\($0)".contains("number")
+        }
         #expect { try recommender.userBatch(["gender": .texts(["F", "M"])]) } throws: { "\($0)".contains("gender") }
         #expect { try recommender.adapt(userFeatures: [:], feedback: [("no-such-item", 4)]) } throws: { error in
             (error as? RecommenderError)?.kind == .unknownItem && "\(error)".contains("no-such-item")
         }
-        #expect { try recommender.addItem(id: "x", title: "x", features: ["year": .text("soon")]) } throws: { "\($0)".contains("year") }
+        #expect { try recommender.addItem(id: "x", title: "x", features: ["year": .text("soon")]) } throws: {
+            "\($0)".contains("year")
+        }
     }
 
     @Test func feedbackOffTheScaleIsRefusedAndScoresStayOnIt() throws {
         let (_, _, url) = try ServingFixture.metaLearnerBundle()
         let recommender = try Recommender(bundle: ModelBundle(contentsOf: url))
         let scale = recommender.bundle.description.feedback
-        #expect { _ = try recommender.adapt(userFeatures: [:], feedback: feedback([(0, scale.maximum * 20)])) } throws: { error in
+        #expect {
+            _ = try recommender.adapt(userFeatures: [:], feedback: feedback([(0, scale.maximum * 20)]))
+        } throws: { error in
             "\(error)".contains("outside the scale") && "\(error)".contains(experiment.dataset.itemIDs[0])
         }
-        let state = try recommender.adapt(userFeatures: [:], feedback: feedback([(0, scale.maximum), (1, scale.maximum)]))
+        let state = try recommender.adapt(
+            userFeatures: [:], feedback: feedback([(0, scale.maximum), (1, scale.maximum)]))
         let ranked = try recommender.recommend(userFeatures: [:], state: state, count: 50)
         #expect(ranked.allSatisfy { $0.score >= scale.minimum && $0.score <= scale.maximum })
     }

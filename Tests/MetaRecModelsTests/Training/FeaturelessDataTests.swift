@@ -1,8 +1,9 @@
 import Foundation
-import Testing
-import MetaRecTestSupport
 import MetaRecCore
 import MetaRecData
+import MetaRecTestSupport
+import Testing
+
 @testable import MetaRecModels
 
 /// A ratings-only log (no user file, no item file) is the most common data people have: every
@@ -17,10 +18,11 @@ import MetaRecData
 
     func finitePredictions(_ method: ColdStartPredictor) -> Bool {
         let tasks = Self.experiment.validation
-        return !tasks.isEmpty && tasks.allSatisfy { task in
-            let predictions = method.predict(task)
-            return predictions.count == task.queryCount && predictions.allSatisfy(\.isFinite)
-        }
+        return !tasks.isEmpty
+            && tasks.allSatisfy { task in
+                let predictions = method.predict(task)
+                return predictions.count == task.queryCount && predictions.allSatisfy(\.isFinite)
+            }
     }
 
     @Test func eachSideGetsOneLearnedPriorField() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import MetaRecModels
 
 @Suite struct MetricsTests {
@@ -43,7 +44,10 @@ import Testing
         // Ranked by prediction: targets 3, 2, 5, 4, 1, 5; the first rating ≥ 4 is third.
         let predictions: [Float] = [0.9, 0.8, 0.7, 0.6, 0.5, 0.1]
         #expect(Metrics.reciprocalRank(predictions, [3, 2, 5, 4, 1, 5], at: 5, relevantAt: 4) == 1.0 / 3)
-        #expect(Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 5], at: 5, relevantAt: 4) == 0, "relevant item ranked sixth")
-        #expect(Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 2], at: 5, relevantAt: 4) == nil, "no relevant item")
+        #expect(
+            Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 5], at: 5, relevantAt: 4) == 0,
+            "relevant item ranked sixth")
+        #expect(
+            Metrics.reciprocalRank(predictions, [3, 2, 1, 1, 1, 2], at: 5, relevantAt: 4) == nil, "no relevant item")
     }
 }

@@ -3,17 +3,21 @@ import MetaRecCore
 import MetaRecData
 import MetaRecTestSupport
 import Testing
+
 @testable import MetaRecModels
 
 /// The one training loop: selection of the best epoch, early stopping, interruption and
 /// divergence, on a scripted trainer (exact expectations) and on the real trainers.
 @Suite struct TrainingLoopTests {
     /// Runs the loop on a trainer whose state is the epoch number and whose validation scores are scripted.
-    func run(scores: [Double], initial: Double? = nil, patience: Int = 2, losses: (Int, Int) -> Float = { _, _ in 1 },
-             interruptAfter: Int? = nil) throws -> (TrainingOutcome, state: Int, events: [TrainingProgress]) {
+    func run(
+        scores: [Double], initial: Double? = nil, patience: Int = 2, losses: (Int, Int) -> Float = { _, _ in 1 },
+        interruptAfter: Int? = nil
+    ) throws -> (TrainingOutcome, state: Int, events: [TrainingProgress]) {
         var state = 0
         var events: [TrainingProgress] = []
-        let monitor = TrainingMonitor(report: { events.append($0) }, isInterrupted: { interruptAfter.map { events.count >= $0 } ?? false })
+        let monitor = TrainingMonitor(
+            report: { events.append($0) }, isInterrupted: { interruptAfter.map { events.count >= $0 } ?? false })
         let loop = TrainingLoop(phase: "scripted", maxEpochs: scores.count, patience: patience, monitor: monitor)
         let outcome = try loop.run(
             stepsPerEpoch: 3, initialScore: initial,
@@ -62,7 +66,8 @@ import Testing
         options.outerLearningRate = .nan
         let learner = MetaLearner(model: world.model(), options: options)
         #expect(throws: TrainingError.self) {
-            try learner.fit(training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
+            try learner.fit(
+                training: world.split.warmRatingsByUser(), validation: world.validation, features: world.features)
         }
     }
 
@@ -74,16 +79,19 @@ import Testing
         var pretraining = PretrainedNetwork.Options()
         pretraining.maxEpochs = 5
         let network = PretrainedNetwork(model: world.model(), options: pretraining)
-        let pretrained = try network.fit(training: world.warm, validation: world.validation, features: world.features, monitor: monitor)
+        let pretrained = try network.fit(
+            training: world.warm, validation: world.validation, features: world.features, monitor: monitor)
         #expect(pretrained.interrupted && steps == 2)
 
         steps = 0
         var covariance = CovarianceHead.Configuration()
         covariance.embeddingSize = 4
         covariance.representationSize = 4
-        let head = CovarianceHead(configuration: covariance, users: FeatureSpace(world.split.userFeatures),
-                                  items: FeatureSpace(world.split.itemFeatures))
-        let bayesian = try head.fit(training: world.warm, validation: world.validation, features: world.features, monitor: monitor)
+        let head = CovarianceHead(
+            configuration: covariance, users: FeatureSpace(world.split.userFeatures),
+            items: FeatureSpace(world.split.itemFeatures))
+        let bayesian = try head.fit(
+            training: world.warm, validation: world.validation, features: world.features, monitor: monitor)
         #expect(bayesian.interrupted && steps == 2)
 
         steps = 0
@@ -91,8 +99,9 @@ import Testing
         meta.metaBatchSize = 8
         meta.adaptation.steps = 1
         let learner = MetaLearner(model: world.model(), options: meta)
-        let maml = try learner.fit(training: world.split.warmRatingsByUser(), validation: world.validation,
-                                   features: world.features, monitor: monitor)
+        let maml = try learner.fit(
+            training: world.split.warmRatingsByUser(), validation: world.validation,
+            features: world.features, monitor: monitor)
         #expect(maml.interrupted && steps == 2)
     }
 }

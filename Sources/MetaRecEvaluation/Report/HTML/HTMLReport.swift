@@ -19,9 +19,12 @@ public struct HTMLReport: Sendable {
         let seeds = summary.seeds.map(String.init).joined(separator: ", ")
         let feedback = summary.implicitFeedback ? "implicit (clicks)" : "explicit (ratings)"
         body.append("<header><h1>MetaRec report: \(HTML.escape(summary.dataset))</h1>")
-        body.append("<p>Protocol coldstart-v1 (Docs/protocol.md), \(feedback) feedback, split seed\(summary.runs.count == 1 ? "" : "s") \(seeds)"
-                    + (summary.runs.count > 1 ? "; figures are mean ± sample standard deviation over the seeds, error bars one standard deviation." : ".")
-                    + " MetaRec \(HTML.escape(MetaRecVersion.string)).</p></header>")
+        body.append(
+            "<p>Protocol coldstart-v1 (Docs/protocol.md), \(feedback) feedback, split seed\(summary.runs.count == 1 ? "" : "s") \(seeds)"
+                + (summary.runs.count > 1
+                    ? "; figures are mean ± sample standard deviation over the seeds, error bars one standard deviation."
+                    : ".")
+                + " MetaRec \(HTML.escape(MetaRecVersion.string)).</p></header>")
         if !summary.scenarios.isEmpty { body.append(protocolTable()) }
         if let plot = fewShotPlot() { body.append(section("Few-shot curve", plot.svg() + fewShotNote())) }
         if !summary.streaming.isEmpty { body.append(streamingSection()) }
@@ -53,44 +56,72 @@ public struct HTMLReport: Sendable {
     func table(_ header: [String], _ rows: [[String]], caption: String? = nil, className: String? = nil) -> String {
         var lines = ["<div class=\"table-wrap\"><table\(className.map { " class=\"\($0)\"" } ?? "")>"]
         if let caption { lines.append("<caption>\(HTML.escape(caption))</caption>") }
-        lines.append("<thead><tr>" + header.enumerated().map { "<th\($0.offset == 0 ? " scope=\"col\"" : " class=\"number\" scope=\"col\"")>\(HTML.escape($0.element))</th>" }.joined() + "</tr></thead>")
+        lines.append(
+            "<thead><tr>"
+                + header.enumerated().map {
+                    "<th\($0.offset == 0 ? " scope=\"col\"" : " class=\"number\" scope=\"col\"")>\(HTML.escape($0.element))</th>"
+                }.joined() + "</tr></thead>")
         lines.append("<tbody>")
         for row in rows {
-            lines.append("<tr>" + row.enumerated().map { $0.offset == 0 ? "<th scope=\"row\">\(HTML.escape($0.element))</th>" : "<td class=\"number\">\(HTML.escape($0.element))</td>" }.joined() + "</tr>")
+            lines.append(
+                "<tr>"
+                    + row.enumerated().map {
+                        $0.offset == 0
+                            ? "<th scope=\"row\">\(HTML.escape($0.element))</th>"
+                            : "<td class=\"number\">\(HTML.escape($0.element))</td>"
+                    }.joined() + "</tr>")
         }
         lines.append("</tbody></table></div>")
         return lines.joined(separator: "\n")
     }
 
     func protocolTable() -> String {
-        let metrics: [(String, (SeedSummary.ScenarioSummary) -> MeanAndSpread?)] = summary.implicitFeedback
+        let metrics: [(String, (SeedSummary.ScenarioSummary) -> MeanAndSpread?)] =
+            summary.implicitFeedback
             ? [("AUC", \.auc), ("nDCG@3", \.ndcgAt3)]
             : [("MAE", \.meanAbsoluteError), ("RMSE", \.rootMeanSquaredError), ("nDCG@3", \.ndcgAt3)]
         let header = ["method"] + summary.scenarios.flatMap { scenario in metrics.map { "\(scenario) \($0.0)" } }
         var rows = summary.methods.map { method in
-            [method.name] + summary.scenarios.flatMap { scenario in metrics.map { method.scenarios[scenario].flatMap($0.1).formatted() } }
+            [method.name]
+                + summary.scenarios.flatMap { scenario in
+                    metrics.map { method.scenarios[scenario].flatMap($0.1).formatted() }
+                }
         }
-        rows.append(["random order"] + summary.scenarios.flatMap { scenario in
-            metrics.map { $0.0 == "nDCG@3" ? summary.randomOrderNDCG[scenario].formatted() : ($0.0 == "AUC" ? "0.5000" : "") }
-        })
-        let counts = summary.scenarios.map { "\($0): \(summary.taskCounts[$0].formatted(digits: 0))" }.joined(separator: ", ")
-        return section("Protocol table", table(header, rows) + "\n<p class=\"note\">Test tasks per scenario: \(HTML.escape(counts)). "
-                       + "Lower MAE and RMSE are better, higher AUC and nDCG@3; the random-order row is the nDCG floor.</p>")
+        rows.append(
+            ["random order"]
+                + summary.scenarios.flatMap { scenario in
+                    metrics.map {
+                        $0.0 == "nDCG@3"
+                            ? summary.randomOrderNDCG[scenario].formatted() : ($0.0 == "AUC" ? "0.5000" : "")
+                    }
+                })
+        let counts = summary.scenarios.map { "\($0): \(summary.taskCounts[$0].formatted(digits: 0))" }.joined(
+            separator: ", ")
+        return section(
+            "Protocol table",
+            table(header, rows) + "\n<p class=\"note\">Test tasks per scenario: \(HTML.escape(counts)). "
+                + "Lower MAE and RMSE are better, higher AUC and nDCG@3; the random-order row is the nDCG floor.</p>")
     }
 
     /// Few-shot curve: user-cold metric against support size K, one series per method.
     func fewShotPlot() -> SVGLinePlot? {
-        let sizes = SeedSummary.ordered(summary.methods.flatMap { $0.fewShot.map { String($0.k) } }).compactMap(Int.init)
+        let sizes = SeedSummary.ordered(summary.methods.flatMap { $0.fewShot.map { String($0.k) } }).compactMap(
+            Int.init)
         guard !sizes.isEmpty else { return nil }
         let series = summary.methods.map { method in
-            SVGLinePlot.Series(name: method.name, points: sizes.enumerated().compactMap { index, k in
-                guard let point = method.fewShot.first(where: { $0.k == k }),
-                      let value = summary.implicitFeedback ? point.auc : point.meanAbsoluteError else { return nil }
-                return SVGLinePlot.Point(x: Double(index), y: value.mean, spread: value.standardDeviation)
-            }, dashed: baselineNames.contains(method.name))
+            SVGLinePlot.Series(
+                name: method.name,
+                points: sizes.enumerated().compactMap { index, k in
+                    guard let point = method.fewShot.first(where: { $0.k == k }),
+                        let value = summary.implicitFeedback ? point.auc : point.meanAbsoluteError
+                    else { return nil }
+                    return SVGLinePlot.Point(x: Double(index), y: value.mean, spread: value.standardDeviation)
+                }, dashed: baselineNames.contains(method.name))
         }
-        return SVGLinePlot(title: "User-cold \(summary.fewShotMetricName) by support size", xLabel: "support ratings K (earliest first)",
-                           yLabel: summary.fewShotMetricName, series: series, categories: sizes.map { $0 < 0 ? "all" : String($0) })
+        return SVGLinePlot(
+            title: "User-cold \(summary.fewShotMetricName) by support size",
+            xLabel: "support ratings K (earliest first)",
+            yLabel: summary.fewShotMetricName, series: series, categories: sizes.map { $0 < 0 ? "all" : String($0) })
     }
 
     func fewShotNote() -> String {
@@ -102,39 +133,57 @@ public struct HTMLReport: Sendable {
         SeedSummary.ordered(summary.streaming.map(\.partition)).map { partition in
             let rows = summary.streaming.filter { $0.partition == partition }
             let series = rows.map { row in
-                SVGLinePlot.Series(name: row.condition, points: row.curve.compactMap { point in
-                    point.gauc.map { SVGLinePlot.Point(x: point.fraction * 100, y: $0.mean, spread: $0.standardDeviation) }
-                }, dashed: row.condition == "offline only")
+                SVGLinePlot.Series(
+                    name: row.condition,
+                    points: row.curve.compactMap { point in
+                        point.gauc.map {
+                            SVGLinePlot.Point(x: point.fraction * 100, y: $0.mean, spread: $0.standardDeviation)
+                        }
+                    }, dashed: row.condition == "offline only")
             }
-            return SVGLinePlot(title: "Stream GAUC, partition \(partition)", xLabel: "new users seen (% of the stream)",
-                               yLabel: "GAUC so far", series: series)
+            return SVGLinePlot(
+                title: "Stream GAUC, partition \(partition)", xLabel: "new users seen (% of the stream)",
+                yLabel: "GAUC so far", series: series)
         }
     }
 
     func streamingSection() -> String {
         let plots = streamingPlots().filter { plot in plot.series.contains { !$0.points.isEmpty } }
-        let rows = summary.streaming.map { [$0.partition + ", " + $0.condition, $0.auc.formatted(), $0.meanAbsoluteError.formatted()] }
-        let plotsHTML = plots.isEmpty
+        let rows = summary.streaming.map {
+            [$0.partition + ", " + $0.condition, $0.auc.formatted(), $0.meanAbsoluteError.formatted()]
+        }
+        let plotsHTML =
+            plots.isEmpty
             ? "<p class=\"note\">No stream curve: the report predates it or no stream user had both classes.</p>"
             : "<div class=\"plots\">" + plots.map { $0.svg() }.joined(separator: "\n") + "</div>"
-        return section("Streaming new users", plotsHTML + table(["partition, condition", "stream AUC", "stream MAE"], rows)
-                       + "<p class=\"note\">Users stream in the order of their first interaction; each is predicted before it is learned from. GAUC is the mean per-user AUC of the users seen so far.</p>")
+        return section(
+            "Streaming new users",
+            plotsHTML + table(["partition, condition", "stream AUC", "stream MAE"], rows)
+                + "<p class=\"note\">Users stream in the order of their first interaction; each is predicted before it is learned from. GAUC is the mean per-user AUC of the users seen so far.</p>"
+        )
     }
 
     func warmUpSection() -> String {
         let phases = summary.itemWarmUp.first?.phases.map(\.phase) ?? []
         let metric = summary.implicitFeedback ? "GAUC" : "MAE"
-        let value: (SeedSummary.PhaseSummary) -> MeanAndSpread? = summary.implicitFeedback ? { $0.gauc } : { $0.meanAbsoluteError }
+        let value: (SeedSummary.PhaseSummary) -> MeanAndSpread? =
+            summary.implicitFeedback ? { $0.gauc } : { $0.meanAbsoluteError }
         let series = summary.itemWarmUp.map { row in
-            SVGLinePlot.Series(name: row.initialisation, points: row.phases.enumerated().compactMap { index, phase in
-                value(phase).map { SVGLinePlot.Point(x: Double(index), y: $0.mean, spread: $0.standardDeviation) }
-            })
+            SVGLinePlot.Series(
+                name: row.initialisation,
+                points: row.phases.enumerated().compactMap { index, phase in
+                    value(phase).map { SVGLinePlot.Point(x: Double(index), y: $0.mean, spread: $0.standardDeviation) }
+                })
         }
-        let plot = SVGLinePlot(title: "Item warm-up: \(metric) per round", xLabel: "warm-up round", yLabel: metric,
-                               series: series, categories: phases)
+        let plot = SVGLinePlot(
+            title: "Item warm-up: \(metric) per round", xLabel: "warm-up round", yLabel: metric,
+            series: series, categories: phases)
         let rows = summary.itemWarmUp.map { row in [row.initialisation] + row.phases.map { value($0).formatted() } }
-        return section("Item warm-up (MetaEmb)", plot.svg() + table(["initialisation"] + phases, rows)
-                       + "<p class=\"note\">Each new item's ID embedding starts from the initialisation, then takes SGD steps on warm-up batches a, b and c (Pan et al. 2019).</p>")
+        return section(
+            "Item warm-up (MetaEmb)",
+            plot.svg() + table(["initialisation"] + phases, rows)
+                + "<p class=\"note\">Each new item's ID embedding starts from the initialisation, then takes SGD steps on warm-up batches a, b and c (Pan et al. 2019).</p>"
+        )
     }
 
     func provenance() -> String {

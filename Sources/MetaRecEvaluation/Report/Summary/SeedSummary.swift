@@ -93,13 +93,15 @@ public struct SeedSummary: Sendable, Codable {
         self.dataset = dataset
         self.implicitFeedback = implicit
         runs = bundles.map { bundle in
-            Run(seed: bundle.seed ?? 0,
+            Run(
+                seed: bundle.seed ?? 0,
                 checksums: bundle.protocol?.checksums ?? [:],
                 wallSeconds: (bundle.protocol?.wallSeconds ?? 0) + (bundle.itemWarmUp?.wallSeconds ?? 0))
         }
         let tables = bundles.compactMap(\.protocol)
         scenarios = Self.ordered(tables.flatMap(\.scenarios))
-        var counts: [String: MeanAndSpread] = [:], floors: [String: MeanAndSpread] = [:]
+        var counts: [String: MeanAndSpread] = [:]
+        var floors: [String: MeanAndSpread] = [:]
         for scenario in scenarios {
             counts[scenario] = MeanAndSpread(tables.map { $0.taskCounts[scenario].map(Double.init) })
             floors[scenario] = MeanAndSpread(tables.map { $0.randomOrderNDCG[scenario] })
@@ -133,8 +135,9 @@ public struct SeedSummary: Sendable, Codable {
         for k in rows.flatMap({ $0.fewShot.map(\.k) }) where !sizes.contains(k) { sizes.append(k) }
         let fewShot = sizes.map { k in
             let points = rows.compactMap { $0.fewShot.first { $0.k == k } }
-            return FewShotSummary(k: k, meanAbsoluteError: MeanAndSpread(points.map(\.meanAbsoluteError)),
-                                  auc: MeanAndSpread(points.map(\.auc)))
+            return FewShotSummary(
+                k: k, meanAbsoluteError: MeanAndSpread(points.map(\.meanAbsoluteError)),
+                auc: MeanAndSpread(points.map(\.auc)))
         }
         return MethodSummary(name: name, scenarios: scenarios, fewShot: fewShot)
     }
@@ -154,8 +157,9 @@ public struct SeedSummary: Sendable, Codable {
                     gauc: MeanAndSpread(curves.map { $0[index].gauc }),
                     meanAbsoluteError: MeanAndSpread(curves.map { $0[index].meanAbsoluteError }))
             }
-            return StreamSummary(partition: parts[0], condition: parts[1], auc: MeanAndSpread(rows.map(\.auc)),
-                                 meanAbsoluteError: MeanAndSpread(rows.map(\.meanAbsoluteError)), curve: curve)
+            return StreamSummary(
+                partition: parts[0], condition: parts[1], auc: MeanAndSpread(rows.map(\.auc)),
+                meanAbsoluteError: MeanAndSpread(rows.map(\.meanAbsoluteError)), curve: curve)
         }
     }
 
@@ -179,21 +183,33 @@ public struct SeedSummary: Sendable, Codable {
 
     /// Markdown tables of every figure as mean ± standard deviation over the seeds.
     public func markdown() -> String {
-        var lines = ["## \(dataset): \(runs.count) seed\(runs.count == 1 ? "" : "s") (\(seeds.map(String.init).joined(separator: ", "))), mean ± sd", ""]
+        var lines = [
+            "## \(dataset): \(runs.count) seed\(runs.count == 1 ? "" : "s") (\(seeds.map(String.init).joined(separator: ", "))), mean ± sd",
+            "",
+        ]
         if !scenarios.isEmpty {
-            let metrics: [(String, (ScenarioSummary) -> MeanAndSpread?)] = implicitFeedback
+            let metrics: [(String, (ScenarioSummary) -> MeanAndSpread?)] =
+                implicitFeedback
                 ? [("AUC", \.auc), ("nDCG@3", \.ndcgAt3)]
                 : [("MAE", \.meanAbsoluteError), ("RMSE", \.rootMeanSquaredError), ("nDCG@3", \.ndcgAt3)]
-            lines.append("| method |" + scenarios.flatMap { scenario in metrics.map { " \(scenario) \($0.0) |" } }.joined())
+            lines.append(
+                "| method |" + scenarios.flatMap { scenario in metrics.map { " \(scenario) \($0.0) |" } }.joined())
             lines.append("|---|" + String(repeating: "---:|", count: scenarios.count * metrics.count))
             for method in methods {
-                lines.append("| \(method.name) |" + scenarios.flatMap { scenario in
-                    metrics.map { " \(method.scenarios[scenario].flatMap($0.1).formatted()) |" }
-                }.joined())
+                lines.append(
+                    "| \(method.name) |"
+                        + scenarios.flatMap { scenario in
+                            metrics.map { " \(method.scenarios[scenario].flatMap($0.1).formatted()) |" }
+                        }.joined())
             }
-            lines.append("| random order |" + scenarios.flatMap { scenario in
-                metrics.map { $0.0 == "nDCG@3" ? " \(randomOrderNDCG[scenario].formatted()) |" : ($0.0 == "AUC" ? " 0.5000 |" : " |") }
-            }.joined())
+            lines.append(
+                "| random order |"
+                    + scenarios.flatMap { scenario in
+                        metrics.map {
+                            $0.0 == "nDCG@3"
+                                ? " \(randomOrderNDCG[scenario].formatted()) |" : ($0.0 == "AUC" ? " 0.5000 |" : " |")
+                        }
+                    }.joined())
             lines.append("")
         }
         if let sizes = methods.first?.fewShot.map(\.k), !sizes.isEmpty {
@@ -203,7 +219,8 @@ public struct SeedSummary: Sendable, Codable {
             lines.append("|---|" + String(repeating: "---:|", count: sizes.count))
             for method in methods {
                 let cells = sizes.map { k in
-                    method.fewShot.first { $0.k == k }.flatMap { implicitFeedback ? $0.auc : $0.meanAbsoluteError }.formatted()
+                    method.fewShot.first { $0.k == k }.flatMap { implicitFeedback ? $0.auc : $0.meanAbsoluteError }
+                        .formatted()
                 }
                 lines.append("| \(method.name) | " + cells.joined(separator: " | ") + " |")
             }
@@ -215,7 +232,9 @@ public struct SeedSummary: Sendable, Codable {
             lines.append("| partition | condition | stream AUC | stream MAE |")
             lines.append("|---|---|---:|---:|")
             for row in streaming {
-                lines.append("| \(row.partition) | \(row.condition) | \(row.auc.formatted()) | \(row.meanAbsoluteError.formatted()) |")
+                lines.append(
+                    "| \(row.partition) | \(row.condition) | \(row.auc.formatted()) | \(row.meanAbsoluteError.formatted()) |"
+                )
             }
             lines.append("")
         }
@@ -226,7 +245,10 @@ public struct SeedSummary: Sendable, Codable {
             lines.append("| initialisation | " + phases.joined(separator: " | ") + " |")
             lines.append("|---|" + String(repeating: "---:|", count: phases.count))
             for row in itemWarmUp {
-                lines.append("| \(row.initialisation) | " + row.phases.map { (implicitFeedback ? $0.gauc : $0.meanAbsoluteError).formatted() }.joined(separator: " | ") + " |")
+                lines.append(
+                    "| \(row.initialisation) | "
+                        + row.phases.map { (implicitFeedback ? $0.gauc : $0.meanAbsoluteError).formatted() }.joined(
+                            separator: " | ") + " |")
             }
             lines.append("")
         }
