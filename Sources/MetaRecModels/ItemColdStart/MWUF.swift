@@ -117,88 +117,13 @@ public final class MetaWarmUp: @unchecked Sendable {
     public func fit(training: [Interaction], features: FeatureContext, monitor: TrainingMonitor = .silent) throws
         -> MetaEmbeddingTrainingSummary
     {
-        let start = Date()
-        let k = options.k
-        var byItem: [Int32: [Interaction]] = [:]
-        for x in training { byItem[x.item, default: []].append(x) }
-        var eligible = byItem.keys.filter { byItem[$0]!.count >= 2 * k }.sorted()
-        guard eligible.count >= 2 else {
-            throw MetaEmbeddingError(
-                "MWUF: \(eligible.count) warm items have at least 2K = \(2 * k) interactions; need 2 or more (lower K)")
-        }
-        var random = SeededGenerator(seed: options.seed).derived("mwuf-items")
-        random.shuffle(&eligible)
-        let validationCount = min(
-            eligible.count - 1, max(1, Int((Double(eligible.count) * options.validationFraction).rounded())))
-        let validationItems = Array(eligible[..<validationCount]).sorted()
-        var trainingItems = Array(eligible[validationCount...]).sorted()
-        func draw(_ items: [Int32], _ random: inout SeededGenerator) -> MetaEmbeddingBatch {
-            var first: [[Interaction]] = []
-            var scored: [[Interaction]] = []
-            for item in items {
-                let all = byItem[item]!
-                let picked = random.sample(2 * k, from: all.count).map { all[$0] }
-                first.append(Array(picked[..<k]))
-                scored.append(Array(picked[k...]))
-            }
-            return batch(items: items, first: first, scored: scored, features: features)
-        }
-        var validationRandom = SeededGenerator(seed: options.seed).derived("mwuf-validation")
-        let validationBatches = stride(from: 0, to: validationItems.count, by: options.metaBatchSize).map {
-            draw(Array(validationItems[$0..<min(validationItems.count, $0 + options.metaBatchSize)]), &validationRandom)
-        }
-        func validate() -> (Double, Double, Double) {
-            var total = 0.0
-            var cold = 0.0
-            var warm = 0.0
-            for batch in validationBatches {
-                let result = GradientMode.withoutRecording { objective(batch) }
-                let weight = Double(batch.items.count) / Double(validationItems.count)
-                total += Double(result.objective.scalar) * weight
-                cold += Double(result.cold) * weight
-                warm += Double(result.warm) * weight
-            }
-            return (total, cold, warm)
-        }
-        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
-        let before = validate()
-        // The cold and warm parts of the last validation; `snapshot` keeps them with the best epoch.
-        var last = (cold: before.1, warm: before.2)
-        var bestParts = last
-        let batchSize = options.metaBatchSize
-        let loop = TrainingLoop(
-            phase: "MWUF", maxEpochs: options.epochs, patience: options.patience, monitor: monitor,
-            divergenceHint: "Lower the meta networks' learning rate.")
-        let outcome = try loop.run(
-            stepsPerEpoch: (trainingItems.count + batchSize - 1) / batchSize,
-            initialScore: before.0,
-            beginEpoch: { _ in random.shuffle(&trainingItems) },
-            step: { _, step in
-                let batch = draw(
-                    Array(trainingItems[((step - 1) * batchSize)..<min(trainingItems.count, step * batchSize)]), &random
-                )
-                let tensors = parameters.tensors
-                let result = objective(batch).objective
-                optimizer.step(Gradients(tensors, gradients(of: result, withRespectTo: tensors)))
-                return result.scalar
-            },
-            validate: {
-                let (score, cold, warm) = validate()
-                last = (cold, warm)
-                return score
-            },
-            snapshot: { (parameters.copied(), last) },
-            restore: { best in
-                parameters.assign(from: best.0)
-                bestParts = best.1
+        let result = try WarmItemEpisodes.train(
+            method: "MWUF", seedName: "mwuf", options: options, training: training, parameters: parameters,
+            monitor: monitor, divergenceHint: "Lower the meta networks' learning rate.",
+            batch: { batch(items: $0, first: $1, scored: $2, features: features) },
+            objective: { batch, training in
+                training ? objective(batch) : GradientMode.withoutRecording { objective(batch) }
             })
-        let (epochsRun, bestEpoch, history) = (outcome.epochsRun, outcome.bestEpoch, outcome.validationHistory)
-        let (bestCold, bestWarm) = (bestParts.cold, bestParts.warm)
-        let result = MetaEmbeddingTrainingSummary(
-            trainingItems: trainingItems.count, validationItems: validationItems.count, epochsRun: epochsRun,
-            bestEpoch: bestEpoch,
-            validationObjective: history, validationColdLoss: bestCold, validationWarmLoss: bestWarm,
-            seconds: Date().timeIntervalSince(start))
         summary = result
         return result
     }

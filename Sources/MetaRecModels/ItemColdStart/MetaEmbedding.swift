@@ -234,92 +234,12 @@ public final class MetaEmbeddingGenerator: @unchecked Sendable {
     public func fit(
         training: [Interaction], features: FeatureContext, monitor: TrainingMonitor = .silent
     ) throws -> MetaEmbeddingTrainingSummary {
-        let start = Date()
-        let k = options.k
-        var byItem: [Int32: [Interaction]] = [:]
-        for x in training { byItem[x.item, default: []].append(x) }
-        var eligible = byItem.keys.filter { byItem[$0]!.count >= 2 * k }.sorted()
-        guard eligible.count >= 2 else {
-            throw MetaEmbeddingError(
-                "meta-embeddings: \(eligible.count) warm items have at least 2K = \(2 * k) interactions; need 2 or more (lower K)"
-            )
-        }
-        var random = SeededGenerator(seed: options.seed).derived("meta-embedding-items")
-        random.shuffle(&eligible)
-        let validationCount = min(
-            eligible.count - 1, max(1, Int((Double(eligible.count) * options.validationFraction).rounded())))
-        let validationItems = Array(eligible[..<validationCount]).sorted()
-        var trainingItems = Array(eligible[validationCount...]).sorted()
-
-        func draw(_ items: [Int32], _ random: inout SeededGenerator) -> MetaEmbeddingBatch {
-            var cold: [[Interaction]] = []
-            var warm: [[Interaction]] = []
-            for item in items {
-                let all = byItem[item]!
-                let picked = random.sample(2 * k, from: all.count).map { all[$0] }
-                cold.append(Array(picked[..<k]))
-                warm.append(Array(picked[k...]))
-            }
-            return batch(items: items, cold: cold, warm: warm, features: features)
-        }
-        var validationRandom = SeededGenerator(seed: options.seed).derived("meta-embedding-validation")
-        let validationBatches = stride(from: 0, to: validationItems.count, by: options.metaBatchSize).map {
-            draw(Array(validationItems[$0..<min(validationItems.count, $0 + options.metaBatchSize)]), &validationRandom)
-        }
-        func validate() -> (Double, Double, Double) {
-            var total = 0.0
-            var cold = 0.0
-            var warm = 0.0
-            for batch in validationBatches {
-                let result = objective(batch, createGraph: false)
-                let weight = Double(batch.items.count) / Double(validationItems.count)
-                total += Double(result.objective.scalar) * weight
-                cold += Double(result.cold) * weight
-                warm += Double(result.warm) * weight
-            }
-            return (total, cold, warm)
-        }
-
-        let optimizer = Adam(groups: [ParameterGroup(parameters.tensors, learningRate: options.learningRate)])
-        let before = validate()
-        // The cold and warm parts of the last validation; `snapshot` keeps them with the best epoch.
-        var last = (cold: before.1, warm: before.2)
-        var bestParts = last
-        var trainingObjective = 0.0
-        let batchSize = options.metaBatchSize
-        let loop = TrainingLoop(
-            phase: "meta-embedding generator", maxEpochs: options.epochs, patience: options.patience, monitor: monitor,
-            divergenceHint: "Lower the generator's learning rate or its inner rate (--generator-rates).")
-        let outcome = try loop.run(
-            stepsPerEpoch: (trainingItems.count + batchSize - 1) / batchSize,
-            initialScore: before.0,
-            beginEpoch: { _ in
-                random.shuffle(&trainingItems)
-                trainingObjective = 0
-            },
-            step: { _, step in
-                let items = Array(trainingItems[((step - 1) * batchSize)..<min(trainingItems.count, step * batchSize)])
-                let result = objective(draw(items, &random))
-                trainingObjective += Double(result.objective.scalar) * Double(items.count)
-                let tensors = parameters.tensors
-                optimizer.step(Gradients(tensors, gradients(of: result.objective, withRespectTo: tensors)))
-                return result.objective.scalar
-            },
-            validate: {
-                let (score, cold, warm) = validate()
-                last = (cold, warm)
-                return score
-            },
-            snapshot: { (parameters.copied(), last) },
-            restore: { best in
-                parameters.assign(from: best.0)
-                bestParts = best.1
-            })
-        let result = MetaEmbeddingTrainingSummary(
-            trainingItems: trainingItems.count, validationItems: validationItems.count, epochsRun: outcome.epochsRun,
-            bestEpoch: outcome.bestEpoch, validationObjective: outcome.validationHistory,
-            validationColdLoss: bestParts.cold, validationWarmLoss: bestParts.warm,
-            seconds: Date().timeIntervalSince(start))
+        let result = try WarmItemEpisodes.train(
+            method: "meta-embeddings", seedName: "meta-embedding", options: options, training: training,
+            parameters: parameters, monitor: monitor,
+            divergenceHint: "Lower the generator's learning rate or its inner rate (--generator-rates).",
+            batch: { batch(items: $0, cold: $1, warm: $2, features: features) },
+            objective: { objective($0, createGraph: $1) })
         summary = result
         return result
     }
