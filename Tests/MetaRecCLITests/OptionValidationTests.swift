@@ -37,6 +37,8 @@ import Testing
         (["train", "--out", "/tmp"], "is a folder"),
         (["data", "stats", "--query-size", "20", "--min-task-size", "13"], "--min-task-size"),
         (["demo", "--negatives", "1000"], "--negatives"),
+        (["demo", "--epochs", "-1"], "--epochs"),
+        (["train", "--inner-steps", "-2"], "--inner-steps"),
     ])
     func badOptionsFailAtParseTime(arguments: [String], mentions: String) {
         let message = parseError(arguments)

@@ -24,7 +24,7 @@ struct ModelArguments: ParsableArguments {
     )
     var partition: String = standard.metaTraining.adaptation.partition.description
 
-    @Option(help: "Inner (local) gradient steps on a user's support set.")
+    @Option(parsing: .unconditional, help: "Inner (local) gradient steps on a user's support set.")
     var innerSteps: Int = standard.metaTraining.adaptation.steps
 
     @Option(
@@ -35,23 +35,23 @@ struct ModelArguments: ParsableArguments {
         ))
     var innerLearningRate: Float?
 
-    @Option(help: "Tasks per meta-update.")
+    @Option(parsing: .unconditional, help: "Tasks per meta-update.")
     var metaBatchSize: Int = standard.metaTraining.metaBatchSize
 
-    @Option(help: "Adam learning rate of the outer (meta) update.")
+    @Option(parsing: .unconditional, help: "Adam learning rate of the outer (meta) update.")
     var outerLearningRate: Float = standard.metaTraining.outerLearningRate
 
     @Option(
         help: "Adam learning rate of the pretrained network (the protocol's baseline and the meta-learners' start).")
     var pretrainLearningRate: Float = standard.pretraining.learningRate
 
-    @Option(help: "Maximum epochs; the epoch kept is the one with the best validation score.")
+    @Option(parsing: .unconditional, help: "Maximum epochs; the epoch kept is the one with the best validation score.")
     var epochs: Int = standard.metaTraining.maxEpochs
 
-    @Option(help: "Epochs without validation improvement before stopping.")
+    @Option(parsing: .unconditional, help: "Epochs without validation improvement before stopping.")
     var patience: Int = standard.metaTraining.patience
 
-    @Option(help: "Embedding width per feature field (MeLU: 32).")
+    @Option(parsing: .unconditional, help: "Embedding width per feature field (MeLU: 32).")
     var embeddingSize: Int = standard.model.embeddingSize
 
     @Option(help: "Hidden widths of the decision layers, comma-separated (MeLU: 64,64).")
@@ -81,7 +81,7 @@ struct ModelArguments: ParsableArguments {
             discussion: "By default the split seed (--seed). Both seeds are recorded in reports and models."))
     var initSeed: UInt64?
 
-    @Option(help: "Threads for the tasks of a meta-batch and for evaluation.")
+    @Option(parsing: .unconditional, help: "Threads for the tasks of a meta-batch and for evaluation.")
     var threads: Int = standard.threads
 
     func validate() throws {
