@@ -62,8 +62,7 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
         monitor: TrainingMonitor = .silent, phase: String = "pretrained network"
     ) throws -> TrainingOutcome {
         guard !training.isEmpty else {
-            return TrainingOutcome(
-                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return .untrained
         }
         var random = SeededGenerator(seed: options.seed).derived("pretraining")
         let frozen = Set(options.frozenParameters ?? [])

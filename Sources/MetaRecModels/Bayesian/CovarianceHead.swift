@@ -136,8 +136,7 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
         monitor: TrainingMonitor = .silent, phase: String = "covariance head"
     ) throws -> TrainingOutcome {
         guard !training.isEmpty else {
-            return TrainingOutcome(
-                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return .untrained
         }
         var random = SeededGenerator(seed: configuration.seed).derived("covariance-training")
         let trainable = parameters.tensors

@@ -133,8 +133,7 @@ public final class MetaLearner: @unchecked Sendable {
         var random = SeededGenerator(seed: options.seed).derived("meta-training")
         let users = ratingsByUser.keys.sorted().filter { ratingsByUser[$0]!.count >= options.minimumTaskSize }
         guard !users.isEmpty else {
-            return TrainingOutcome(
-                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return .untrained
         }
         let optimizer = Adam(groups: [ParameterGroup(metaParameters, learningRate: options.outerLearningRate)])
         let batchSize = options.metaBatchSize

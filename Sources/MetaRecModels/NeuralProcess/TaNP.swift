@@ -213,8 +213,7 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
     ) throws -> TrainingOutcome {
         let users = training.keys.filter { training[$0]!.count >= 2 }.sorted()
         guard !users.isEmpty else {
-            return TrainingOutcome(
-                epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
+            return .untrained
         }
         var random = SeededGenerator(seed: configuration.seed).derived("tanp-training")
         let trainable = parameters.tensors

@@ -61,6 +61,10 @@ public struct TrainingOutcome: Sendable, Codable, Equatable {
     public var validationHistory: [Double]
     /// True when the monitor asked to stop before the last epoch: the best state so far is kept.
     public var interrupted: Bool
+
+    /// A trainer with nothing to train on (no warm user or rating qualifies) kept its initial state.
+    public static let untrained = TrainingOutcome(
+        epochsRun: 0, bestEpoch: 0, bestValidationScore: nil, validationHistory: [], interrupted: false)
 }
 
 /// A training run that cannot go on: its loss or validation score stopped being a number.
