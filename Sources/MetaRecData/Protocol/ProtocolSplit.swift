@@ -51,16 +51,25 @@ public struct SplitOptions: Sendable, Equatable {
     }
 }
 
-/// The protocol's five scenarios: which users meet which items (Docs/protocol.md, Splits 4).
+/// The protocol's five scenarios: which users meet which items (Docs/protocol.md, Splits 4),
+/// and item-cold validation: validation users meeting new items, for choices that only matter
+/// when the items are new (such as starting a known user from their history). Its ratings are in
+/// no test scenario: test item-cold pairs existing users, and both-cold new users, with new items.
 public enum Scenario: String, CaseIterable, Sendable, Codable {
     case warm
     case validation
     case userCold = "user-cold"
     case itemCold = "item-cold"
     case bothCold = "both-cold"
+    case itemColdValidation = "item-cold-validation"
 
     /// Whether the scenario's items are the new ones.
-    public var usesNewItems: Bool { self == .itemCold || self == .bothCold }
+    public var usesNewItems: Bool { self == .itemCold || self == .bothCold || self == .itemColdValidation }
+
+    /// Whether the scenario's users have a history a model may start from: existing users (their
+    /// warm ratings, which training saw) and, for model selection, validation users (their ratings
+    /// on existing items) meeting new items. New users, and users meeting existing items, have none.
+    public var usersHaveHistory: Bool { self == .itemCold || self == .itemColdValidation }
 }
 
 /// One user's ratings restricted to one item set: support (time order) to adapt on, query to score.
@@ -119,6 +128,9 @@ public struct ProtocolSplit: Sendable {
     /// Everything training may see: existing users × existing items, all of their ratings,
     /// in the data set's order (user, time, item).
     public var warmInteractions: [Interaction]
+    /// Validation users' ratings on existing items, all of them (their tasks keep at most the
+    /// earliest 100): the history they bring to item-cold validation.
+    public var validationHistory: [Interaction] = []
     /// Encoded with vocabularies fitted on existing users.
     public var userFeatures: FeatureTable
     /// Encoded with vocabularies fitted on existing items.
@@ -188,11 +200,19 @@ public struct ProtocolSplit: Sendable {
             }
         }
         warmInteractions = warm
+        var history: [Interaction] = []
+        let validation = validationUsers
+        dataset.interactions.withUnsafeBufferPointer { all in
+            for u in validation {
+                for k in starts[Int(u)]..<starts[Int(u) + 1] where !isNew[Int(all[k].item)] { history.append(all[k]) }
+            }
+        }
+        validationHistory = history
 
         // 3-4. Tasks per scenario.
         let groups: [(Scenario, [Int32])] = [
             (.warm, existingUsers), (.validation, validationUsers), (.userCold, newUsers),
-            (.itemCold, existingUsers), (.bothCold, newUsers),
+            (.itemCold, existingUsers), (.bothCold, newUsers), (.itemColdValidation, validationUsers),
         ]
         var block: [Interaction] = []
         for (scenario, users) in groups {
@@ -268,6 +288,14 @@ public struct ProtocolSplit: Sendable {
     public func warmRatingsByUser() -> [Int32: [Interaction]] {
         var result: [Int32: [Interaction]] = [:]
         for x in warmInteractions { result[x.user, default: []].append(x) }
+        return result
+    }
+
+    /// What is known of each user before they meet new items, in time order: existing users'
+    /// warm ratings and validation users' ratings on existing items. New users are absent.
+    public func knownHistories() -> [Int32: [Interaction]] {
+        var result = warmRatingsByUser()
+        for x in validationHistory { result[x.user, default: []].append(x) }
         return result
     }
 

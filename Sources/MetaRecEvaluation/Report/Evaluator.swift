@@ -61,10 +61,12 @@ public struct Evaluator: Sendable {
     private let fewShotTasks: [Int: [PreparedTask]]
 
     /// Prepares each scenario's tasks once, and the user-cold tasks truncated to each few-shot size.
+    /// - Parameter histories: what is known of each user before the task (``ProtocolSplit/knownHistories()``),
+    ///   attached to the tasks of scenarios whose users have a history.
     public init(
         tasks: [Scenario: [ProtocolTask]], features: FeatureContext,
         scenarios: [Scenario] = [.userCold, .itemCold, .bothCold], fewShotSizes: [Int] = [0, 1, 3, 5, 10, -1],
-        threads: Int = 2
+        threads: Int = 2, histories: [Int32: [Interaction]] = [:]
     ) {
         self.scenarios = scenarios.filter { !(tasks[$0] ?? []).isEmpty }
         self.fewShotSizes = fewShotSizes
@@ -72,8 +74,9 @@ public struct Evaluator: Sendable {
         self.features = features
         var prepared: [Scenario: [PreparedTask]] = [:]
         for scenario in scenarios {
+            let known = scenario.usersHaveHistory ? histories : [:]
             prepared[scenario] = Parallel.map(tasks[scenario] ?? [], workers: threads) {
-                PreparedTask($0, features: features)
+                PreparedTask($0, features: features).withHistory(known[$0.user], features: features)
             }
         }
         self.prepared = prepared

@@ -9,7 +9,7 @@ extension Experiment {
     public func makeEvaluator() -> Evaluator {
         var tasks: [Scenario: [ProtocolTask]] = [:]
         for scenario in Scenario.allCases { tasks[scenario] = split.tasks(scenario) }
-        return Evaluator(tasks: tasks, features: features, threads: threads)
+        return Evaluator(tasks: tasks, features: features, threads: threads, histories: split.knownHistories())
     }
 
     /// Evaluates `methods` on the test scenarios and assembles the protocol's table.

@@ -28,6 +28,11 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     /// When set, each task's support set fine-tunes the adaptive part before prediction.
     public var fineTuning: AdaptationRule?
 
+    /// How many of a known user's latest history ratings join the support before fine-tuning (nil
+    /// or 0: none); chosen on item-cold validation (``Experiment``).
+    public var knownHistoryLatest: Int?
+    public var knownHistorySelection: KnownHistorySelection?
+
     /// Added to the name to tell variants apart in a table (e.g. "user id, masking 0.2").
     public var variant: String?
 
@@ -97,6 +102,7 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     }
 
     public func predict(_ task: PreparedTask) -> [Float] {
+        let task = knownHistoryLatest.map { task.historyInSupport(latest: $0) } ?? task
         guard let rule = fineTuning else { return model.scoreQuery(task, parameters: parameters) }
         return model.scoreQuery(task, parameters: model.adaptForInference(parameters, to: task, rule: rule))
     }

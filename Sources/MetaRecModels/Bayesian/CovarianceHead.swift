@@ -49,6 +49,14 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
     public private(set) var noiseVariance: Double
 
     public var dimension: Int { configuration.representationSize + 1 }
+    /// How much a task's known history (an existing user meeting new items) counts in the
+    /// posterior beside the support: 1 is exact sequential updating (the user starts from what
+    /// their warm ratings say), 0 starts them from the prior, and a value between tempers the
+    /// history's likelihood, for tastes that shift between old items and new ones. Chosen on
+    /// item-cold validation (``Experiment``).
+    public var knownHistoryWeight: Double = 1
+    /// The validation scores behind `knownHistoryWeight`, when it was chosen.
+    public var knownHistorySelection: KnownHistorySelection?
 
     public init(
         configuration: Configuration, users: FeatureSpace, items: FeatureSpace,
@@ -301,9 +309,16 @@ public final class CovarianceHead: ColdStartPredictor, @unchecked Sendable {
     public func predictWithUncertainty(_ task: PreparedTask) -> (means: [Float], variances: [Float]) {
         GradientMode.withoutRecording {
             let prior = priorMean(task.userBatch, parameters).denseValues.map(Double.init)
-            let phi = task.supportCount == 0 ? [] : rows(itemRepresentation(task.supportItems, parameters))
+            var phi = task.supportCount == 0 ? [] : rows(itemRepresentation(task.supportItems, parameters))
+            var targets = task.supportTargets.values
+            if knownHistoryWeight > 0, let history = task.history {
+                // Scaling a row and its target by √λ scales its likelihood's precision by λ.
+                let scale = knownHistoryWeight.squareRoot()
+                phi += rows(itemRepresentation(history.items, parameters)).map { $0.map { $0 * scale } }
+                targets += history.targets.values.map { $0 * Float(scale) }
+            }
             let query = rows(itemRepresentation(task.queryItems, parameters))
-            guard let posterior = posterior(prior: prior, phi: phi, targets: task.supportTargets.values) else {
+            guard let posterior = posterior(prior: prior, phi: phi, targets: targets) else {
                 return (
                     query.map { row in Float(zip(row, prior).reduce(0) { $0 + $1.0 * $1.1 }) },
                     query.map { _ in Float(noiseVariance) }

@@ -51,6 +51,11 @@ public final class MetaLearner: @unchecked Sendable {
     public private(set) var parameters: ParameterSet
     /// Learned inner learning rates by adaptive parameter name (Meta-SGD), else empty.
     public private(set) var innerRates: [String: Tensor]
+    /// How many of a known user's latest history ratings join the support (nil or 0: none), so an
+    /// existing user meeting new items starts from their state adapted on what they rated
+    /// before; chosen on item-cold validation (``Experiment``).
+    public var knownHistoryLatest: Int?
+    public var knownHistorySelection: KnownHistorySelection?
 
     public init(
         model: MeLUModel, options: MetaTrainingOptions, parameters: ParameterSet? = nil,
@@ -198,6 +203,7 @@ public final class MetaLearner: @unchecked Sendable {
 
     /// Scores for the query rows after adapting to the support rows.
     public func predict(_ task: PreparedTask) -> [Float] {
+        let task = knownHistoryLatest.map { task.historyInSupport(latest: $0) } ?? task
         let fast = model.adaptForInference(parameters, to: task, rule: options.adaptation, rates: innerRates)
         return model.scoreQuery(task, parameters: fast)
     }

@@ -18,6 +18,14 @@ public final class Experiment: @unchecked Sendable {
     public let split: ProtocolSplit
     public let features: FeatureContext
     public let validation: [PreparedTask]
+    /// Validation users meeting new items, each with their ratings on existing items as history:
+    /// where choices about new items and known users are made (never on test tasks).
+    public private(set) lazy var itemColdValidation: [PreparedTask] = {
+        let histories = split.knownHistories()
+        return Parallel.map(split.tasks(.itemColdValidation), workers: threads) { [features] in
+            PreparedTask($0, features: features).withHistory(histories[$0.user], features: features)
+        }
+    }()
     public let objective: Objective
     /// When this experiment was set up: reports give the wall time since.
     public let started = Date()
@@ -112,6 +120,7 @@ public final class Experiment: @unchecked Sendable {
     ) throws -> MetaLearner {
         let learner = makeMetaLearner(options: options, model: configuration, initial: initial)
         try fit(learner, phase: phase, monitor: monitor)
+        learner.knownHistorySelection = selectKnownHistory(network: learner) { learner.knownHistoryLatest = $0 }
         return learner
     }
 
@@ -144,7 +153,33 @@ public final class Experiment: @unchecked Sendable {
             let score = candidate.validationScore(validation)
             if best == nil || score < best!.score { best = (score, candidate) }
         }
-        return best!.network
+        let chosen = best!.network
+        chosen.knownHistorySelection = selectKnownHistory(network: chosen) { chosen.knownHistoryLatest = $0 }
+        return chosen
+    }
+
+    /// Scores each candidate use of known users' history (0: start from the prior) on item-cold
+    /// validation (validation users meeting new items, their existing-item ratings as history) and
+    /// leaves `method` at the best; nil when the split has no such task.
+    func selectKnownHistory(
+        _ method: ColdStartPredictor, candidates: [Double], unit: String, setting: (Double) -> Void
+    ) -> KnownHistorySelection? {
+        guard !itemColdValidation.isEmpty else { return nil }
+        let scores = candidates.map { candidate -> Double in
+            setting(candidate)
+            return selectionScore(itemColdValidation, objective: objective, threads: threads) { method.predict($0) }
+        }
+        let selection = KnownHistorySelection(
+            tasks: itemColdValidation.count, unit: unit, candidates: candidates, scores: scores)
+        setting(selection.chosen)
+        return selection
+    }
+
+    /// Chooses how many latest history ratings a network's adaptation starts from.
+    func selectKnownHistory(network: ColdStartPredictor, setting: (Int?) -> Void) -> KnownHistorySelection? {
+        selectKnownHistory(network, candidates: [0, 20, 50], unit: "latest history ratings in the support") {
+            setting($0 > 0 ? Int($0) : nil)
+        }
     }
 
     public func trainCovarianceHead(
@@ -159,6 +194,37 @@ public final class Experiment: @unchecked Sendable {
             configuration: configuration, users: FeatureSpace(split.userFeatures),
             items: FeatureSpace(split.itemFeatures), noiseVariance: 1)
         try head.fit(training: split.warmInteractions, validation: validation, features: features, monitor: monitor)
+        head.knownHistorySelection = selectKnownHistory(
+            head, candidates: [0, 0.1, 0.3, 1], unit: "weight of the history's likelihood"
+        ) { head.knownHistoryWeight = $0 }
         return head
+    }
+}
+
+/// A method that can start known users from their history, with the validation choice behind it.
+public protocol KnownHistoryChoosing: ColdStartPredictor {
+    var knownHistorySelection: KnownHistorySelection? { get }
+}
+
+extension CovarianceHead: KnownHistoryChoosing {}
+extension MetaLearner: KnownHistoryChoosing {}
+extension PretrainedNetwork: KnownHistoryChoosing {}
+
+/// The item-cold validation scores (MAE, or 1 − GAUC for clicks) of each candidate use of known
+/// users' history (0: they start from the prior), and the one chosen: the best, the smaller on a tie.
+public struct KnownHistorySelection: Sendable, Codable, Equatable {
+    public var tasks: Int
+    /// What a candidate counts, e.g. "weight of the history's likelihood".
+    public var unit: String
+    public var candidates: [Double]
+    public var scores: [Double]
+
+    public var chosen: Double {
+        zip(candidates, scores).filter { $0.1.isFinite }.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0 ?? 0
+    }
+
+    public var summary: String {
+        let pairs = zip(candidates, scores).map { String(format: "%g: %.4f", $0, $1) }.joined(separator: ", ")
+        return "\(unit), item-cold validation (\(tasks) tasks): \(pairs); chose \(String(format: "%g", chosen))"
     }
 }

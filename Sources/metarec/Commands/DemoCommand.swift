@@ -107,7 +107,13 @@ struct DemoCommand: ParsableCommand {
             try reporter.phase("TaNP") { try experiment.trainTaNP(configuration: tanp, monitor: reporter.monitor) })
         try Interruption.check("TaNP")
 
-        let report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
+        var report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
+        // Known users stay known: what item-cold validation chose for each method's start.
+        report.notes =
+            (report.notes ?? [])
+            + methods.compactMap { method in
+                (method as? KnownHistoryChoosing)?.knownHistorySelection.map { "\(method.name): \($0.summary)" }
+            }
         print(report.markdown())
         let bundle = ReportBundle(
             splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)
