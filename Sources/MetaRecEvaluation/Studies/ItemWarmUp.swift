@@ -88,6 +88,8 @@ public struct ItemWarmUpReport: Sendable, Codable {
     public var generator: MetaEmbeddingTrainingSummary?
     public var generatorOptions: MetaEmbeddingOptions?
     public var wallSeconds: Double
+    /// Methods left out of the table and why (e.g. LWA and NLBA on explicit ratings).
+    public var notes: [String]? = nil
 
     public func json() throws -> String { try JSONFormat.string(self) }
 
@@ -131,6 +133,10 @@ public struct ItemWarmUpReport: Sendable, Codable {
         } else {
             table("MAE (pooled over all test interactions):", \.meanAbsoluteError)
             table("RMSE:", \.rootMeanSquaredError)
+        }
+        for note in notes ?? [] {
+            lines.append("Note: \(note)")
+            lines.append("")
         }
         if let generator {
             lines.append(
@@ -243,10 +249,18 @@ public enum ItemWarmUp {
     static func score(
         phase: String, model: MeLUModel, parameters: ParameterSet, items: [ItemWarmUpItem], test: TestRows
     ) -> ItemWarmUpReport.PhaseResult {
-        let (testUsers, testItems, testTargets) = (test.users, test.items, test.targets)
+        let (testUsers, testItems) = (test.users, test.items)
         let outputs = GradientMode.withoutRecording {
             model.predict(user: testUsers, items: testItems, parameters: parameters)
         }
+        return score(phase: phase, model: model, outputs: outputs, targets: test.targets, items: items)
+    }
+
+    /// The phase's metrics of raw `outputs` (ratings or click logits, `[rows, 1]`) against the test
+    /// `targets` of `items` in their order.
+    static func score(
+        phase: String, model: MeLUModel, outputs: Tensor, targets testTargets: Tensor, items: [ItemWarmUpItem]
+    ) -> ItemWarmUpReport.PhaseResult {
         let loss = GradientMode.withoutRecording { Double(model.loss(outputs, testTargets).scalar) }
         let scores = model.score(outputs.values)
         let targets = testTargets.values
@@ -311,7 +325,7 @@ extension Experiment {
     /// same SGD steps, through the warming).
     public func itemWarmUp(
         base: PretrainedNetwork, generator: MetaEmbeddingGenerator, metaWarmUp: MetaWarmUp? = nil,
-        options: ItemWarmUpOptions = .init(),
+        itemTasks: [any ItemTaskAdaptation] = [], options: ItemWarmUpOptions = .init(),
         log: ((String) -> Void)? = nil
     ) throws -> ItemWarmUpReport {
         try options.validate()
@@ -362,6 +376,11 @@ extension Experiment {
                 steps: options.stepsPerRound, learningRate: rate)
             rows.append(.init(initialisation: "MWUF (scaled and shifted mean)", phases: phases))
         }
+        for method in itemTasks {
+            log?("item warm-up: \(method.name)")
+            let phases = ItemWarmUp.runItemTaskAdaptation(method, items: items, features: features)
+            rows.append(.init(initialisation: "\(method.name) (support read, no step)", phases: phases))
+        }
         let implicit: Bool
         if case .implicit = dataset.feedback { implicit = true } else { implicit = false }
         return ItemWarmUpReport(
@@ -383,8 +402,18 @@ extension Experiment {
         let generator = try trainMetaEmbedding(
             base: base, options: generatorOptions, innerRates: innerRates, monitor: monitor, log: log)
         let metaWarmUp = try trainMetaWarmUp(base: base, options: generatorOptions, monitor: monitor, log: log)
+        // LWA and NLBA learn from engaged and non-engaged users: click data only (as in the paper).
+        let clicks = base.model.configuration.objective == .click
+        let itemTasks =
+            try clicks
+            ? trainItemTaskAdaptations(base: base, options: generatorOptions, monitor: monitor, log: log) : []
         var report = try itemWarmUp(
-            base: base, generator: generator, metaWarmUp: metaWarmUp, options: options, log: log)
+            base: base, generator: generator, metaWarmUp: metaWarmUp, itemTasks: itemTasks, options: options, log: log)
+        if !clicks {
+            report.notes = [
+                "LWA and NLBA (Vartak et al., 2017) are left out: they need click data (run with --implicit-threshold)."
+            ]
+        }
         report.wallSeconds = Date().timeIntervalSince(start)
         return report
     }

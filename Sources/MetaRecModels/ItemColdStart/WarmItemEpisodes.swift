@@ -8,6 +8,9 @@ import MetaRecData
 /// share of these items is held out and selects the epoch on the one ``TrainingLoop`` (the test
 /// items are never seen).
 enum WarmItemEpisodes {
+    /// What a method's meta-batch must tell the episodes: its items, to weight validation batches.
+    protocol Batch { var items: [Int32] { get } }
+
     /// Trains `parameters` on the episodes and keeps the best epoch.
     /// - Parameters:
     ///   - method: the method's name, in errors and progress.
@@ -15,11 +18,11 @@ enum WarmItemEpisodes {
     ///   - batch: encodes items with their first (cold) and scoring (warm) interactions.
     ///   - objective: the meta-objective of a batch and its cold and warm parts; `training` is
     ///     false for validation, which needs no graph for a second derivative.
-    static func train(
+    static func train<Episode: Batch>(
         method: String, seedName: String, options: MetaEmbeddingOptions, training: [Interaction],
         parameters: ParameterSet, monitor: TrainingMonitor, divergenceHint: String,
-        batch: ([Int32], [[Interaction]], [[Interaction]]) -> MetaEmbeddingBatch,
-        objective: (MetaEmbeddingBatch, _ training: Bool) -> (objective: Tensor, cold: Float, warm: Float)
+        batch: ([Int32], [[Interaction]], [[Interaction]]) -> Episode,
+        objective: (Episode, _ training: Bool) -> (objective: Tensor, cold: Float, warm: Float)
     ) throws -> MetaEmbeddingTrainingSummary {
         let start = Date()
         let k = options.k
@@ -38,7 +41,7 @@ enum WarmItemEpisodes {
         let validationItems = Array(eligible[..<validationCount]).sorted()
         var trainingItems = Array(eligible[validationCount...]).sorted()
 
-        func draw(_ items: [Int32], _ random: inout SeededGenerator) -> MetaEmbeddingBatch {
+        func draw(_ items: [Int32], _ random: inout SeededGenerator) -> Episode {
             var cold: [[Interaction]] = []
             var warm: [[Interaction]] = []
             for item in items {
@@ -105,3 +108,5 @@ enum WarmItemEpisodes {
             seconds: Date().timeIntervalSince(start))
     }
 }
+
+extension MetaEmbeddingBatch: WarmItemEpisodes.Batch {}

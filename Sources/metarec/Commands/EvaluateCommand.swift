@@ -81,7 +81,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @Flag(
         help:
-            "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation."
+            "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation, with MWUF, and with LWA and NLBA on click data (--implicit-threshold)."
     )
     var itemWarmup = false
 
