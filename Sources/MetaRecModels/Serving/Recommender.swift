@@ -231,7 +231,8 @@ public final class Recommender: @unchecked Sendable {
 
     /// The user's adapted part given their feedback (raw values, oldest first); feedback on
     /// unknown items is an error. Items added while serving inform the covariance head's
-    /// posterior; the network methods adapt on catalogue items only (their rows are cached).
+    /// posterior and TaNP's task representation; the network methods adapt on catalogue items
+    /// only (their rows are cached).
     public func adapt(userFeatures: [String: FeatureValue], feedback: [(item: String, value: Float)]) throws
         -> AdaptedState
     {
