@@ -81,4 +81,19 @@ private func runBundlePath(_ tanp: TaNP, dataset: Dataset, requests: [PreparedTa
         "bundle path (Recommender.adapt over 20 ratings + recommend top 10 of \(recommender.itemCount)): "
             + "p50 \(format(timing.p50 * 1e3, 3)) ms, p99 \(format(timing.p99 * 1e3, 3)) ms, mean \(format(timing.mean * 1e3, 3)) ms"
             + (failures > 0 ? " (\(failures) requests failed)" : ""))
+    // The two halves apart: what the encoder pass costs, and what ranking with filters costs.
+    let states = feedback.map { try? recommender.adapt(userFeatures: [:], feedback: $0) }
+    let adaptTiming = latencies(count: 500) {
+        _ = try? recommender.adapt(userFeatures: [:], feedback: feedback[next % feedback.count])
+        next += 1
+    }
+    let recommendTiming = latencies(count: 500) {
+        let index = next % feedback.count
+        next += 1
+        _ = try? recommender.recommend(
+            userFeatures: [:], state: states[index], count: 10, excluding: Set(feedback[index].map(\.item)))
+    }
+    print(
+        "  of which Recommender.adapt: p50 \(format(adaptTiming.p50 * 1e3, 3)) ms; Recommender.recommend: p50 "
+            + "\(format(recommendTiming.p50 * 1e3, 3)) ms, p99 \(format(recommendTiming.p99 * 1e3, 3)) ms")
 }
