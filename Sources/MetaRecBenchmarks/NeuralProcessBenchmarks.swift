@@ -44,4 +44,56 @@ func runNeuralProcessBenchmarks() {
         "adapt (one forward pass over 20 ratings) + score \(candidates.count) items + top 10: "
             + "p50 \(format(timing.p50 * 1e3, 3)) ms, p99 \(format(timing.p99 * 1e3, 3)) ms, mean \(format(timing.mean * 1e3, 3)) ms"
     )
+    runBundlePath(tanp, dataset: synthetic.dataset, requests: requests)
+}
+
+/// The same requests through the serving path: the TaNP saved as a model bundle, read back,
+/// and served by `Recommender` (raw item ids, feedback checks, the stored state, filters).
+private func runBundlePath(_ tanp: TaNP, dataset: Dataset, requests: [PreparedTask]) {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "metarec-bench-tanp-\(UUID().uuidString).safetensors")
+    defer { try? FileManager.default.removeItem(at: url) }
+    let recommender: Recommender
+    do {
+        let experiment = try Experiment(dataset: dataset, seed: 0, threads: 1)
+        let description = ModelArchive.DataDescription(
+            name: dataset.name, source: "synthetic", seed: 0, implicitThreshold: nil)
+        try ModelBundle(archive: ModelArchive(tanp, data: description), experiment: experiment).write(to: url)
+        recommender = try Recommender(bundle: ModelBundle(contentsOf: url))
+    } catch {
+        print("could not build the TaNP bundle: \(error)")
+        return
+    }
+    let feedback: [[(item: String, value: Float)]] = requests.map { request in
+        request.supportItemIDs.enumerated().map { (dataset.itemIDs[Int($1)], request.supportTargets.denseValues[$0]) }
+    }
+    var next = 0
+    var failures = 0
+    let timing = latencies(count: 500) {
+        let pairs = feedback[next % feedback.count]
+        next += 1
+        do {
+            let state = try recommender.adapt(userFeatures: [:], feedback: pairs)
+            _ = try recommender.recommend(userFeatures: [:], state: state, count: 10, excluding: Set(pairs.map(\.item)))
+        } catch { failures += 1 }
+    }
+    print(
+        "bundle path (Recommender.adapt over 20 ratings + recommend top 10 of \(recommender.itemCount)): "
+            + "p50 \(format(timing.p50 * 1e3, 3)) ms, p99 \(format(timing.p99 * 1e3, 3)) ms, mean \(format(timing.mean * 1e3, 3)) ms"
+            + (failures > 0 ? " (\(failures) requests failed)" : ""))
+    // The two halves apart: what the encoder pass costs, and what ranking with filters costs.
+    let states = feedback.map { try? recommender.adapt(userFeatures: [:], feedback: $0) }
+    let adaptTiming = latencies(count: 500) {
+        _ = try? recommender.adapt(userFeatures: [:], feedback: feedback[next % feedback.count])
+        next += 1
+    }
+    let recommendTiming = latencies(count: 500) {
+        let index = next % feedback.count
+        next += 1
+        _ = try? recommender.recommend(
+            userFeatures: [:], state: states[index], count: 10, excluding: Set(feedback[index].map(\.item)))
+    }
+    print(
+        "  of which Recommender.adapt: p50 \(format(adaptTiming.p50 * 1e3, 3)) ms; Recommender.recommend: p50 "
+            + "\(format(recommendTiming.p50 * 1e3, 3)) ms, p99 \(format(recommendTiming.p99 * 1e3, 3)) ms")
 }

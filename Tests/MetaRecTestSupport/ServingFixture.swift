@@ -4,8 +4,8 @@ import MetaRecData
 import MetaRecModels
 
 /// Small model bundles for the serving tests: a meta-learner over the small synthetic world
-/// (modulation partition, item-id embeddings and an untrained meta-embedding generator), or a
-/// covariance head; written to a fresh temporary file.
+/// (modulation partition, item-id embeddings and an untrained meta-embedding generator), a
+/// covariance head, or a TaNP; written to a fresh temporary file.
 public enum ServingFixture {
     public static let experiment: Experiment = try! Experiment(
         dataset: SmallWorld.shared.synthetic.dataset, seed: 0, threads: 1)
@@ -34,6 +34,36 @@ public enum ServingFixture {
         try ModelBundle(archive: ModelArchive(learner, data: description), experiment: experiment, generator: made)
             .write(to: url)
         return (learner, made, url)
+    }
+
+    /// A small TaNP and its bundle file. Its FiLM weights are made large enough that feedback
+    /// moves the scores; `epochs` > 0 then trains it on the warm users (selected on validation).
+    public static func tanpBundle(itemIDEmbedding: Bool = true, epochs: Int = 0) throws -> (TaNP, URL) {
+        var configuration = TaNP.Configuration()
+        configuration.embeddingSize = 4
+        configuration.encoderSize = 8
+        configuration.representationSize = 6
+        configuration.decoderSize = 12
+        configuration.itemIDEmbedding = itemIDEmbedding
+        configuration.outputBias = experiment.globalMean
+        configuration.maxEpochs = max(epochs, 1)
+        configuration.threads = 1
+        let tanp = TaNP(
+            configuration: configuration, users: FeatureSpace(experiment.split.userFeatures),
+            items: FeatureSpace(experiment.split.itemFeatures))
+        var random = SeededGenerator(seed: 3)
+        for name in ["film.scale.weight", "film.shift.weight"] {
+            let tensor = tanp.parameters.tensor(name)
+            tensor.values = tensor.values.map { _ in random.normal(mean: 0, standardDeviation: 0.5) }
+        }
+        if epochs > 0 {
+            try tanp.fit(
+                training: experiment.split.warmRatingsByUser(), validation: experiment.validation,
+                features: experiment.features)
+        }
+        let url = temporaryDirectory().appendingPathComponent("tanp.safetensors")
+        try ModelBundle(archive: ModelArchive(tanp, data: description), experiment: experiment).write(to: url)
+        return (tanp, url)
     }
 
     public static func covarianceBundle() throws -> (CovarianceHead, URL) {

@@ -129,17 +129,28 @@ public final class TaNP: ColdStartPredictor, @unchecked Sendable {
         return concatenateColumns(parts)
     }
 
+    /// The items' feature embeddings alone (no id embedding), `[rows, fields × embeddingSize]`:
+    /// what a new item has, and what a meta-embedding generator reads.
+    func itemFeatureRepresentation(_ batch: EntityBatch, _ p: ParameterSet) -> Tensor {
+        concatenateColumns(items.embeddings(of: batch, side: .item, parameters: p, width: configuration.embeddingSize))
+    }
+
     /// The task representation, `[1, d]`: the mean of the encoded support rows and a learned
     /// prior row (the representation at K = 0), so one rating moves the task only part of the
     /// way from the prior: learned shrinkage, continuous from K = 0 to K = 1.
     func taskRepresentation(user: Tensor, supportItems: EntityBatch, targets: Tensor, _ p: ParameterSet) -> Tensor {
-        let rows = supportItems.rows
+        guard supportItems.rows > 0 else { return p.tensor("encoder.empty") }
+        return taskRepresentation(user: user, supportRows: itemRepresentation(supportItems, p), targets: targets, p)
+    }
+
+    /// The task representation from the support items' representations (`[rows, itemWidth]`),
+    /// for a caller that keeps item rows cached (serving) instead of a feature table.
+    func taskRepresentation(user: Tensor, supportRows: Tensor, targets: Tensor, _ p: ParameterSet) -> Tensor {
+        let rows = supportRows.shape[0]
         let prior = p.tensor("encoder.empty")
         guard rows > 0 else { return prior }
         let centred = targets - configuration.outputBias
-        let input = concatenateColumns([
-            user.expanded(to: [rows, user.shape[1]]), itemRepresentation(supportItems, p), centred,
-        ])
+        let input = concatenateColumns([user.expanded(to: [rows, user.shape[1]]), supportRows, centred])
         let hidden = relu(linear(input, weight: p.tensor("encoder.0.weight"), bias: p.tensor("encoder.0.bias")))
         let encoded = linear(hidden, weight: p.tensor("encoder.1.weight"), bias: p.tensor("encoder.1.bias"))
         return (matmul(Tensor.filled([1, rows], with: 1), encoded) + prior) * (1 / Float(rows + 1))

@@ -15,6 +15,7 @@ public struct ModelArchive: Sendable {
         case metaLearner = "meta-learner"
         case pretrained
         case covarianceHead = "covariance-head"
+        case tanp
     }
 
     /// Where the training data came from, so that `recommend` and `evaluate` can rebuild the
@@ -43,6 +44,8 @@ public struct ModelArchive: Sendable {
         public var fineTuning: AdaptationRule?
         public var covariance: CovarianceHead.Configuration?
         public var noiseVariance: Double?
+        /// TaNP's configuration (kind `tanp`; absent from archives of the other kinds).
+        public var tanp: TaNP.Configuration?
         public var createdBy: String
     }
 
@@ -77,6 +80,14 @@ public struct ModelArchive: Sendable {
         parameters = head.parameters
         innerRates = [:]
         priorCovariance = head.priorCovariance
+    }
+
+    public init(_ tanp: TaNP, data: DataDescription) {
+        header = Header(
+            kind: .tanp, data: data, users: tanp.users, items: tanp.items, tanp: tanp.configuration,
+            createdBy: MetaRecVersion.string)
+        parameters = tanp.parameters
+        innerRates = [:]
     }
 
     public func write(to url: URL) throws {
@@ -187,6 +198,13 @@ public struct ModelArchive: Sendable {
             return CovarianceHead(
                 configuration: configuration, users: header.users, items: header.items,
                 parameters: parameters, priorCovariance: prior, noiseVariance: header.noiseVariance ?? 1)
+        case .tanp:
+            guard let configuration = header.tanp else { throw missing("TaNP configuration") }
+            var random = SeededGenerator(seed: 0)
+            try checkParameters(
+                expected: TaNP.initialParameters(
+                    configuration, users: header.users, items: header.items, using: &random))
+            return TaNP(configuration: configuration, users: header.users, items: header.items, parameters: parameters)
         }
     }
 

@@ -3,8 +3,9 @@ import MetaRecCore
 import MetaRecData
 
 /// Recommends from a ``ModelBundle`` alone: adapts a user to their feedback with the bundle's
-/// rule (MAML's inner loop, Finn et al. 2017; the covariance head's exact posterior), ranks the
-/// catalogue through ``CandidateRanker``'s cached item rows, and takes new items at run time
+/// rule (MAML's inner loop, Finn et al. 2017; the covariance head's exact posterior; TaNP's
+/// encoder pass, Lin et al. 2021), ranks the catalogue through cached item rows
+/// (``CandidateRanker``, ``TaNPRanker``), and takes new items at run time
 /// from their raw features (the meta-embedding generator, Pan et al., SIGIR 2019, gives their
 /// id embedding). A user's adapted part is an ``AdaptedState``: computed once per feedback
 /// batch, so a read costs one scoring pass.
@@ -50,6 +51,8 @@ public final class Recommender: @unchecked Sendable {
             ranker: CandidateRanker)
         /// Φ, row-major `[rows, k]`, one row per catalogue item.
         case covariance(head: CovarianceHead, phi: [Float])
+        /// Row `r` of the ranker is catalogue row `r` (items added while serving included).
+        case tanp(ranker: TaNPRanker)
     }
 
     public let bundle: ModelBundle
@@ -82,6 +85,9 @@ public final class Recommender: @unchecked Sendable {
             }
             scorer = .covariance(head: head, phi: phi.denseValues)
             objective = head.configuration.objective
+        case let tanp as TaNP:
+            scorer = .tanp(ranker: try Self.tanpRanker(tanp, generator: bundle.generator, table: table, all: all))
+            objective = tanp.configuration.objective
         default:
             throw ModelArchiveError(path: bundle.archive.header.data.source, reason: "\(predictor.name) cannot serve")
         }
@@ -200,6 +206,10 @@ public final class Recommender: @unchecked Sendable {
                     head.itemRepresentation(batch, head.configuration.itemIDEmbedding ? zeroID : head.parameters)
                 }
                 scorer = .covariance(head: head, phi: phi + itemRow.denseValues)
+            case .tanp(let ranker):
+                let itemRow = Self.tanpItemRow(
+                    ranker.tanp, batch, generator: bundle.generator, scale: bundle.description.generatorScale)
+                scorer = .tanp(ranker: ranker.appending(candidates: [Int32(row)], itemRepresentations: itemRow))
             }
             let item = Item(
                 id: id, title: title, features: features, hidden: hidden, addedAt: addedAt, popularity: 0,
@@ -221,7 +231,8 @@ public final class Recommender: @unchecked Sendable {
 
     /// The user's adapted part given their feedback (raw values, oldest first); feedback on
     /// unknown items is an error. Items added while serving inform the covariance head's
-    /// posterior; the network methods adapt on catalogue items only (their rows are cached).
+    /// posterior and TaNP's task representation; the network methods adapt on catalogue items
+    /// only (their rows are cached).
     public func adapt(userFeatures: [String: FeatureValue], feedback: [(item: String, value: Float)]) throws
         -> AdaptedState
     {
@@ -267,6 +278,10 @@ public final class Recommender: @unchecked Sendable {
                 throw RecommenderError(.invalid, "the posterior is degenerate for this feedback")
             }
             return AdaptedState(values: posterior.mean.map(Float.init) + posterior.covariance.map(Float.init))
+        case .tanp(let ranker):
+            // One encoder pass, over every item's cached row (items added while serving too).
+            return AdaptedState(
+                values: ranker.taskRepresentation(user: batch, support: support.map { ($0.row, $0.target) }))
         }
     }
 
@@ -331,6 +346,15 @@ public final class Recommender: @unchecked Sendable {
                 return Scored(
                     id: items[r].id, title: items[r].title, score: best.score,
                     standardDeviation: Float(max(variance, 0).squareRoot()))
+            }
+        case .tanp(let ranker):
+            let representation = try Self.tanpTaskRepresentation(ranker, state: state)
+            let scores = ranker.scores(user: batch, taskRepresentation: representation).map(
+                bundle.description.feedback.clipped)
+            return CandidateRanker.top(count, of: scores, items: rowIDs, excluding: skip).map {
+                Scored(
+                    id: items[Int($0.item)].id, title: items[Int($0.item)].title, score: $0.score,
+                    standardDeviation: nil)
             }
         }
     }
@@ -399,7 +423,8 @@ public final class Recommender: @unchecked Sendable {
                 Question(
                     item: items[Int($0)], expectedVarianceReduction: $1, knownShare: popularity.knownProbability($0))
             }
-        case .network:
+        case .network, .tanp:
+            // No predictive variance to reduce: the most popular items the user has not rated.
             return PopularFirstChooser(popularity: popularity).choose(
                 count: count, for: NewUserAnswers(features: EntityBatch.unknown(bundle.archive.header.users)),
                 pool: pool
@@ -457,6 +482,8 @@ public final class Recommender: @unchecked Sendable {
             return rule.partition.adaptive(parameters.names).reduce(0) { $0 + parameters.tensor($1).shape.reduce(1, *) }
         case .covariance(let head, _):
             return head.dimension * (head.dimension + 1)
+        case .tanp(let ranker):
+            return ranker.tanp.configuration.representationSize
         }
     }
 }

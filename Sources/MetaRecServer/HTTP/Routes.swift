@@ -248,6 +248,7 @@ struct Routes: Sendable {
             method = options?.learnsInnerRates == true ? "meta-sgd" : options?.order == .first ? "fomaml" : "maml"
         case .pretrained: method = "pretrained"
         case .covarianceHead: method = "covariance"
+        case .tanp: method = "tanp"
         }
         return ModelView(
             version: bundle.version, method: method, objective: service.recommender.objective.rawValue,

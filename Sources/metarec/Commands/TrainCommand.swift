@@ -22,7 +22,10 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var split: SplitArguments
     @OptionGroup var model: ModelArguments
 
-    @Option(help: "maml (exact second order), fomaml (first order), meta-sgd, covariance, or pretrained.")
+    @Option(
+        help:
+            "maml (exact second order), fomaml (first order), meta-sgd, covariance, pretrained, or tanp (task-adaptive neural process)."
+    )
     var method: MethodArgument = .maml
 
     @Option(help: "Where to write the checkpoint.")
@@ -102,6 +105,13 @@ struct TrainCommand: ParsableCommand {
                 try experiment.trainCovarianceHead(monitor: reporter.monitor)
             }
             save(ModelArchive(head, data: description))
+        case .tanp:
+            // Selected on validation users between with and without item-id embeddings; new
+            // items get a zero id embedding (the meta-embedding generator is MeLU's).
+            let tanp = try reporter.phase("TaNP") {
+                try experiment.trainTaNP(configuration: model.tanp, monitor: reporter.monitor)
+            }
+            save(ModelArchive(tanp, data: description))
         }
         if let saveError { throw saveError }
         if let peak = ResourceUsage.peakResidentBytes() { log("peak resident memory: \(peak / 1_048_576) MiB") }

@@ -11,6 +11,7 @@ enum MethodArgument: String, ExpressibleByArgument, CaseIterable {
     case firstOrderMAML = "fomaml"
     case metaSGD = "meta-sgd"
     case covariance, pretrained
+    case tanp
 }
 
 /// The model and training options shared by `train`, `evaluate` and `demo`. Their defaults are
@@ -150,6 +151,15 @@ struct ModelArguments: ParsableArguments {
         configuration.pretraining.learningRate = pretrainLearningRate
         configuration.pretraining.unseenMaskingRate = unseenMaskingRate
         configuration.setEpochs(epochs, patience: patience)
+        return configuration
+    }
+
+    /// TaNP's configuration: its own sizes, with at most --epochs epochs and --patience
+    /// (as the pretrained network's are capped, ``RunConfiguration/setEpochs(_:patience:)``).
+    var tanp: TaNP.Configuration {
+        var configuration = TaNP.Configuration()
+        configuration.maxEpochs = min(epochs, configuration.maxEpochs)
+        configuration.patience = min(patience, configuration.patience)
         return configuration
     }
 
