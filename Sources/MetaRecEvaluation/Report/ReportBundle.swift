@@ -13,6 +13,8 @@ public struct ReportBundle: Sendable, Codable {
     public var `protocol`: EvaluationReport?
     public var streaming: StreamingReport?
     public var itemWarmUp: ItemWarmUpReport?
+    /// `metarec evaluate --exploration-replay`.
+    public var exploration: ExplorationReplayReport?
 
     public init(
         splitSeed: UInt64? = nil, initialisationSeed: UInt64? = nil, protocol table: EvaluationReport? = nil,
@@ -29,9 +31,11 @@ public struct ReportBundle: Sendable, Codable {
     public func write(to url: URL) throws { try JSONFormat.write(self, to: url) }
 
     /// The data set the bundle's reports are about.
-    public var dataset: String? { self.protocol?.dataset ?? streaming?.dataset ?? itemWarmUp?.dataset }
+    public var dataset: String? {
+        self.protocol?.dataset ?? streaming?.dataset ?? itemWarmUp?.dataset ?? exploration?.dataset
+    }
     /// The split seed of the bundle's reports.
-    public var seed: UInt64? { self.protocol?.seed ?? streaming?.seed ?? itemWarmUp?.seed }
+    public var seed: UInt64? { self.protocol?.seed ?? streaming?.seed ?? itemWarmUp?.seed ?? exploration?.seed }
 
     /// Reads a report written by `metarec evaluate --json` or `metarec demo --json`.
     /// - Throws: `ReportFileError` naming the file and what was wrong with it.
@@ -43,6 +47,7 @@ public struct ReportBundle: Sendable, Codable {
         let decoder = JSONFormat.decoder()
         if let bundle = try? decoder.decode(ReportBundle.self, from: data),
             bundle.protocol != nil || bundle.streaming != nil || bundle.itemWarmUp != nil
+                || bundle.exploration != nil
         {
             self = bundle
             return

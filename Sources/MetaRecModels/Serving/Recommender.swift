@@ -287,9 +287,14 @@ public final class Recommender: @unchecked Sendable {
 
     /// The `count` best visible items for a user (the meta-learned prior when `state` is nil),
     /// skipping `excluded` ids; `candidates` limits the pool; `category` keeps items with that label.
+    /// - Parameter exploration: how the covariance head's uncertainty enters the ranking
+    ///   (``ExplorationPolicy``; the returned score stays the mean); anything but greedy needs a
+    ///   model with a predictive standard deviation. `explorationSeed` seeds Thompson's draws
+    ///   (nil: a fresh random seed).
     public func recommend(
         userFeatures: [String: FeatureValue], state: AdaptedState?, count: Int, excluding excluded: Set<String> = [],
-        candidates: [String]? = nil, category: String? = nil
+        candidates: [String]? = nil, category: String? = nil, exploration: ExplorationPolicy = .greedy,
+        explorationSeed: UInt64? = nil
     ) throws -> [Scored] {
         let (batch, _) = try userBatch(userFeatures)
         let (scorer, items, rowsByID) = locked { (self.scorer, self.items, self.rows) }
@@ -313,6 +318,12 @@ public final class Recommender: @unchecked Sendable {
         let rowIDs = (0..<items.count).map(Int32.init)
         switch scorer {
         case .network(let model, let parameters, let rule, _, let ranker):
+            guard exploration == .greedy else {
+                throw RecommenderError(
+                    .invalid,
+                    "exploration '\(exploration)' needs a predictive standard deviation, which only the covariance head gives; this model is a \(bundle.archive.header.kind) (use exploration=greedy)"
+                )
+            }
             var fast = parameters
             if let state, let rule, !state.values.isEmpty {
                 fast = try Self.parameters(
@@ -335,7 +346,18 @@ public final class Recommender: @unchecked Sendable {
                 for i in 0..<k { m += Double(phi[r * k + i]) * mean[i] }
                 means[r] = bundle.description.feedback.clipped(Float(m))
             }
-            return CandidateRanker.top(count, of: means, items: rowIDs, excluding: skip).map { best in
+            var ranked = means
+            if exploration != .greedy {
+                // The epistemic part φᵀSφ only: what more feedback can remove.
+                let deviations = (0..<items.count).map { r in
+                    max(quadraticForm(covariance, (0..<k).map { Double(phi[r * k + $0]) }), 0).squareRoot()
+                }
+                var random = SeededGenerator(seed: explorationSeed ?? UInt64.random(in: 0...UInt64.max))
+                ranked = exploration.scores(
+                    means: means.map(Double.init), standardDeviations: deviations, using: &random
+                ).map(Float.init)
+            }
+            return CandidateRanker.top(count, of: ranked, items: rowIDs, excluding: skip).map { best in
                 let r = Int(best.item)
                 var variance = head.noiseVariance
                 for i in 0..<k {
@@ -344,7 +366,7 @@ public final class Recommender: @unchecked Sendable {
                     variance += Double(phi[r * k + i]) * row
                 }
                 return Scored(
-                    id: items[r].id, title: items[r].title, score: best.score,
+                    id: items[r].id, title: items[r].title, score: means[r],
                     standardDeviation: Float(max(variance, 0).squareRoot()))
             }
         case .tanp(let ranker):

@@ -82,8 +82,10 @@ struct Routes: Sendable {
             }
             let includeSeen = try boolean(request, "includeSeen", default: false)
             let category = query.get("category").flatMap { $0.isEmpty ? nil : $0 }
+            let exploration = try explorationPolicy(request)
             let items = try await service.recommendations(
-                user: id, count: count, includeSeen: includeSeen, candidates: candidates, category: category)
+                user: id, count: count, includeSeen: includeSeen, candidates: candidates, category: category,
+                exploration: exploration)
             return JSON.response(
                 RecommendationsView(
                     user: id, model: .init(version: service.recommender.bundle.version),
@@ -190,6 +192,33 @@ struct Routes: Sendable {
             )
         }
         return number
+    }
+
+    /// `exploration=greedy|thompson|ucb` and `exploration_strength=<number >= 0>` (default 1).
+    private func explorationPolicy(_ request: Request) throws -> ExplorationPolicy {
+        let query = request.uri.queryParameters
+        let strengthText = query.get("exploration_strength")
+        var strength = 1.0
+        if let strengthText {
+            guard let value = Double(strengthText), value.isFinite, value >= 0 else {
+                throw APIError(
+                    .badRequest,
+                    "query parameter 'exploration_strength': expected a finite number >= 0, found '\(strengthText)'")
+            }
+            strength = value
+        }
+        guard let name = query.get("exploration") else {
+            guard strengthText == nil else {
+                throw APIError(
+                    .badRequest, "query parameter 'exploration_strength' needs 'exploration' (thompson or ucb)")
+            }
+            return .greedy
+        }
+        do {
+            return try ExplorationPolicy(name: name, strength: strength)
+        } catch {
+            throw APIError(.badRequest, "query parameter 'exploration': \(error.message)")
+        }
     }
 
     private func boolean(_ request: Request, _ name: String, default value: Bool) throws -> Bool {

@@ -157,13 +157,15 @@ public final class RecommendationService: Sendable {
 
     // MARK: - Reading
 
-    func recommendations(user id: String, count: Int, includeSeen: Bool, candidates: [String]?, category: String?)
-        async throws -> [Recommender.Scored]
-    {
+    func recommendations(
+        user id: String, count: Int, includeSeen: Bool, candidates: [String]?, category: String?,
+        exploration: ExplorationPolicy = .greedy
+    ) async throws -> [Recommender.Scored] {
         let entry = try await user(id)
         let result = try recommender.recommend(
             userFeatures: entry?.features ?? [:], state: entry?.state, count: count,
-            excluding: includeSeen ? [] : entry?.rated ?? [], candidates: candidates, category: category)
+            excluding: includeSeen ? [] : entry?.rated ?? [], candidates: candidates, category: category,
+            exploration: exploration)
         if recordsImpressions, entry != nil {
             try await store.recordImpressions(user: id, items: result.map(\.id), at: Date())
         }

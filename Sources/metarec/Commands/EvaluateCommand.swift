@@ -97,7 +97,9 @@ struct EvaluateCommand: ParsableCommand {
     )
     var generatorRates: String = "0.01,0.03,0.1,0.3"
 
-    @Flag(help: "Skip the protocol's table (with --streaming or --item-warmup).")
+    @OptionGroup var exploration: ExplorationReplayArguments
+
+    @Flag(help: "Skip the protocol's table (with --streaming, --item-warmup or --exploration-replay).")
     var noTable = false
 
     @Option(help: "Write the report as JSON to this file.")
@@ -133,8 +135,9 @@ struct EvaluateCommand: ParsableCommand {
         try OptionChecks.outputFile(json, "--json")
         try OptionChecks.outputFile(markdown, "--markdown")
         try OptionChecks.outputFile(html, "--html")
-        if noTable && !streaming && !itemWarmup {
-            throw ValidationError("--no-table leaves nothing to do; add --streaming or --item-warmup")
+        if noTable && !streaming && !itemWarmup && !exploration.explorationReplay {
+            throw ValidationError(
+                "--no-table leaves nothing to do; add --streaming, --item-warmup or --exploration-replay")
         }
     }
 
@@ -193,6 +196,18 @@ struct EvaluateCommand: ParsableCommand {
             try Interruption.check("the item warm-up")
             sections.append(report.markdown())
             bundle.itemWarmUp = report
+        }
+        if exploration.explorationReplay {
+            let head = try reporter.phase("covariance head") {
+                try experiment.trainCovarianceHead(monitor: reporter.monitor)
+            }
+            try Interruption.check("the covariance head")
+            let options = try exploration.options
+            let report = try reporter.phase("exploration replay") {
+                try experiment.explorationReplay(head: head, options: options, log: reporter.note)
+            }
+            sections.append(report.markdown())
+            bundle.exploration = report
         }
         let text = sections.joined(separator: "\n\n")
         print(text)

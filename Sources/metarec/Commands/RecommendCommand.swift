@@ -50,7 +50,32 @@ struct RecommendCommand: ParsableCommand {
         ))
     var ask: Int = 0
 
+    @Option(
+        help: ArgumentHelp(
+            "Rank by greedy (the mean), thompson (a posterior draw) or ucb (mean + strength x sd).",
+            discussion:
+                "Thompson and UCB need a covariance-head model, the only one with a predictive standard deviation."
+        ))
+    var exploration: String = "greedy"
+
+    @Option(help: "The scale of the standard deviation for --exploration thompson or ucb (a number >= 0).")
+    var explorationStrength: Double = 1
+
+    @Option(help: "Seeds Thompson sampling's draws (default: a fresh seed per run).")
+    var explorationSeed: UInt64?
+
+    var explorationPolicy: ExplorationPolicy {
+        get throws {
+            do {
+                return try ExplorationPolicy(name: exploration, strength: explorationStrength)
+            } catch {
+                throw ValidationError("--exploration / --exploration-strength: \(error.message)")
+            }
+        }
+    }
+
     func validate() throws {
+        _ = try explorationPolicy
         guard top > 0 else { throw ValidationError("--top must be positive") }
         guard ask >= 0 else { throw ValidationError("--ask must not be negative") }
     }
@@ -132,7 +157,8 @@ struct RecommendCommand: ParsableCommand {
             let state = try recommender.adapt(userFeatures: features, feedback: pairs.map { ($0.0, $0.1) })
             top = try recommender.recommend(
                 userFeatures: features, state: pairs.isEmpty ? nil : state, count: self.top,
-                excluding: Set(pairs.map { $0.0 }), candidates: pool)
+                excluding: Set(pairs.map { $0.0 }), candidates: pool, exploration: try explorationPolicy,
+                explorationSeed: explorationSeed)
         } catch let error as RecommenderError {
             throw ValidationError(error.description)
         }
