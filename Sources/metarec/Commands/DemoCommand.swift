@@ -106,6 +106,10 @@ struct DemoCommand: ParsableCommand {
         methods.append(
             try reporter.phase("TaNP") { try experiment.trainTaNP(configuration: tanp, monitor: reporter.monitor) })
         try Interruption.check("TaNP")
+        // MAMO (issue 14): MAML from a start personalised by memories read with the user's
+        // profile; it meta-trains with the run's MAML options, so --quick and --epochs bound it.
+        methods.append(try reporter.phase("MAMO") { try experiment.trainMAMO(monitor: reporter.monitor) })
+        try Interruption.check("MAMO")
 
         var report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
         // Known users stay known: what item-cold validation chose for each method's start.
