@@ -115,7 +115,11 @@ import Testing
         #expect(Set(rows.compactMap { $0["partition"] as? String }) == ["last-layer", "modulation"])
         let bytes = rows.compactMap { $0["bytesPerUser"] as? Int }
         #expect(bytes.allSatisfy { $0 > 0 })
-        #expect(document["itemWarmUp"] != nil)
+        let warmUp = try #require(document["itemWarmUp"] as? [String: Any])
+        let methods = ((warmUp["rows"] as? [[String: Any]]) ?? []).compactMap { $0["initialisation"] as? String }
+        #expect(
+            methods.contains { $0.hasPrefix("LWA") } && methods.contains { $0.hasPrefix("NLBA") },
+            "click data: the warm-up table has LWA and NLBA rows, got \(methods)")
         #expect(document["protocol"] == nil)
         #expect(rows.allSatisfy { !(($0["curve"] as? [Any]) ?? []).isEmpty }, "every stream row has its curve")
         let page = try String(contentsOfFile: html, encoding: .utf8)

@@ -36,3 +36,16 @@ import Testing
         #expect(report.markdown().contains("| LWA (support read, no step) |"))
     }
 }
+
+/// On explicit ratings the table leaves LWA and NLBA out and says why.
+@Suite(.serialized) struct ItemWarmUpExplicitNoteTests {
+    @Test func explicitRatingsLeaveLWAAndNLBAOutWithANote() throws {
+        let world = WarmUpWorld.shared
+        let report = try world.experiment.itemWarmUp(
+            base: world.base, generatorOptions: MetaEmbeddingOptions(k: 3, epochs: 1, metaBatchSize: 16),
+            options: world.options)
+        #expect(!report.rows.contains { $0.initialisation.hasPrefix("LWA") || $0.initialisation.hasPrefix("NLBA") })
+        #expect(report.notes?.contains { $0.contains("LWA and NLBA") && $0.contains("click data") } == true)
+        #expect(report.markdown().contains("Note: LWA and NLBA"))
+    }
+}
