@@ -6,15 +6,6 @@ import Testing
 
 /// `evaluate --exploration-replay` and `recommend --exploration` refuse bad values at parse time.
 @Suite struct ExplorationOptionTests {
-    func parseError(_ arguments: [String]) -> String? {
-        do {
-            _ = try MetaRecCommand.parseAsRoot(arguments)
-            return nil
-        } catch {
-            return MetaRecCommand.message(for: error)
-        }
-    }
-
     @Test(arguments: [
         (["evaluate", "--exploration-replay", "--exploration-strengths", "1,-2"], "--exploration-strengths"),
         (["evaluate", "--exploration-replay", "--exploration-strengths", "x"], "--exploration-strengths"),

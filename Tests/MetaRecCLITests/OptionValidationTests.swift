@@ -9,15 +9,6 @@ import Testing
 /// Every numeric option is range-checked at parse time, and output folders before any work
 /// (issue 13: these used to crash, run for minutes, or fail only after training).
 @Suite struct OptionValidationTests {
-    func parseError(_ arguments: [String]) -> String? {
-        do {
-            _ = try MetaRecCommand.parseAsRoot(arguments)
-            return nil
-        } catch {
-            return MetaRecCommand.message(for: error)
-        }
-    }
-
     @Test(arguments: [
         (["train", "--inner-learning-rate=-5"], "--inner-learning-rate"),
         (["train", "--outer-learning-rate", "1e6"], "--outer-learning-rate"),
