@@ -95,14 +95,17 @@ public final class Experiment: @unchecked Sendable {
         return MetaLearner(model: model(configuration), options: options, parameters: initial?.copied())
     }
 
-    /// Meta-trains `learner` on the warm users, selecting by the validation tasks.
+    /// Meta-trains `learner` on the warm users, selecting by the validation tasks, then chooses
+    /// its steps and rate per support size on them (``SupportSizeSchedule``).
     @discardableResult
     public func fit(_ learner: MetaLearner, phase: String = "meta-training", monitor: TrainingMonitor = .silent) throws
         -> TrainingOutcome
     {
-        try learner.fit(
+        let outcome = try learner.fit(
             training: split.warmRatingsByUser(), validation: validation, features: features,
             monitor: monitor, phase: phase)
+        selectSupportSchedule(for: learner)
+        return outcome
     }
 
     public func trainMetaLearner(
@@ -130,7 +133,8 @@ public final class Experiment: @unchecked Sendable {
     }
 
     /// The pretrained network fine-tuned with the meta-learner's partition and number of steps;
-    /// the learning rate is the candidate with the best validation score.
+    /// the learning rate is the candidate with the best validation score, and the steps and rate
+    /// per support size are then chosen on validation users (``SupportSizeSchedule``).
     public func fineTuned(
         _ network: PretrainedNetwork, partition: ParameterPartition? = nil, steps: Int? = nil,
         rates: [Float]? = nil
@@ -144,7 +148,9 @@ public final class Experiment: @unchecked Sendable {
             let score = candidate.validationScore(validation)
             if best == nil || score < best!.score { best = (score, candidate) }
         }
-        return best!.network
+        let chosen = best!.network
+        chosen.fineTuning = chosen.fineTuning.map { scheduled($0, predict: chosen.predict(_:rule:)) }
+        return chosen
     }
 
     public func trainCovarianceHead(

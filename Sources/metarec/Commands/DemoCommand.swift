@@ -107,6 +107,12 @@ struct DemoCommand: ParsableCommand {
             try reporter.phase("TaNP") { try experiment.trainTaNP(configuration: tanp, monitor: reporter.monitor) })
         try Interruption.check("TaNP")
 
+        for method in methods {
+            let rule = (method as? MetaLearner)?.options.adaptation ?? (method as? PretrainedNetwork)?.fineTuning
+            if let schedule = rule?.supportSchedule {
+                log("\(method.name), steps by support size: \(schedule.summary)")
+            }
+        }
         let report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
         print(report.markdown())
         let bundle = ReportBundle(
