@@ -104,7 +104,13 @@ public final class PretrainedNetwork: ColdStartPredictor, @unchecked Sendable {
     public func predict(_ task: PreparedTask) -> [Float] {
         let task = knownHistoryLatest.map { task.historyInSupport(latest: $0) } ?? task
         guard let rule = fineTuning else { return model.scoreQuery(task, parameters: parameters) }
-        return model.scoreQuery(task, parameters: model.adaptForInference(parameters, to: task, rule: rule))
+        return predict(task, rule: rule)
+    }
+
+    /// Scores after fine-tuning on the support rows with `rule` (a trial rule while the
+    /// support-size schedule is chosen).
+    public func predict(_ task: PreparedTask, rule: AdaptationRule) -> [Float] {
+        model.scoreQuery(task, parameters: model.adaptForInference(parameters, to: task, rule: rule))
     }
 
     public func validationScore(_ tasks: [PreparedTask]) -> Double {

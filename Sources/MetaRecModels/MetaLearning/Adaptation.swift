@@ -2,16 +2,37 @@ import MetaRecCore
 import MetaRecData
 
 /// How a user's adaptive parameters are fitted to their support set: which parameters, how
-/// many plain gradient steps, and how large.
+/// many plain gradient steps, and how large; and, when `supportSchedule` is set, how many steps
+/// and how large a rate for each support size at prediction time (few-shot first, issue 14).
 public struct AdaptationRule: Sendable, Codable, Equatable {
     public var partition: ParameterPartition
     public var steps: Int
     public var learningRate: Float
+    /// Steps and rate per support-size band, chosen on validation users after training; nil
+    /// (as in archives written before it existed) adapts every support with `steps` and
+    /// `learningRate`. Meta-training's inner loop does not read it.
+    public var supportSchedule: SupportSizeSchedule?
 
-    public init(partition: ParameterPartition = .decisionLayers, steps: Int = 5, learningRate: Float = 0.05) {
+    public init(
+        partition: ParameterPartition = .decisionLayers, steps: Int = 5, learningRate: Float = 0.05,
+        supportSchedule: SupportSizeSchedule? = nil
+    ) {
         self.partition = partition
         self.steps = steps
         self.learningRate = learningRate
+        self.supportSchedule = supportSchedule
+    }
+
+    /// The plain rule for a support of `size` ratings, and the factor that also scales learned
+    /// per-parameter rates (Meta-SGD): the schedule's band for that size, else this rule as it is.
+    public func resolved(forSupportSize size: Int) -> (rule: AdaptationRule, rateScale: Float) {
+        guard let band = supportSchedule?.band(forSupportSize: size) else {
+            return (AdaptationRule(partition: partition, steps: steps, learningRate: learningRate), 1)
+        }
+        return (
+            AdaptationRule(partition: partition, steps: band.steps, learningRate: learningRate * band.rateScale),
+            band.rateScale
+        )
     }
 }
 
@@ -51,10 +72,13 @@ extension MeLUModel {
     }
 
     /// Adapts for prediction only: no meta-gradient is wanted, so the shared parameters are cut
-    /// from the graph and each step's update is not recorded.
+    /// from the graph and each step's update is not recorded. The rule's support schedule, when
+    /// it has one, sets the steps and scales the rates for this task's support size.
     public func adaptForInference(
-        _ parameters: ParameterSet, to task: PreparedTask, rule: AdaptationRule, rates: [String: Tensor] = [:]
+        _ parameters: ParameterSet, to task: PreparedTask, rule scheduled: AdaptationRule,
+        rates: [String: Tensor] = [:]
     ) -> ParameterSet {
+        let (rule, rateScale) = scheduled.resolved(forSupportSize: task.supportCount)
         let names = Set(rule.partition.adaptive(parameters.names))
         guard rule.steps > 0, task.supportCount > 0, !names.isEmpty else { return parameters }
         let leaves = ParameterSet(
@@ -62,7 +86,7 @@ extension MeLUModel {
                 let tensor = parameters.tensor(name)
                 return (name, names.contains(name) ? tensor.asParameter() : tensor.detached())
             })
-        let fixedRates = rates.mapValues { $0.detached() }
+        let fixedRates = rates.mapValues { rateScale == 1 ? $0.detached() : $0.detached() * rateScale }
         let fast = adapt(leaves, to: task, rule: rule, rates: fixedRates, createGraph: false)
         return ParameterSet(fast.names.map { ($0, fast.tensor($0).detached()) })
     }

@@ -30,6 +30,11 @@ public struct MetaTrainingOptions: Sendable, Codable, Equatable {
     public var threads = 2
     /// Whether meta-training starts from a pretrained network's weights rather than at random.
     public var startsFromPretrained = false
+    /// Share of training tasks whose support is cut to its earliest `smallSupportSizes` ratings
+    /// (one size drawn per task), so that the meta-learned start is also trained for a new
+    /// user's first ratings (issue 14). nil or 0 (archives written before it existed): none.
+    public var smallSupportShare: Float? = 0.25
+    public var smallSupportSizes: [Int]? = [1, 3, 5]
 
     public init() {}
 }
@@ -184,7 +189,8 @@ public final class MetaLearner: @unchecked Sendable {
     }
 
     /// A training task from a warm user: up to `maximumTaskSize` of their ratings at random (in
-    /// time order), `querySize` of them as the query, the rest as support.
+    /// time order), `querySize` of them as the query, the rest as support; with probability
+    /// `smallSupportShare`, only the support's earliest 1, 3 or 5 ratings (`smallSupportSizes`).
     func sampleTask(user: Int32, ratings: [Interaction], features: FeatureContext, random: inout SeededGenerator)
         -> PreparedTask
     {
@@ -198,14 +204,26 @@ public final class MetaLearner: @unchecked Sendable {
         for (position, rating) in chosen.enumerated() {
             if queryPositions.contains(position) { query.append(rating) } else { support.append(rating) }
         }
+        if let share = options.smallSupportShare, share > 0, let sizes = options.smallSupportSizes, !sizes.isEmpty,
+            random.uniform() < share
+        {
+            support = Array(support.prefix(max(0, sizes[random.integer(below: sizes.count)])))
+        }
         return PreparedTask(user: user, support: support, query: query, features: features)
     }
 
-    /// Scores for the query rows after adapting to the support rows.
+    /// Scores for the query rows after adapting to the support rows (with the support-size
+    /// schedule, when the rule has one).
     public func predict(_ task: PreparedTask) -> [Float] {
+        predict(task, rule: options.adaptation)
+    }
+
+    /// Scores for the query rows after adapting to the support rows with `rule` (a trial rule
+    /// while a support-size schedule is chosen) and the learned rates.
+    public func predict(_ task: PreparedTask, rule: AdaptationRule) -> [Float] {
         let task = knownHistoryLatest.map { task.historyInSupport(latest: $0) } ?? task
-        let fast = model.adaptForInference(parameters, to: task, rule: options.adaptation, rates: innerRates)
-        return model.scoreQuery(task, parameters: fast)
+        return model.scoreQuery(
+            task, parameters: model.adaptForInference(parameters, to: task, rule: rule, rates: innerRates))
     }
 
     /// The selection metric on validation tasks, lower is better: MAE (ratings) or 1 − GAUC (clicks).

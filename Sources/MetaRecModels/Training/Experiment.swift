@@ -103,14 +103,19 @@ public final class Experiment: @unchecked Sendable {
         return MetaLearner(model: model(configuration), options: options, parameters: initial?.copied())
     }
 
-    /// Meta-trains `learner` on the warm users, selecting by the validation tasks.
+    /// Meta-trains `learner` on the warm users, selecting by the validation tasks, then chooses
+    /// its steps and rate per support size on them (``SupportSizeSchedule``) and how known users
+    /// start on item-cold validation.
     @discardableResult
     public func fit(_ learner: MetaLearner, phase: String = "meta-training", monitor: TrainingMonitor = .silent) throws
         -> TrainingOutcome
     {
-        try learner.fit(
+        let outcome = try learner.fit(
             training: split.warmRatingsByUser(), validation: validation, features: features,
             monitor: monitor, phase: phase)
+        selectSupportSchedule(for: learner)
+        learner.knownHistorySelection = selectKnownHistory(network: learner) { learner.knownHistoryLatest = $0 }
+        return outcome
     }
 
     public func trainMetaLearner(
@@ -120,7 +125,6 @@ public final class Experiment: @unchecked Sendable {
     ) throws -> MetaLearner {
         let learner = makeMetaLearner(options: options, model: configuration, initial: initial)
         try fit(learner, phase: phase, monitor: monitor)
-        learner.knownHistorySelection = selectKnownHistory(network: learner) { learner.knownHistoryLatest = $0 }
         return learner
     }
 
@@ -139,7 +143,8 @@ public final class Experiment: @unchecked Sendable {
     }
 
     /// The pretrained network fine-tuned with the meta-learner's partition and number of steps;
-    /// the learning rate is the candidate with the best validation score.
+    /// the learning rate is the candidate with the best validation score, and the steps and rate
+    /// per support size are then chosen on validation users (``SupportSizeSchedule``).
     public func fineTuned(
         _ network: PretrainedNetwork, partition: ParameterPartition? = nil, steps: Int? = nil,
         rates: [Float]? = nil
@@ -154,6 +159,7 @@ public final class Experiment: @unchecked Sendable {
             if best == nil || score < best!.score { best = (score, candidate) }
         }
         let chosen = best!.network
+        chosen.fineTuning = chosen.fineTuning.map { scheduled($0, predict: chosen.predict(_:rule:)) }
         chosen.knownHistorySelection = selectKnownHistory(network: chosen) { chosen.knownHistoryLatest = $0 }
         return chosen
     }

@@ -35,6 +35,9 @@ public struct RunConfiguration: Sendable, Equatable {
     public var covariance = CovarianceHead.Configuration()
     /// Candidate fine-tuning rates of the fine-tuned baseline, one chosen on validation users.
     public var fineTuningRates: [Float] = [0.003, 0.01, 0.03, 0.1, 0.3]
+    /// Whether the gradient methods' steps and rate per support size are chosen on validation
+    /// users after training (``SupportSizeSchedule``); off, every support adapts alike.
+    public var selectsSupportSchedule = true
 
     public init() {}
 

@@ -111,6 +111,12 @@ struct DemoCommand: ParsableCommand {
         methods.append(try reporter.phase("MAMO") { try experiment.trainMAMO(monitor: reporter.monitor) })
         try Interruption.check("MAMO")
 
+        for method in methods {
+            let rule = (method as? MetaLearner)?.options.adaptation ?? (method as? PretrainedNetwork)?.fineTuning
+            if let schedule = rule?.supportSchedule {
+                log("\(method.name), steps by support size: \(schedule.summary)")
+            }
+        }
         var report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
         // Known users stay known: what item-cold validation chose for each method's start.
         report.notes =

@@ -76,6 +76,14 @@ struct ModelArguments: ParsableArguments {
             discussion: "On ml-100k this selected no better validation score than fine-tuning the pretrained network."))
     var fromPretrained = false
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Choose the inner steps and rate per support size (1-2, 3-5, 6-10, 11+ ratings) on validation users.")
+    var supportSchedule = standard.selectsSupportSchedule
+
+    @Option(help: "Share of meta-training tasks whose support is cut to its earliest 1, 3 or 5 ratings.")
+    var smallSupportShare: Float = standard.metaTraining.smallSupportShare ?? 0
+
     @Option(
         help: ArgumentHelp(
             "Seed of the initial weights and of the order of training.",
@@ -114,6 +122,9 @@ struct ModelArguments: ParsableArguments {
                 "--hidden allows at most \(OptionChecks.maximumHiddenLayers) layers of at most \(OptionChecks.maximumHiddenSize) units, got '\(hidden)'"
             )
         }
+        guard smallSupportShare >= 0, smallSupportShare <= 1 else {
+            throw ValidationError("--small-support-share must be in [0, 1], got \(smallSupportShare)")
+        }
         guard unseenMaskingRate >= 0, unseenMaskingRate < 1 else {
             throw ValidationError("--unseen-masking-rate must be in [0, 1), got \(unseenMaskingRate)")
         }
@@ -148,6 +159,8 @@ struct ModelArguments: ParsableArguments {
         configuration.metaTraining.adaptation = adaptation
         configuration.metaTraining.metaBatchSize = metaBatchSize
         configuration.metaTraining.outerLearningRate = outerLearningRate
+        configuration.metaTraining.smallSupportShare = smallSupportShare
+        configuration.selectsSupportSchedule = supportSchedule
         configuration.pretraining.learningRate = pretrainLearningRate
         configuration.pretraining.unseenMaskingRate = unseenMaskingRate
         configuration.setEpochs(epochs, patience: patience)
