@@ -40,7 +40,7 @@ extension Experiment {
             trial.supportSchedule = SupportSizeSchedule(bands: [
                 .init(minimumSupport: 1, steps: candidate.steps, rateScale: candidate.rateScale)
             ])
-            return selectionScore(tasks, objective: objective, threads: threads) { predict($0, trial) }
+            return selectionScores(tasks, objective: objective, threads: threads) { predict($0, trial) }
         }
         base.supportSchedule = schedule
         return base

@@ -238,7 +238,16 @@ public final class MetaLearner: @unchecked Sendable {
 public func selectionScore(
     _ tasks: [PreparedTask], objective: Objective, threads: Int, _ predict: (PreparedTask) -> [Float]
 ) -> Double {
-    let perTask = Parallel.map(tasks, workers: threads) { task -> Double? in
+    let scored = selectionScores(tasks, objective: objective, threads: threads, predict).filter { !$0.isNaN }
+    return scored.isEmpty ? .nan : scored.reduce(0, +) / Double(scored.count)
+}
+
+/// The per-task terms of ``selectionScore(_:objective:threads:_:)``, NaN where a task's term is
+/// undefined (a click task with one class): for paired comparisons of two choices on the same tasks.
+public func selectionScores(
+    _ tasks: [PreparedTask], objective: Objective, threads: Int, _ predict: (PreparedTask) -> [Float]
+) -> [Double] {
+    Parallel.map(tasks, workers: threads) { task -> Double in
         let predictions = predict(task)
         let targets = task.queryTargets.values
         switch objective {
@@ -247,11 +256,9 @@ public func selectionScore(
         case .click:
             // The protocol ranks clicks by per-user AUC (GAUC); calibration across users, which
             // log-loss would reward, is not what a recommender is judged on.
-            return Metrics.areaUnderCurve(predictions, targets).map { 1 - $0 }
+            return Metrics.areaUnderCurve(predictions, targets).map { 1 - $0 } ?? .nan
         }
     }
-    let scored = perTask.compactMap { $0 }
-    return scored.isEmpty ? .nan : scored.reduce(0, +) / Double(scored.count)
 }
 
 /// A selection score the training loop can select on: nil when it is undefined (no validation

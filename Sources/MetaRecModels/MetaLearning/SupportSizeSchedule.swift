@@ -68,7 +68,12 @@ public struct SupportSizeSchedule: Sendable, Codable, Equatable {
             + steps.flatMap { count in [0.25, 0.5, 1, 2].map { Candidate(steps: count, rateScale: $0) } }
     }
 
-    /// Chooses each band's candidate with the lowest mean validation score.
+    /// Chooses each band's candidate by the one-standard-error rule (Breiman et al., 1984;
+    /// Hastie et al., "The Elements of Statistical Learning", 7.10): the gentlest adaptation
+    /// (fewest steps × rate, the prior first) whose mean validation score is within one standard
+    /// error of the best one's, the error taken over the per-task differences to the best. The
+    /// strict minimum over a grid on a hundred validation users overfits their noise: it chose
+    /// adaptation at K = 1 that did not carry over to new users.
     ///
     /// - Parameters:
     ///   - bandStarts: the lower ends of the bands; each band ends where the next begins.
@@ -76,37 +81,64 @@ public struct SupportSizeSchedule: Sendable, Codable, Equatable {
     ///     the last, open band), for example the validation users' `lower` and `upper` earliest
     ///     support ratings; an empty answer keeps the fallback for that band.
     ///   - fallback: the band used where no validation task stands for it (the trained rule).
-    ///   - score: the selection score (lower is better) of a candidate on one task set; NaN
-    ///     when undefined, and then that set is left out.
-    /// - Returns: one band per start; a candidate replaces the prior only when it scores strictly
-    ///   lower, so that adaptation which does not help on validation is not used.
+    ///   - score: the per-task selection scores (lower is better) of a candidate on one task set,
+    ///     in the set's order; NaN where undefined, and then that task is left out.
+    /// - Returns: one band per start.
     public static func select(
         bandStarts: [Int] = standardBandStarts, candidates: [Candidate],
         tasks: (_ lower: Int, _ upper: Int?) -> [[PreparedTask]], fallback: Candidate,
-        score: ([PreparedTask], Candidate) -> Double
+        score: ([PreparedTask], Candidate) -> [Double]
     ) -> SupportSizeSchedule {
         let starts = bandStarts.sorted()
         var bands: [Band] = []
         for (index, lower) in starts.enumerated() {
             let upper = index + 1 < starts.count ? starts[index + 1] - 1 : nil
             let sets = tasks(lower, upper).filter { !$0.isEmpty }
-            var scored: [(candidate: Candidate, score: Double)] = []
-            for candidate in candidates {
-                let scores = sets.map { score($0, candidate) }.filter { !$0.isNaN }
-                guard !scores.isEmpty else { continue }
-                scored.append((candidate, scores.reduce(0, +) / Double(scores.count)))
-            }
-            guard var best = scored.first else {
+            let scored = candidates.map { candidate in (candidate, sets.flatMap { score($0, candidate) }) }
+            guard let choice = oneStandardErrorChoice(scored) else {
                 bands.append(Band(minimumSupport: lower, steps: fallback.steps, rateScale: fallback.rateScale))
                 continue
             }
-            for entry in scored.dropFirst() where entry.score < best.score { best = entry }
+            let prior = scored.first { $0.0.steps == 0 }.map { mean($0.1, definedIn: choice.tasks) }
             bands.append(
                 Band(
-                    minimumSupport: lower, steps: best.candidate.steps, rateScale: best.candidate.rateScale,
-                    validationScore: best.score, priorValidationScore: scored.first { $0.candidate.steps == 0 }?.score))
+                    minimumSupport: lower, steps: choice.candidate.steps, rateScale: choice.candidate.rateScale,
+                    validationScore: choice.score, priorValidationScore: prior))
         }
         return SupportSizeSchedule(bands: bands)
+    }
+
+    /// The gentlest candidate within one standard error of the best, over the tasks every
+    /// candidate scores; nil when no task is scored by all.
+    static func oneStandardErrorChoice(_ scored: [(Candidate, [Double])]) -> (
+        candidate: Candidate, score: Double, tasks: [Bool]
+    )? {
+        guard let count = scored.first?.1.count, scored.allSatisfy({ $0.1.count == count }) else { return nil }
+        let defined = (0..<count).map { task in scored.allSatisfy { !$0.1[task].isNaN } }
+        let n = defined.filter { $0 }.count
+        guard n > 0 else { return nil }
+        let means = scored.map { mean($0.1, definedIn: defined) }
+        let best = means.indices.min { means[$0] < means[$1] }!
+        let gentlest = scored.indices.sorted {
+            let (a, b) = (scored[$0].0, scored[$1].0)
+            let (sizeA, sizeB) = (Float(a.steps) * a.rateScale, Float(b.steps) * b.rateScale)
+            return sizeA != sizeB ? sizeA < sizeB : a.steps != b.steps ? a.steps < b.steps : $0 < $1
+        }
+        for index in gentlest {
+            let differences = (0..<count).filter { defined[$0] }.map { scored[index].1[$0] - scored[best].1[$0] }
+            let average = differences.reduce(0, +) / Double(n)
+            let variance =
+                n > 1 ? differences.reduce(0) { $0 + ($1 - average) * ($1 - average) } / Double(n - 1) : 0
+            if average <= (variance / Double(n)).squareRoot() {
+                return (scored[index].0, means[index], defined)
+            }
+        }
+        return (scored[best].0, means[best], defined)
+    }
+
+    private static func mean(_ values: [Double], definedIn defined: [Bool]) -> Double {
+        let kept = zip(values, defined).filter(\.1).map(\.0)
+        return kept.reduce(0, +) / Double(max(kept.count, 1))
     }
 
     /// One line per band, for logs and reports: "1–2: 0 steps (prior); 3–5: 1 step × 0.5; ...".

@@ -111,19 +111,17 @@ struct DemoCommand: ParsableCommand {
         methods.append(try reporter.phase("MAMO") { try experiment.trainMAMO(monitor: reporter.monitor) })
         try Interruption.check("MAMO")
 
-        for method in methods {
-            let rule = (method as? MetaLearner)?.options.adaptation ?? (method as? PretrainedNetwork)?.fineTuning
-            if let schedule = rule?.supportSchedule {
-                log("\(method.name), steps by support size: \(schedule.summary)")
-            }
-        }
         var report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
-        // Known users stay known: what item-cold validation chose for each method's start.
-        report.notes =
-            (report.notes ?? [])
-            + methods.compactMap { method in
-                (method as? KnownHistoryChoosing)?.knownHistorySelection.map { "\(method.name): \($0.summary)" }
-            }
+        // What validation chose: steps per support size (few-shot first), and how known users start
+        // in item-cold (from the prior or their history).
+        let schedules = methods.compactMap { method -> String? in
+            let rule = (method as? MetaLearner)?.options.adaptation ?? (method as? PretrainedNetwork)?.fineTuning
+            return rule?.supportSchedule.map { "\(method.name), steps by support size: \($0.summary)" }
+        }
+        let histories = methods.compactMap { method in
+            (method as? KnownHistoryChoosing)?.knownHistorySelection.map { "\(method.name): \($0.summary)" }
+        }
+        report.notes = (report.notes ?? []) + schedules + histories
         print(report.markdown())
         let bundle = ReportBundle(
             splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)

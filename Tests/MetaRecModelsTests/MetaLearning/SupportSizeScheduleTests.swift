@@ -41,7 +41,7 @@ import Testing
             trial.supportSchedule = SupportSizeSchedule(bands: [
                 .init(minimumSupport: 1, steps: candidate.steps, rateScale: candidate.rateScale)
             ])
-            return selectionScore(tasks, objective: .rating, threads: 2) { network.predict($0, rule: trial) }
+            return selectionScores(tasks, objective: .rating, threads: 2) { network.predict($0, rule: trial) }
         }
     }
 
@@ -67,13 +67,38 @@ import Testing
         }
     }
 
+    /// The one-standard-error rule: a gain over the prior smaller than its paired standard error
+    /// keeps the prior; a clear gain is taken; NaN tasks are left out of every candidate.
+    @Test func takesTheGentlestCandidateWithinOneStandardError() throws {
+        let prior = SupportSizeSchedule.Candidate(steps: 0, rateScale: 1)
+        let gentle = SupportSizeSchedule.Candidate(steps: 1, rateScale: 0.5)
+        let strong = SupportSizeSchedule.Candidate(steps: 5, rateScale: 2)
+        let base: [Double] = [0.9, 0.5, 0.8, 0.6, 0.7, 1.0]
+        // Differences to the prior of ±0.2 around a mean gain of 0.02: noise, not a gain.
+        let noisy = zip(base, [-0.22, 0.18, -0.22, 0.18, -0.22, 0.18]).map { $0 + $1 }
+        let noise = try #require(SupportSizeSchedule.oneStandardErrorChoice([(prior, base), (strong, noisy)]))
+        #expect(noise.candidate == prior)
+        // A steady gain of 0.05 on every task is taken, and the gentler of two equal gains wins.
+        let better = base.map { $0 - 0.05 }
+        let clear = try #require(
+            SupportSizeSchedule.oneStandardErrorChoice([(prior, base), (strong, better), (gentle, better)]))
+        #expect(clear.candidate == gentle)
+        #expect(abs(clear.score - (base.reduce(0, +) / 6 - 0.05)) < 1e-12)
+        // An undefined task (NaN) is left out of every mean.
+        var holed = better
+        holed[0] = .nan
+        let partial = try #require(SupportSizeSchedule.oneStandardErrorChoice([(prior, base), (strong, holed)]))
+        #expect(partial.tasks == [false, true, true, true, true, true])
+        #expect(abs(partial.score - (base.dropFirst().reduce(0, +) / 5 - 0.05)) < 1e-12)
+    }
+
     /// A band with no validation task keeps the trained rule.
     @Test func aBandWithoutValidationTasksKeepsTheFallback() {
         let chosen = SupportSizeSchedule.select(
             bandStarts: [1, 3], candidates: SupportSizeSchedule.candidates(baseSteps: 5),
             tasks: { lower, _ in lower == 1 ? [Array(world.validation.prefix(3))] : [] },
             fallback: .init(steps: 5, rateScale: 1)
-        ) { _, candidate in Double(candidate.steps) }
+        ) { tasks, candidate in tasks.map { _ in Double(candidate.steps) } }
         #expect(chosen.bands[0].steps == 0)
         #expect(chosen.bands[1] == .init(minimumSupport: 3, steps: 5, rateScale: 1))
     }
