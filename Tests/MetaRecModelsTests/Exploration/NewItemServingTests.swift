@@ -14,28 +14,8 @@ import Testing
         rated.map { (experiment.dataset.itemIDs[Int($0.0)], $0.1) }
     }
 
-    /// Ψ = 0.4·I plus a small off-diagonal band (positive definite).
-    func prior(dimension k: Int, noiseVariance: Double) -> NewItemPrior {
-        let covariance = (0..<(k * k)).map { index -> Double in
-            let (i, j) = (index / k, index % k)
-            return i == j ? 0.4 : (abs(i - j) == 1 ? 0.05 : 0)
-        }
-        return NewItemPrior(covariance: covariance, noiseVariance: noiseVariance, items: 17)
-    }
-
-    /// The fixture's covariance bundle rewritten with Ψ, its prior mean's weight on φ's trailing
-    /// 1 set to 3 so that predicted ratings sit inside the 1-5 scale as a trained head's do.
     func bundleWithPrior() throws -> (CovarianceHead, NewItemPrior, URL) {
-        let (head, url) = try ServingFixture.covarianceBundle()
-        var bundle = try ModelBundle(contentsOf: url)
-        let bias = try #require(bundle.archive.parameters[ParameterName.priorBias])
-        try #require(bias.shape == [head.dimension])
-        bias.values[head.dimension - 1] = 3
-        let psi = prior(dimension: head.dimension, noiseVariance: head.noiseVariance)
-        bundle.archive.newItemPrior = psi
-        let withPrior = ServingFixture.temporaryDirectory().appendingPathComponent("head-psi.safetensors")
-        try bundle.write(to: withPrior)
-        return (head, psi, withPrior)
+        try ServingFixture.covarianceBundleWithNewItemPrior()
     }
 
     @Test func aBundleRoundTripKeepsTheNewItemPrior() throws {
