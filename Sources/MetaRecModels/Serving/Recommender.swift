@@ -389,8 +389,10 @@ public final class Recommender: @unchecked Sendable {
             // (φ + d)ᵀm in every policy (the posterior's best estimate; d = 0 before feedback) and
             // explores by both sides' epistemic variance; other items by the user's, φᵀSφ.
             let row = { (r: Int) in (0..<k).map { Double(phi[r * k + $0]) } }
-            let rawMeans = (0..<items.count).map { r in beliefs[r]?.predictive(user).mean ?? innerProduct(row(r), mean)
+            let rawMeans = (0..<items.count).map { r in
+                beliefs[r]?.predictive(user).mean ?? (0..<k).reduce(0.0) { $0 + Double(phi[r * k + $1]) * mean[$1] }
             }
+            // Only when exploring or for the returned items: a k × k form per row.
             let variance = { (r: Int) in
                 beliefs[r]?.predictive(user).variance ?? max(quadraticForm(covariance, row(r)), 0)
             }
