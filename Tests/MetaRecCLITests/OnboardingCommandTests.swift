@@ -1,4 +1,5 @@
 import Foundation
+import MetaRecModels
 import Testing
 
 @testable import metarec
@@ -18,6 +19,15 @@ import Testing
         var train = try MetaRecCommand.parseAsRoot(
             ["train", "--method", "covariance", "--epochs", "2", "--quiet", "--out", model] + data)
         try train.run()
+        // The bundle holds Ψ for items added while serving (Docs/exploration.md), estimated on
+        // warm items: square, of the head's dimension, with a positive diagonal.
+        let archive = try ModelBundle(contentsOf: URL(fileURLWithPath: model)).archive
+        let psi = try #require(archive.newItemPrior)
+        let k = psi.dimension
+        #expect(
+            k * k == psi.covariance.count && k == archive.priorCovariance.map { Int(Double($0.count).squareRoot()) })
+        #expect(psi.items > 0 && (0..<k).allSatisfy { psi.covariance[$0 * k + $0] > 0 })
+        #expect(psi.noiseVariance == archive.header.noiseVariance)
 
         let ask = try RecommendCommand.parse(["--model", model, "--rate", "1=5", "--ask", "3"])
         let lines = try ask.recommendations()

@@ -77,4 +77,25 @@ public enum ServingFixture {
         try ModelBundle(archive: ModelArchive(head, data: description), experiment: experiment).write(to: url)
         return (head, url)
     }
+
+    /// The covariance bundle with Ψ = 0.4·I plus a small off-diagonal band (positive definite)
+    /// for items added while serving, and its prior mean's weight on φ's trailing 1 set to 3 so
+    /// that predicted ratings sit inside the 1-5 scale as a trained head's do.
+    public static func covarianceBundleWithNewItemPrior() throws -> (CovarianceHead, NewItemPrior, URL) {
+        let (head, url) = try covarianceBundle()
+        var bundle = try ModelBundle(contentsOf: url)
+        let k = head.dimension
+        let bias = bundle.archive.parameters.tensor(ParameterName.priorBias)
+        precondition(bias.shape == [k], "the prior bias has one value per dimension of φ")
+        bias.values[k - 1] = 3
+        let covariance = (0..<(k * k)).map { index -> Double in
+            let (i, j) = (index / k, index % k)
+            return i == j ? 0.4 : (abs(i - j) == 1 ? 0.05 : 0)
+        }
+        let prior = NewItemPrior(covariance: covariance, noiseVariance: head.noiseVariance, items: 17)
+        bundle.archive.newItemPrior = prior
+        let withPrior = temporaryDirectory().appendingPathComponent("head-psi.safetensors")
+        try bundle.write(to: withPrior)
+        return (head, prior, withPrior)
+    }
 }

@@ -46,6 +46,9 @@ public struct ModelArchive: Sendable {
         public var noiseVariance: Double?
         /// TaNP's configuration (kind `tanp`; absent from archives of the other kinds).
         public var tanp: TaNP.Configuration?
+        /// Warm items the new-item prior Ψ was estimated on (covariance head; absent when the
+        /// archive holds no Ψ, as in archives written before it was stored).
+        public var newItemPriorItems: Int?
         public var createdBy: String
     }
 
@@ -53,8 +56,12 @@ public struct ModelArchive: Sendable {
     public var parameters: ParameterSet
     public var innerRates: [String: Tensor]
     public var priorCovariance: [Double]?
+    /// Ψ, the prior of a new item's correction (``NewItemPrior``; covariance head only). Optional:
+    /// without it, items added while serving are explored through the user's uncertainty alone.
+    public var newItemPrior: NewItemPrior?
 
     static let headerKey = "metarec.model"
+    static let newItemPriorKey = "new-item-prior.covariance"
 
     public init(_ learner: MetaLearner, data: DataDescription) {
         header = Header(
@@ -73,13 +80,16 @@ public struct ModelArchive: Sendable {
         innerRates = [:]
     }
 
-    public init(_ head: CovarianceHead, data: DataDescription) {
+    /// - Parameter newItemPrior: Ψ for items added while serving (``CovarianceHead/newItemPrior``);
+    ///   its noise variance is the head's.
+    public init(_ head: CovarianceHead, data: DataDescription, newItemPrior: NewItemPrior? = nil) {
         header = Header(
             kind: .covarianceHead, data: data, users: head.users, items: head.items,
             covariance: head.configuration, noiseVariance: head.noiseVariance, createdBy: MetaRecVersion.string)
         parameters = head.parameters
         innerRates = [:]
         priorCovariance = head.priorCovariance
+        self.newItemPrior = newItemPrior
     }
 
     public init(_ tanp: TaNP, data: DataDescription) {
@@ -113,6 +123,11 @@ public struct ModelArchive: Sendable {
             let k = Int(Double(prior.count).squareRoot())
             tensors["prior.covariance"] = StoredTensor(shape: [k, k], values: prior.map(Float.init))
         }
+        if let newItemPrior {
+            let k = newItemPrior.dimension
+            tensors[Self.newItemPriorKey] = StoredTensor(
+                shape: [k, k], values: newItemPrior.covariance.map(Float.init))
+        }
         // A diverged model must never replace a good one.
         for name in tensors.keys.sorted() {
             if let index = tensors[name]!.values.firstIndex(where: { !$0.isFinite }) {
@@ -123,6 +138,8 @@ public struct ModelArchive: Sendable {
                 )
             }
         }
+        var header = self.header
+        header.newItemPriorItems = newItemPrior?.items
         let json = try JSONFormat.string(header, pretty: false)
         return Checkpoint(tensors: tensors, metadata: [Self.headerKey: json])
     }
@@ -154,6 +171,14 @@ public struct ModelArchive: Sendable {
                 rates[String(name.dropFirst("inner-rate.".count))] = tensor
             } else if name == "prior.covariance" {
                 priorCovariance = stored.values.map(Double.init)
+            } else if name == Self.newItemPriorKey {
+                guard stored.shape.count == 2, stored.shape[0] == stored.shape[1] else {
+                    throw ModelArchiveError(
+                        path: url.path, reason: "'\(name)' has shape \(stored.shape); expected a square matrix")
+                }
+                newItemPrior = NewItemPrior(
+                    covariance: stored.values.map(Double.init), noiseVariance: header.noiseVariance ?? 1,
+                    items: header.newItemPriorItems ?? 0)
             }
         }
         self.parameters = parameters

@@ -62,6 +62,10 @@ public final class Recommender: @unchecked Sendable {
     private var scorer: Scorer
     private var items: [Item]
     private var rows: [String: Int]
+    /// Ψ from the bundle (covariance head), when it holds one.
+    private let newItemPrior: NewItemPrior?
+    /// The item posterior of each item added while serving, by row (covariance bundles with Ψ).
+    private var itemBeliefs: [Int: NewItemBelief] = [:]
 
     public init(bundle: ModelBundle) throws {
         self.bundle = bundle
@@ -71,6 +75,13 @@ public final class Recommender: @unchecked Sendable {
         catalogueTable = table
         let predictor = try bundle.archive.predictor()
         let all = (0..<catalogue.ids.count).map(Int32.init)
+        newItemPrior = bundle.archive.newItemPrior
+        if let newItemPrior, let head = predictor as? CovarianceHead, newItemPrior.dimension != head.dimension {
+            throw ModelArchiveError(
+                path: bundle.archive.header.data.source,
+                reason:
+                    "the new-item prior has dimension \(newItemPrior.dimension), the covariance head \(head.dimension)")
+        }
         switch predictor {
         case let learner as MetaLearner:
             scorer = try Self.networkScorer(
@@ -205,7 +216,11 @@ public final class Recommender: @unchecked Sendable {
                 let itemRow = GradientMode.withoutRecording {
                     head.itemRepresentation(batch, head.configuration.itemIDEmbedding ? zeroID : head.parameters)
                 }
+                let belief = try newItemPrior.map {
+                    try NewItemBelief(representation: itemRow.denseValues.map(Double.init), prior: $0)
+                }
                 scorer = .covariance(head: head, phi: phi + itemRow.denseValues)
+                itemBeliefs[row] = belief
             case .tanp(let ranker):
                 let itemRow = Self.tanpItemRow(
                     ranker.tanp, batch, generator: bundle.generator, scale: bundle.description.generatorScale)
@@ -237,24 +252,8 @@ public final class Recommender: @unchecked Sendable {
         -> AdaptedState
     {
         let (batch, userTable) = try userBatch(userFeatures)
-        let scale = bundle.description.feedback
         let (scorer, rowsByID) = locked { (self.scorer, self.rows) }
-        var support: [(row: Int, target: Float)] = []
-        for (item, value) in feedback {
-            guard let row = rowsByID[item] else {
-                throw RecommenderError(.unknownItem, "item '\(item)' is not in the catalogue")
-            }
-            guard value.isFinite else {
-                throw RecommenderError(.invalid, "feedback value for item '\(item)' is not finite")
-            }
-            guard scale.contains(value) else {
-                throw RecommenderError(
-                    .invalid,
-                    "feedback value \(value) for item '\(item)' is outside the scale \(scale.minimum)-\(scale.maximum) of the data this model was trained on"
-                )
-            }
-            support.append((row, scale.target(value)))
-        }
+        let support = try targets(feedback, rows: rowsByID)
         switch scorer {
         case .network(let model, let parameters, let rule, let rates, _):
             guard let rule else { return AdaptedState(values: []) }
@@ -285,6 +284,51 @@ public final class Recommender: @unchecked Sendable {
         }
     }
 
+    /// Feedback as (catalogue row, model target); unknown items and values off the scale are errors.
+    private func targets(_ feedback: [(item: String, value: Float)], rows rowsByID: [String: Int]) throws
+        -> [(row: Int, target: Float)]
+    {
+        let scale = bundle.description.feedback
+        return try feedback.map { item, value in
+            guard let row = rowsByID[item] else {
+                throw RecommenderError(.unknownItem, "item '\(item)' is not in the catalogue")
+            }
+            guard value.isFinite else {
+                throw RecommenderError(.invalid, "feedback value for item '\(item)' is not finite")
+            }
+            guard scale.contains(value) else {
+                throw RecommenderError(
+                    .invalid,
+                    "feedback value \(value) for item '\(item)' is outside the scale \(scale.minimum)-\(scale.maximum) of the data this model was trained on"
+                )
+            }
+            return (row, scale.target(value))
+        }
+    }
+
+    /// Folds feedback on items added while serving into their item posteriors (covariance
+    /// bundles holding Ψ; ``NewItemBelief``): each rating is one linear observation of the
+    /// item's correction, the user at their posterior mean, as in the exploration replay.
+    /// `state` is the user's adapted part from *before* this feedback (nil: the prior from their
+    /// features), so a rating does not count twice through the user. Feedback on other items is
+    /// left to ``adapt(userFeatures:feedback:)``.
+    /// - Returns: how many ratings were folded into an item posterior.
+    @discardableResult
+    public func observeNewItems(
+        userFeatures: [String: FeatureValue], state: AdaptedState?, feedback: [(item: String, value: Float)]
+    ) throws -> Int {
+        let (batch, _) = try userBatch(userFeatures)
+        let (scorer, rowsByID, beliefRows) = locked { (self.scorer, self.rows, Set(self.itemBeliefs.keys)) }
+        let support = try targets(feedback, rows: rowsByID).filter { beliefRows.contains($0.row) }
+        guard case .covariance(let head, _) = scorer, !support.isEmpty else { return 0 }
+        let (mean, covariance) = try posterior(head, batch: batch, state: state)
+        let user = UserWeights(mean: mean, covariance: covariance)
+        locked {
+            for (row, target) in support { itemBeliefs[row]?.observe(user, rating: Double(target)) }
+        }
+        return support.count
+    }
+
     /// The `count` best visible items for a user (the meta-learned prior when `state` is nil),
     /// skipping `excluded` ids; `candidates` limits the pool; `category` keeps items with that label.
     /// - Parameter exploration: how the covariance head's uncertainty enters the ranking
@@ -297,7 +341,7 @@ public final class Recommender: @unchecked Sendable {
         explorationSeed: UInt64? = nil
     ) throws -> [Scored] {
         let (batch, _) = try userBatch(userFeatures)
-        let (scorer, items, rowsByID) = locked { (self.scorer, self.items, self.rows) }
+        let (scorer, items, rowsByID, beliefs) = locked { (self.scorer, self.items, self.rows, self.itemBeliefs) }
         var allowed: Set<Int>?
         if let candidates {
             allowed = Set(
@@ -340,34 +384,33 @@ public final class Recommender: @unchecked Sendable {
         case .covariance(let head, let phi):
             let k = head.dimension
             let (mean, covariance) = try posterior(head, batch: batch, state: state)
-            var means = [Float](repeating: 0, count: items.count)
-            for r in 0..<items.count {
-                var m = 0.0
-                for i in 0..<k { m += Double(phi[r * k + i]) * mean[i] }
-                means[r] = bundle.description.feedback.clipped(Float(m))
+            let user = UserWeights(mean: mean, covariance: covariance)
+            // An item added while serving with an item posterior scores by its corrected mean
+            // (φ + d)ᵀm in every policy (the posterior's best estimate; d = 0 before feedback) and
+            // explores by both sides' epistemic variance; other items by the user's, φᵀSφ.
+            let row = { (r: Int) in (0..<k).map { Double(phi[r * k + $0]) } }
+            let rawMeans = (0..<items.count).map { r in
+                beliefs[r]?.predictive(user).mean ?? (0..<k).reduce(0.0) { $0 + Double(phi[r * k + $1]) * mean[$1] }
             }
+            // Only when exploring or for the returned items: a k × k form per row.
+            let variance = { (r: Int) in
+                beliefs[r]?.predictive(user).variance ?? max(quadraticForm(covariance, row(r)), 0)
+            }
+            let means = rawMeans.map { bundle.description.feedback.clipped(Float($0)) }
             var ranked = means
             if exploration != .greedy {
-                // The epistemic part φᵀSφ only: what more feedback can remove.
-                let deviations = (0..<items.count).map { r in
-                    max(quadraticForm(covariance, (0..<k).map { Double(phi[r * k + $0]) }), 0).squareRoot()
-                }
                 var random = SeededGenerator(seed: explorationSeed ?? UInt64.random(in: 0...UInt64.max))
                 ranked = exploration.scores(
-                    means: means.map(Double.init), standardDeviations: deviations, using: &random
+                    means: means.map(Double.init),
+                    standardDeviations: (0..<items.count).map { variance($0).squareRoot() },
+                    using: &random
                 ).map(Float.init)
             }
             return CandidateRanker.top(count, of: ranked, items: rowIDs, excluding: skip).map { best in
                 let r = Int(best.item)
-                var variance = head.noiseVariance
-                for i in 0..<k {
-                    var row = 0.0
-                    for j in 0..<k { row += covariance[i * k + j] * Double(phi[r * k + j]) }
-                    variance += Double(phi[r * k + i]) * row
-                }
                 return Scored(
                     id: items[r].id, title: items[r].title, score: means[r],
-                    standardDeviation: Float(max(variance, 0).squareRoot()))
+                    standardDeviation: Float((variance(r) + head.noiseVariance).squareRoot()))
             }
         case .tanp(let ranker):
             let representation = try Self.tanpTaskRepresentation(ranker, state: state)

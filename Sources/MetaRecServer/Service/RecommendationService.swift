@@ -131,6 +131,7 @@ public final class RecommendationService: Sendable {
                         rated: try await self.store.ratedItems(user: user), feedbackCount: stored.feedbackCount,
                         state: nil)
                 }
+                try await self.observeNewItems(user: user, entry: entry, feedback: rows)
                 let adapted = try await self.adaptedState(user: user, features: entry.features)
                 try await self.store.saveAdaptedState(adapted.stored, user: user)
                 entry.state = adapted.state
@@ -141,6 +142,21 @@ public final class RecommendationService: Sendable {
                         Date().timeIntervalSince(start) * 1000))
             }
         }
+    }
+
+    /// Feeds the item posteriors of items added while serving (``Recommender/observeNewItems``),
+    /// the user at their adapted part from before this feedback (the stored one when not cached).
+    private func observeNewItems(user: String, entry: UserCache, feedback: [StoredFeedback]) async throws {
+        guard recommender.hasUncertainty, feedback.contains(where: { recommender.item($0.item)?.addedAt != nil })
+        else { return }
+        var previous = entry.state
+        if previous == nil, let stored = try await store.adaptedState(user: user),
+            stored.modelVersion == recommender.bundle.version
+        {
+            previous = Recommender.AdaptedState(values: stored.values)
+        }
+        try recommender.observeNewItems(
+            userFeatures: entry.features, state: previous, feedback: feedback.map { ($0.item, $0.value) })
     }
 
     /// The user's adapted part from their most recent feedback.

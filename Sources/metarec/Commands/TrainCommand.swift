@@ -104,7 +104,14 @@ struct TrainCommand: ParsableCommand {
             let head = try reporter.phase("covariance head") {
                 try experiment.trainCovarianceHead(monitor: reporter.monitor)
             }
-            save(ModelArchive(head, data: description))
+            // Ψ, so that items added while serving get an item posterior (Docs/exploration.md).
+            let newItemPrior = try reporter.phase("new-item prior") {
+                try head.newItemPrior(
+                    training: experiment.split.warmInteractions,
+                    users: head.userWeights(training: experiment.split.warmInteractions, features: experiment.features),
+                    features: experiment.features)
+            }
+            save(ModelArchive(head, data: description, newItemPrior: newItemPrior))
         case .tanp:
             // Selected on validation users between with and without item-id embeddings; new
             // items get a zero id embedding (the meta-embedding generator is MeLU's).
