@@ -2,11 +2,13 @@
 # The README's ml-100k results, over split seeds 0, 1 and 2 (Docs/protocol.md): the protocol table
 # with every method (demo), the item warm-up tables for ratings and clicks (MetaEmb, MWUF, LWA,
 # NLBA), the exploration replay and the onboarding study; then the seeds merged by `metarec report`.
-# Usage: Scripts/results.sh [DATA] [OUT] [PARTS]   (PARTS: any of demo,warmup,exploration,onboarding)
+# Usage: Scripts/results.sh [DATA] [OUT] [PARTS]
+#   PARTS: a comma-separated choice of demo, notext (the demo without text features), warmup,
+#   exploration and onboarding; all of them by default.
 set -euo pipefail
 data=${1:-../shared/data/ml-100k}
 out=${2:-results}
-parts=${3:-demo,warmup,exploration,onboarding}
+parts=${3:-demo,notext,warmup,exploration,onboarding}
 mkdir -p "$out"
 swift build -c release --product metarec >/dev/null
 metarec=.build/release/metarec
@@ -14,6 +16,10 @@ has() { [[ ",$parts," == *",$1,"* ]]; }
 for seed in 0 1 2; do
     if has demo; then
         "$metarec" demo --data "$data" --seed "$seed" --quiet --json "$out/seed$seed.json" >"$out/demo-seed$seed.md"
+    fi
+    if has notext; then
+        "$metarec" demo --data "$data" --seed "$seed" --no-text-features --quiet \
+            --json "$out/notext-seed$seed.json" >"$out/notext-seed$seed.md"
     fi
     if has warmup; then
         "$metarec" evaluate --data "$data" --seed "$seed" --item-warmup --no-table --quiet \
