@@ -58,10 +58,18 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .target(name: "MetaRecModels", dependencies: ["MetaRecCore", "MetaRecData"]),
+        .target(
+            name: "MetaRecModels",
+            dependencies: ["MetaRecCore", "MetaRecData", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .target(name: "MetaRecEvaluation", dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels"]),
         // The store behind the service: users, run-time items, the feedback log, adapted state.
-        .target(name: "MetaRecStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "MetaRecStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The HTTP service; only the `metarec` executable and the server tests depend on it.
         .target(
             name: "MetaRecServer",

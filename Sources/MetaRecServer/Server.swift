@@ -23,7 +23,11 @@ public enum RecommendationServer {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(MetricsRecorder(metrics: metrics, monitor: service.monitor))
         router.middlewares.add(ErrorMiddleware(logger: logger))
-        Routes(service: service, authorization: Authorization(adminToken: adminToken), metrics: metrics).add(to: router)
+        router.middlewares.add(StoreSynchronisation(service: service))
+        Routes(
+            service: service, authorization: Authorization(adminToken: adminToken, sessionKey: service.sessionKey),
+            metrics: metrics
+        ).add(to: router)
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "metarec"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
@@ -56,5 +60,19 @@ struct StoreService: Service {
         try? await gracefulShutdown()
         try await store.close()
         logger.info("store closed")
+    }
+}
+
+/// Before each API request, catches the process up with the store when the refresh interval has
+/// passed (``RecommendationService/synchronise(force:)``): other processes' items, hidden flags
+/// and new-item observations, and a newly published model.
+struct StoreSynchronisation<Context: RequestContext>: RouterMiddleware {
+    let service: RecommendationService
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        if request.uri.path.hasPrefix("/v1/") { try await service.synchronise() }
+        return try await next(request, context)
     }
 }

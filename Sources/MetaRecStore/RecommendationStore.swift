@@ -15,7 +15,9 @@ public struct StoredUser: Sendable, Equatable {
     }
 }
 
-/// One rating or click, as received. `sequence` is the store's append order (0 before storing).
+/// One rating or click, as the model reads it (a click model's 0 or 1, a rating model's raw
+/// value). `sequence` is the store's append order, increasing across the whole log (0 before
+/// storing).
 public struct StoredFeedback: Sendable, Equatable {
     public var user: String
     public var item: String
@@ -31,7 +33,8 @@ public struct StoredFeedback: Sendable, Equatable {
     }
 }
 
-/// A user's adapted part under one model version, and the last feedback it has seen.
+/// A user's adapted part under one model version, and the last feedback sequence it reflects:
+/// a state whose `lastSequence` is behind the user's log, or of another version, is stale.
 public struct StoredState: Sendable, Equatable {
     public var modelVersion: String
     public var lastSequence: Int64
@@ -63,33 +66,181 @@ public struct StoreCounts: Sendable, Equatable, Codable {
     public var addedItems: Int
     public var impressions: Int
     public var adaptedStates: Int
+    public init(users: Int, feedback: Int, addedItems: Int, impressions: Int, adaptedStates: Int) {
+        self.users = users
+        self.feedback = feedback
+        self.addedItems = addedItems
+        self.impressions = impressions
+        self.adaptedStates = adaptedStates
+    }
+}
+
+// MARK: - Writes that may be retried
+
+/// What a client's `Idempotency-Key` protects: the key, a digest of the request it came with
+/// (method, path and body), and the answer to give a retry.
+public struct IdempotentWrite: Sendable, Equatable {
+    public var key: String
+    public var requestDigest: String
+    /// The first answer's body, returned as it was to every retry.
+    public var response: Data
+    public init(key: String, requestDigest: String, response: Data) {
+        self.key = key
+        self.requestDigest = requestDigest
+        self.response = response
+    }
+}
+
+/// A feedback batch to append in one transaction, with the states adapted from it.
+public struct FeedbackBatch: Sendable {
+    public var rows: [StoredFeedback]
+    public var idempotency: IdempotentWrite?
+    /// For each user the batch names: their state adapted from the log up to `basedOn` (the
+    /// user's log head the service read) plus this batch's rows. The store saves it, with
+    /// `lastSequence` set to the user's new head, only if the head is still `basedOn` when the
+    /// transaction runs; otherwise another writer came between and the state is left to be
+    /// adapted again from the log on the next read.
+    public var states: [String: AdaptedFromBatch]
+    /// Catalogue changes the batch causes (observations of new items), logged in the same
+    /// transaction so that a batch and what it taught about new items land together.
+    public var catalogue: [CatalogueChange]
+    public init(
+        rows: [StoredFeedback], idempotency: IdempotentWrite? = nil, states: [String: AdaptedFromBatch] = [:],
+        catalogue: [CatalogueChange] = []
+    ) {
+        self.rows = rows
+        self.idempotency = idempotency
+        self.states = states
+        self.catalogue = catalogue
+    }
+}
+
+public struct AdaptedFromBatch: Sendable, Equatable {
+    public var basedOn: Int64
+    public var modelVersion: String
+    public var values: [Float]
+    public init(basedOn: Int64, modelVersion: String, values: [Float]) {
+        self.basedOn = basedOn
+        self.modelVersion = modelVersion
+        self.values = values
+    }
+}
+
+/// What became of a batch.
+public enum AppendOutcome: Sendable, Equatable {
+    /// Stored now: each user's new log head, and the users whose adapted state was saved with it.
+    case stored(heads: [String: Int64], statesSaved: Set<String>)
+    /// The same key and request were stored before: nothing written; the first answer.
+    case replayed(response: Data)
+    /// The key was used before for another request: nothing written.
+    case keyReused
+}
+
+// MARK: - What every process must see
+
+/// One change to the catalogue that every serving process applies in `sequence` order.
+public struct CatalogueChange: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable, CaseIterable {
+        /// `payload`: the ``StoredItem`` as JSON (id, title, features, addedAt).
+        case added
+        case hidden
+        case shown
+        /// `payload`: a model-specific observation of a new item (for the covariance head, the
+        /// user's posterior and the target), applied in order by every process; `modelVersion` set.
+        case observation
+    }
+    public var sequence: Int64
+    public var kind: Kind
+    public var item: String
+    public var modelVersion: String?
+    public var payload: Data
+    public init(sequence: Int64 = 0, kind: Kind, item: String, modelVersion: String? = nil, payload: Data = Data()) {
+        self.sequence = sequence
+        self.kind = kind
+        self.item = item
+        self.modelVersion = modelVersion
+        self.payload = payload
+    }
+}
+
+/// A model bundle registered in the store. Its id is the SHA-256 of its bytes.
+public struct PublishedModel: Sendable, Equatable {
+    public var id: String
+    /// Increases with every publish or rollback; the highest is the one that answers.
+    public var sequence: Int64
+    public var publishedAt: Date
+    public var note: String
+    public var byteCount: Int
+    public init(id: String, sequence: Int64, publishedAt: Date, note: String, byteCount: Int) {
+        self.id = id
+        self.sequence = sequence
+        self.publishedAt = publishedAt
+        self.note = note
+        self.byteCount = byteCount
+    }
 }
 
 /// What the service keeps: users, items added at run time and which items are hidden, the
-/// feedback log (append-only), impressions, and each user's adapted state. Every method
-/// returns only once its write is durable. Implementations must be safe to call from many
-/// tasks; they need not order writes for one user (the service serialises per user), so a
-/// store shared by several replicas (PostgreSQL) fits the same protocol.
+/// feedback log (append-only), impressions, each user's adapted state, the published model
+/// versions and shared secrets. Every method returns only once its write is durable.
+///
+/// Several processes may share one store (PostgreSQL): nothing here relies on a process's
+/// memory. A batch and the states adapted from it commit together; a state is saved only if
+/// it is not behind what is stored (compare-and-set on the log sequence), so concurrent
+/// writers for one user lose nothing and never overwrite a newer state with an older one.
 public protocol RecommendationStore: Sendable {
     func user(_ id: String) async throws -> StoredUser?
     /// Creates the user or replaces their features (keeping `createdAt`).
     func saveUser(_ user: StoredUser) async throws
     /// Erases the user, their feedback, impressions and adapted state; false if unknown.
     func deleteUser(_ id: String) async throws -> Bool
-    /// Appends a batch in one transaction; users it names for the first time are created.
-    func append(_ feedback: [StoredFeedback]) async throws
-    /// The user's most recent `limit` feedback rows, oldest first.
-    func recentFeedback(user: String, limit: Int) async throws -> [StoredFeedback]
+
+    /// Appends the batch, the idempotency record and the states in one transaction, all or
+    /// nothing; users it names for the first time are created.
+    func append(_ batch: FeedbackBatch) async throws -> AppendOutcome
+    /// The user's highest feedback sequence (0 without feedback): what a state must reflect.
+    func feedbackHead(user: String) async throws -> Int64
+    /// The latest value of each item the user gave feedback on, for the `limit` most recently
+    /// touched items, oldest first (a re-rated item appears once, at its latest sequence).
+    func latestFeedback(user: String, limit: Int) async throws -> [StoredFeedback]
+    /// Every row of the user's log, oldest first (re-ratings included).
+    func feedbackLog(user: String) async throws -> [StoredFeedback]
     /// Every item the user has given feedback on.
     func ratedItems(user: String) async throws -> Set<String>
+
     func adaptedState(user: String) async throws -> StoredState?
-    func saveAdaptedState(_ state: StoredState, user: String) async throws
-    func saveItem(_ item: StoredItem) async throws
+    /// Saves the state unless the stored one is of the same version and newer
+    /// (`lastSequence` greater); returns whether it was saved.
+    @discardableResult
+    func saveAdaptedState(_ state: StoredState, user: String) async throws -> Bool
+
+    /// Adds or replaces an item added while serving, and logs the change.
+    func saveItem(_ item: StoredItem) async throws -> Int64
     /// Items added while serving, in the order they were added.
     func addedItems() async throws -> [StoredItem]
-    func setHidden(item: String, _ hidden: Bool) async throws
+    func setHidden(item: String, _ hidden: Bool) async throws -> Int64
     func hiddenItems() async throws -> Set<String>
+    /// Logs an observation of a new item; returns its sequence.
+    func recordObservation(item: String, modelVersion: String, payload: Data) async throws -> Int64
+    /// Catalogue changes after `sequence`, in order (at most `limit`).
+    func catalogueChanges(after sequence: Int64, limit: Int) async throws -> [CatalogueChange]
+    /// The last catalogue change's sequence (0 when none).
+    func catalogueHead() async throws -> Int64
+
     func recordImpressions(user: String, items: [String], at: Date) async throws
+
+    /// Registers a bundle's bytes (id: their SHA-256) and makes it the one that answers. Publishing
+    /// bytes already stored makes that version current again (a rollback).
+    func publishModel(_ bytes: Data, note: String) async throws -> PublishedModel
+    /// The version that answers, nil before anything is published.
+    func currentModel() async throws -> PublishedModel?
+    func modelBytes(id: String) async throws -> Data?
+    /// Every publish and rollback, newest first.
+    func modelHistory(limit: Int) async throws -> [PublishedModel]
+
+    /// The value of a named secret shared by every process, created at random on first use.
+    func sharedSecret(name: String) async throws -> Data
+
     func counts() async throws -> StoreCounts
     /// Stored bytes of one user's adapted state row (payload plus the row's fixed fields).
     func storedStateBytes(user: String) async throws -> Int?
@@ -98,6 +249,16 @@ public protocol RecommendationStore: Sendable {
 
 /// Why the store cannot be opened or used.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        /// The store cannot be reached or answered with an error it may not repeat (503 in the service).
+        case unavailable
+        /// Anything else.
+        case failed
+    }
+    public var kind: Kind
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public init(_ description: String, kind: Kind = .failed) {
+        self.description = description
+        self.kind = kind
+    }
 }

@@ -51,6 +51,39 @@ public final class SQLiteStore: RecommendationStore {
                     CREATE INDEX impressions_by_user ON impressions (user);
                     """)
         }
+        // v2: what several processes share (round three): retried writes, the catalogue's change
+        // log, published model versions, shared secrets; the latest value per (user, item).
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    CREATE INDEX feedback_by_user_item ON feedback (user, item, sequence);
+                    CREATE TABLE idempotency (
+                        key TEXT PRIMARY KEY NOT NULL, request_digest TEXT NOT NULL, response BLOB NOT NULL,
+                        created_at REAL NOT NULL) WITHOUT ROWID;
+                    CREATE TABLE catalogue_changes (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, item TEXT NOT NULL,
+                        model_version TEXT, payload BLOB);
+                    CREATE TABLE models (id TEXT PRIMARY KEY NOT NULL, bytes BLOB NOT NULL, byte_count INTEGER NOT NULL)
+                        WITHOUT ROWID;
+                    CREATE TABLE model_publications (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL REFERENCES models (id),
+                        published_at REAL NOT NULL, note TEXT NOT NULL);
+                    CREATE TABLE secrets (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;
+                    """)
+            // A store from before v2: its items and hidden flags become the log's first changes.
+            for row in try Row.fetchAll(
+                db, sql: "SELECT id, title, features, added_at FROM items ORDER BY added_at, rowid")
+            {
+                let item = StoredItem(
+                    id: row["id"], title: row["title"], features: row["features"],
+                    addedAt: Date(timeIntervalSince1970: row["added_at"]))
+                _ = try logChange(
+                    db, CatalogueChange(kind: .added, item: item.id, payload: try CatalogueChange.encode(item)))
+            }
+            for id in try String.fetchAll(db, sql: "SELECT id FROM hidden_items") {
+                _ = try logChange(db, CatalogueChange(kind: .hidden, item: id))
+            }
+        }
         return migrator
     }
 
@@ -92,38 +125,89 @@ public final class SQLiteStore: RecommendationStore {
         }
     }
 
-    public func append(_ feedback: [StoredFeedback]) async throws {
-        guard !feedback.isEmpty else { return }
+    public func append(_ batch: FeedbackBatch) async throws -> AppendOutcome {
         try await pool.write { db in
-            let now = Date().timeIntervalSince1970
-            for user in Set(feedback.map(\.user)) {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO users (id, features, created_at) VALUES (?, ?, ?)",
-                    arguments: [user, Data("{}".utf8), now])
+            if let write = batch.idempotency {
+                if let row = try Row.fetchOne(
+                    db, sql: "SELECT request_digest, response FROM idempotency WHERE key = ?", arguments: [write.key])
+                {
+                    let digest: String = row["request_digest"]
+                    return digest == write.requestDigest ? .replayed(response: row["response"]) : .keyReused
+                }
             }
-            let statement = try db.cachedStatement(
+            let users = Set(batch.rows.map(\.user))
+            var before: [String: Int64] = [:]
+            for user in users { before[user] = try Self.head(db, user: user) }
+            let now = Date().timeIntervalSince1970
+            let createUser = try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO users (id, features, created_at) VALUES (?, ?, ?)")
+            for user in users.sorted() { try createUser.execute(arguments: [user, Data("{}".utf8), now]) }
+            let insert = try db.cachedStatement(
                 sql: "INSERT INTO feedback (user, item, value, timestamp) VALUES (?, ?, ?, ?)")
-            for row in feedback {
-                try statement.execute(arguments: [
+            var heads: [String: Int64] = [:]
+            for row in batch.rows {
+                try insert.execute(arguments: [
                     row.user, row.item, Double(row.value), row.timestamp.timeIntervalSince1970,
                 ])
+                heads[row.user] = db.lastInsertedRowID
             }
+            var saved: Set<String> = []
+            for (user, state) in batch.states {
+                guard let head = heads[user], before[user] == state.basedOn else { continue }
+                if try Self.saveState(
+                    db, StoredState(modelVersion: state.modelVersion, lastSequence: head, values: state.values),
+                    user: user)
+                {
+                    saved.insert(user)
+                }
+            }
+            for change in batch.catalogue { _ = try Self.logChange(db, change) }
+            if let write = batch.idempotency {
+                try db.execute(
+                    sql: "INSERT INTO idempotency (key, request_digest, response, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [write.key, write.requestDigest, write.response, now])
+            }
+            return .stored(heads: heads, statesSaved: saved)
         }
     }
 
-    public func recentFeedback(user: String, limit: Int) async throws -> [StoredFeedback] {
+    static func head(_ db: Database, user: String) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM feedback WHERE user = ?", arguments: [user]) ?? 0
+    }
+
+    public func feedbackHead(user: String) async throws -> Int64 {
+        try await pool.read { db in try Self.head(db, user: user) }
+    }
+
+    public func latestFeedback(user: String, limit: Int) async throws -> [StoredFeedback] {
         try await pool.read { db in
             let rows = try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT sequence, item, value, timestamp FROM feedback WHERE user = ? ORDER BY sequence DESC LIMIT ?",
+                sql: """
+                    SELECT sequence, item, value, timestamp FROM (
+                        SELECT sequence, item, value, timestamp,
+                               ROW_NUMBER() OVER (PARTITION BY item ORDER BY sequence DESC) AS newest
+                        FROM feedback WHERE user = ?)
+                    WHERE newest = 1 ORDER BY sequence DESC LIMIT ?
+                    """,
                 arguments: [user, limit])
-            return rows.reversed().map { row in
-                StoredFeedback(
-                    user: user, item: row["item"], value: Float(row["value"] as Double),
-                    timestamp: Date(timeIntervalSince1970: row["timestamp"]), sequence: row["sequence"])
-            }
+            return rows.reversed().map { Self.feedback($0, user: user) }
         }
+    }
+
+    public func feedbackLog(user: String) async throws -> [StoredFeedback] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sequence, item, value, timestamp FROM feedback WHERE user = ? ORDER BY sequence",
+                arguments: [user]
+            ).map { Self.feedback($0, user: user) }
+        }
+    }
+
+    static func feedback(_ row: Row, user: String) -> StoredFeedback {
+        StoredFeedback(
+            user: user, item: row["item"], value: Float(row["value"] as Double),
+            timestamp: Date(timeIntervalSince1970: row["timestamp"]), sequence: row["sequence"])
     }
 
     public func ratedItems(user: String) async throws -> Set<String> {
@@ -145,20 +229,32 @@ public final class SQLiteStore: RecommendationStore {
         }
     }
 
-    public func saveAdaptedState(_ state: StoredState, user: String) async throws {
-        try await pool.write { db in
-            try db.execute(
-                sql:
-                    "INSERT OR REPLACE INTO adapted_state (user, model_version, last_sequence, state) VALUES (?, ?, ?, ?)",
-                arguments: [user, state.modelVersion, state.lastSequence, Self.bytes(state.values)])
-        }
+    @discardableResult
+    public func saveAdaptedState(_ state: StoredState, user: String) async throws -> Bool {
+        try await pool.write { db in try Self.saveState(db, state, user: user) }
     }
 
-    public func saveItem(_ item: StoredItem) async throws {
-        try await pool.write { db in
+    /// Compare-and-set: a state of the same version never replaces a newer one.
+    static func saveState(_ db: Database, _ state: StoredState, user: String) throws -> Bool {
+        try db.execute(
+            sql: """
+                INSERT INTO adapted_state (user, model_version, last_sequence, state) VALUES (?, ?, ?, ?)
+                ON CONFLICT(user) DO UPDATE SET model_version = excluded.model_version,
+                    last_sequence = excluded.last_sequence, state = excluded.state
+                WHERE adapted_state.model_version <> excluded.model_version
+                    OR adapted_state.last_sequence <= excluded.last_sequence
+                """,
+            arguments: [user, state.modelVersion, state.lastSequence, Self.bytes(state.values)])
+        return db.changesCount > 0
+    }
+
+    public func saveItem(_ item: StoredItem) async throws -> Int64 {
+        let payload = try CatalogueChange.encode(item)
+        return try await pool.write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?)",
                 arguments: [item.id, item.title, item.features, item.addedAt.timeIntervalSince1970])
+            return try Self.logChange(db, CatalogueChange(kind: .added, item: item.id, payload: payload))
         }
     }
 
@@ -173,13 +269,14 @@ public final class SQLiteStore: RecommendationStore {
         }
     }
 
-    public func setHidden(item: String, _ hidden: Bool) async throws {
+    public func setHidden(item: String, _ hidden: Bool) async throws -> Int64 {
         try await pool.write { db in
             if hidden {
                 try db.execute(sql: "INSERT OR IGNORE INTO hidden_items (id) VALUES (?)", arguments: [item])
             } else {
                 try db.execute(sql: "DELETE FROM hidden_items WHERE id = ?", arguments: [item])
             }
+            return try Self.logChange(db, CatalogueChange(kind: hidden ? .hidden : .shown, item: item))
         }
     }
 
@@ -187,11 +284,105 @@ public final class SQLiteStore: RecommendationStore {
         try await pool.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM hidden_items")) }
     }
 
+    public func recordObservation(item: String, modelVersion: String, payload: Data) async throws -> Int64 {
+        try await pool.write { db in
+            try Self.logChange(
+                db, CatalogueChange(kind: .observation, item: item, modelVersion: modelVersion, payload: payload))
+        }
+    }
+
+    static func logChange(_ db: Database, _ change: CatalogueChange) throws -> Int64 {
+        try db.execute(
+            sql: "INSERT INTO catalogue_changes (kind, item, model_version, payload) VALUES (?, ?, ?, ?)",
+            arguments: [change.kind.rawValue, change.item, change.modelVersion, change.payload])
+        return db.lastInsertedRowID
+    }
+
+    public func catalogueChanges(after sequence: Int64, limit: Int) async throws -> [CatalogueChange] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sequence, kind, item, model_version, payload FROM catalogue_changes
+                    WHERE sequence > ? ORDER BY sequence LIMIT ?
+                    """,
+                arguments: [sequence, limit]
+            ).compactMap { row in
+                guard let kind = CatalogueChange.Kind(rawValue: row["kind"]) else { return nil }
+                return CatalogueChange(
+                    sequence: row["sequence"], kind: kind, item: row["item"], modelVersion: row["model_version"],
+                    payload: row["payload"] ?? Data())
+            }
+        }
+    }
+
+    public func catalogueHead() async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM catalogue_changes") ?? 0
+        }
+    }
+
     public func recordImpressions(user: String, items: [String], at date: Date) async throws {
         guard !items.isEmpty else { return }
         try await pool.write { db in
             let statement = try db.cachedStatement(sql: "INSERT INTO impressions (user, item, at) VALUES (?, ?, ?)")
             for item in items { try statement.execute(arguments: [user, item, date.timeIntervalSince1970]) }
+        }
+    }
+
+    // MARK: - Model versions
+
+    public func publishModel(_ bytes: Data, note: String) async throws -> PublishedModel {
+        let id = PublishedModel.identifier(of: bytes)
+        let now = Date()
+        return try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO models (id, bytes, byte_count) VALUES (?, ?, ?)",
+                arguments: [id, bytes, bytes.count])
+            try db.execute(
+                sql: "INSERT INTO model_publications (model, published_at, note) VALUES (?, ?, ?)",
+                arguments: [id, now.timeIntervalSince1970, note])
+            return PublishedModel(
+                id: id, sequence: db.lastInsertedRowID, publishedAt: now, note: note, byteCount: bytes.count)
+        }
+    }
+
+    public func currentModel() async throws -> PublishedModel? {
+        try await modelHistory(limit: 1).first
+    }
+
+    public func modelBytes(id: String) async throws -> Data? {
+        try await pool.read { db in try Data.fetchOne(db, sql: "SELECT bytes FROM models WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func modelHistory(limit: Int) async throws -> [PublishedModel] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p.sequence, p.model, p.published_at, p.note, m.byte_count
+                    FROM model_publications p JOIN models m ON m.id = p.model
+                    ORDER BY p.sequence DESC LIMIT ?
+                    """,
+                arguments: [limit]
+            ).map { row in
+                PublishedModel(
+                    id: row["model"], sequence: row["sequence"],
+                    publishedAt: Date(timeIntervalSince1970: row["published_at"]), note: row["note"],
+                    byteCount: row["byte_count"])
+            }
+        }
+    }
+
+    public func sharedSecret(name: String) async throws -> Data {
+        let candidate = PublishedModel.randomBytes(32)
+        return try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", arguments: [name, candidate])
+            guard let value = try Data.fetchOne(db, sql: "SELECT value FROM secrets WHERE name = ?", arguments: [name])
+            else { throw StoreError("the secret '\(name)' vanished while being created") }
+            return value
         }
     }
 

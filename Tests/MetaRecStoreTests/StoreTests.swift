@@ -18,16 +18,17 @@ import Testing
         let store = try SQLiteStore(path: path)
         let created = Date(timeIntervalSince1970: 1_700_000_000)
         try await store.saveUser(StoredUser(id: "ann", features: Data(#"{"age":30}"#.utf8), createdAt: created))
-        try await store.append([
-            StoredFeedback(user: "ann", item: "10", value: 5, timestamp: created),
-            StoredFeedback(user: "bob", item: "11", value: 2, timestamp: created),  // bob is created
-            StoredFeedback(user: "ann", item: "12", value: 1, timestamp: created.addingTimeInterval(5)),
-        ])
+        _ = try await store.append(
+            FeedbackBatch(rows: [
+                StoredFeedback(user: "ann", item: "10", value: 5, timestamp: created),
+                StoredFeedback(user: "bob", item: "11", value: 2, timestamp: created),  // bob is created
+                StoredFeedback(user: "ann", item: "12", value: 1, timestamp: created.addingTimeInterval(5)),
+            ]))
         try await store.saveAdaptedState(
             StoredState(modelVersion: "v1", lastSequence: 3, values: [1.5, -2, .pi]), user: "ann")
-        try await store.saveItem(
+        _ = try await store.saveItem(
             StoredItem(id: "new", title: "New", features: Data(#"{"genres":["Drama"]}"#.utf8), addedAt: created))
-        try await store.setHidden(item: "10", true)
+        _ = try await store.setHidden(item: "10", true)
         try await store.recordImpressions(user: "ann", items: ["11", "13"], at: created)
         try await store.close()
 
@@ -35,9 +36,9 @@ import Testing
         let ann = try #require(try await reopened.user("ann"))
         #expect(ann.features == Data(#"{"age":30}"#.utf8) && ann.createdAt == created && ann.feedbackCount == 2)
         #expect(try await reopened.user("bob")?.feedbackCount == 1)
-        let recent = try await reopened.recentFeedback(user: "ann", limit: 10)
+        let recent = try await reopened.latestFeedback(user: "ann", limit: 10)
         #expect(recent.map(\.item) == ["10", "12"], "oldest first")
-        #expect(try await reopened.recentFeedback(user: "ann", limit: 1).map(\.item) == ["12"], "the most recent N")
+        #expect(try await reopened.latestFeedback(user: "ann", limit: 1).map(\.item) == ["12"], "the most recent N")
         #expect(try await reopened.ratedItems(user: "ann") == ["10", "12"])
         #expect(
             try await reopened.adaptedState(user: "ann")
@@ -49,22 +50,23 @@ import Testing
                 == StoreCounts(users: 2, feedback: 3, addedItems: 1, impressions: 2, adaptedStates: 1))
         let bytes = try #require(try await reopened.storedStateBytes(user: "ann"))
         #expect(bytes == 3 + 2 + 8 + 3 * 4)
-        try await reopened.setHidden(item: "10", false)
+        _ = try await reopened.setHidden(item: "10", false)
         #expect(try await reopened.hiddenItems().isEmpty)
         try await reopened.close()
     }
 
     @Test func deletingAUserErasesTheirFeedbackStateAndImpressions() async throws {
         let store = try SQLiteStore(path: temporaryPath())
-        try await store.append([
-            StoredFeedback(user: "ann", item: "1", value: 4, timestamp: Date()),
-            StoredFeedback(user: "bob", item: "1", value: 4, timestamp: Date()),
-        ])
+        _ = try await store.append(
+            FeedbackBatch(rows: [
+                StoredFeedback(user: "ann", item: "1", value: 4, timestamp: Date()),
+                StoredFeedback(user: "bob", item: "1", value: 4, timestamp: Date()),
+            ]))
         try await store.saveAdaptedState(StoredState(modelVersion: "v", lastSequence: 1, values: [1]), user: "ann")
         try await store.recordImpressions(user: "ann", items: ["2"], at: Date())
         #expect(try await store.deleteUser("ann"))
         #expect(try await store.user("ann") == nil)
-        #expect(try await store.recentFeedback(user: "ann", limit: 10).isEmpty)
+        #expect(try await store.latestFeedback(user: "ann", limit: 10).isEmpty)
         #expect(try await store.adaptedState(user: "ann") == nil)
         #expect(
             try await store.counts()
@@ -78,14 +80,16 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for batch in 0..<20 {
                 group.addTask {
-                    try await store.append(
-                        (0..<5).map { StoredFeedback(user: "ann", item: "\(batch)-\($0)", value: 1, timestamp: Date()) }
-                    )
+                    _ = try await store.append(
+                        FeedbackBatch(
+                            rows: (0..<5).map {
+                                StoredFeedback(user: "ann", item: "\(batch)-\($0)", value: 1, timestamp: Date())
+                            }))
                 }
             }
             try await group.waitForAll()
         }
-        #expect(try await store.recentFeedback(user: "ann", limit: 1000).count == 100)
+        #expect(try await store.latestFeedback(user: "ann", limit: 1000).count == 100)
         try await store.close()
     }
 

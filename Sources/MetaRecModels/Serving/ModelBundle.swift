@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import MetaRecCore
 import MetaRecData
@@ -30,26 +31,44 @@ public struct ModelBundle: Sendable {
         public var trainingUsers: Int?
     }
 
-    /// How feedback values map to the model's targets, and their range.
+    /// The values a model reads and their range. A rating model reads raw ratings between
+    /// `minimum` and `maximum`; a click model (`implicitThreshold` set: it was trained on ratings
+    /// at or above the threshold as clicks) reads 1 for a click and 0 for a skip, and a raw rating
+    /// becomes one through ``click(fromRating:)``.
     public struct FeedbackScale: Codable, Sendable, Equatable {
-        /// Values at or above it are clicks (1), others 0; nil for explicit ratings.
+        /// Ratings at or above it were clicks (1) in training, others 0; nil for explicit ratings.
         public var implicitThreshold: Float?
         public var minimum: Float
         public var maximum: Float
 
-        /// Whether a raw feedback value is one the training data could hold.
-        public func contains(_ value: Float) -> Bool { value.isFinite && value >= minimum && value <= maximum }
+        public var isClick: Bool { implicitThreshold != nil }
+
+        /// Whether the model can read `value` as it stands: a click model 0 or 1, a rating model
+        /// a rating the training data could hold.
+        public func contains(_ value: Float) -> Bool {
+            isClick ? value == 0 || value == 1 : value.isFinite && value >= minimum && value <= maximum
+        }
+
+        /// What the model reads, said for an error message.
+        public var expected: String {
+            isClick
+                ? "0 (skip) or 1 (click), true or false, or a 'rating' compared with the click threshold \(implicitThreshold ?? 0)"
+                : "a rating from \(minimum) to \(maximum)"
+        }
+
+        /// A raw rating as a click model reads it (nil for a rating model, which reads it as it is).
+        public func click(fromRating rating: Float) -> Float? {
+            guard let implicitThreshold, rating.isFinite else { return nil }
+            return rating >= implicitThreshold ? 1 : 0
+        }
 
         /// A predicted rating kept on the scale (a network's output is not bounded).
         public func clipped(_ score: Float) -> Float {
-            implicitThreshold == nil ? min(max(score, minimum), maximum) : score
+            isClick ? score : min(max(score, minimum), maximum)
         }
 
-        /// The model's target for a raw feedback value.
-        public func target(_ value: Float) -> Float {
-            guard let implicitThreshold else { return value }
-            return value >= implicitThreshold ? 1 : 0
-        }
+        /// The model's target for a value it reads (``contains(_:)``).
+        public func target(_ value: Float) -> Float { value }
     }
 
     public struct Description: Codable, Sendable {
@@ -69,6 +88,9 @@ public struct ModelBundle: Sendable {
     public var description: Description
     /// "generator.weight" and "generator.bias" of a ``MetaEmbeddingGenerator``, or empty.
     public var generator: ParameterSet
+    /// The SHA-256 of the bytes it was read from (or, for a bundle built in memory, of the bytes
+    /// it writes): ``version(of:)``.
+    public private(set) var version: String
 
     /// The bundle of a method trained in `experiment`, with the generator for new items if given.
     public init(
@@ -94,26 +116,32 @@ public struct ModelBundle: Sendable {
             fileChecksums: dataset.fileChecksums, generatorScale: generator?.scale,
             createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down)))  // ISO 8601 keeps whole seconds
         self.generator = generator?.parameters ?? ParameterSet()
+        self.version = ""
+        self.version = (try? serialized()).map { Self.version(of: $0) } ?? ""
     }
 
     /// Writes the bundle atomically (the checkpoint's own write).
     public func write(to url: URL) throws {
-        var checkpoint = try archive.checkpoint()
-        for name in generator.names {
-            let tensor = generator.tensor(name)
-            checkpoint.tensors[name] = StoredTensor(shape: tensor.shape, values: tensor.denseValues)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        checkpoint.metadata[Self.descriptionKey] = String(decoding: try encoder.encode(description), as: UTF8.self)
-        try checkpoint.write(to: url)
+        try checkpoint().write(to: url)
     }
 
     /// Reads a bundle; a model file in the old layout (no catalogue, no encoders) is refused
     /// with the command that rebuilds it.
     public init(contentsOf url: URL) throws {
-        let checkpoint = try Checkpoint(contentsOf: url)
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: url)
+        } catch {
+            throw ModelArchiveError(path: url.path, reason: "cannot be read: \(error.localizedDescription)")
+        }
+        try self.init(bytes: bytes, source: url)
+    }
+
+    /// Reads a bundle from its bytes (a file's, or a published version's from the store) and
+    /// checks it (``validate()``): a bundle that would serve nonsense is refused with the reason.
+    public init(bytes: Data, source url: URL) throws {
+        let checkpoint = try Checkpoint(bytes: [UInt8](bytes), source: url.path)
+        version = Self.version(of: bytes)
         archive = try ModelArchive(checkpoint: checkpoint, source: url)
         guard let json = checkpoint.metadata[Self.descriptionKey] else {
             let data = archive.header.data
@@ -150,17 +178,30 @@ public struct ModelBundle: Sendable {
                     "the catalogue lists \(description.catalogue.ids.count) items, the model was built for \(archive.header.items.entityCount)"
             )
         }
+        if let problem = problem() { throw ModelArchiveError(path: url.path, reason: problem) }
     }
 
-    /// A short identifier of this trained model (hash of its description and creation time).
-    public var version: String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-        let text =
-            "\(archive.header.kind.rawValue)|\(archive.header.data.name)|\(archive.header.data.seed)|\(description.createdAt.timeIntervalSince1970)|\(description.catalogue.ids.count)"
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
+    /// The bundle as the bytes `write(to:)` stores.
+    public func serialized() throws -> Data {
+        Data(try checkpoint().serialized())
+    }
+
+    private func checkpoint() throws -> Checkpoint {
+        var checkpoint = try archive.checkpoint()
+        for name in generator.names {
+            let tensor = generator.tensor(name)
+            checkpoint.tensors[name] = StoredTensor(shape: tensor.shape, values: tensor.denseValues)
         }
-        return String(hash, radix: 16)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        checkpoint.metadata[Self.descriptionKey] = String(decoding: try encoder.encode(description), as: UTF8.self)
+        return checkpoint
+    }
+
+    /// The SHA-256 of the bundle's bytes, in hex: the same weights give the same version, any
+    /// change a new one (what `metarec publish` registers and `/v1/model` reports).
+    public static func version(of bytes: some Sequence<UInt8>) -> String {
+        SHA256.hash(data: Array(bytes)).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -180,6 +180,12 @@ public final class Recommender: @unchecked Sendable {
     /// Adds an item from its raw features: its row is computed now (feature embeddings, and the
     /// generated id embedding when the bundle holds a generator), so the next ranking includes it.
     @discardableResult
+    /// Throws what ``addItem(id:title:features:addedAt:hidden:)`` would for these features
+    /// (unknown fields, wrong types), without adding anything.
+    public func validateItem(features: [String: FeatureValue]) throws {
+        _ = try bundle.description.itemEncoder.rawFeatures(features, side: "item")
+    }
+
     public func addItem(
         id: String, title: String, features: [String: FeatureValue], addedAt: Date = Date(), hidden: Bool = false
     ) throws -> Item {
@@ -299,7 +305,7 @@ public final class Recommender: @unchecked Sendable {
             guard scale.contains(value) else {
                 throw RecommenderError(
                     .invalid,
-                    "feedback value \(value) for item '\(item)' is outside the scale \(scale.minimum)-\(scale.maximum) of the data this model was trained on"
+                    "feedback value \(value) for item '\(item)' is not one this model reads: expected \(scale.expected)"
                 )
             }
             return (row, scale.target(value))
@@ -317,16 +323,52 @@ public final class Recommender: @unchecked Sendable {
     public func observeNewItems(
         userFeatures: [String: FeatureValue], state: AdaptedState?, feedback: [(item: String, value: Float)]
     ) throws -> Int {
+        let observations = try newItemObservations(userFeatures: userFeatures, state: state, feedback: feedback)
+        return observations.filter { apply($0) }.count
+    }
+
+    /// One rating of an item added while serving, as every serving process folds it into the
+    /// item's posterior: the target, then the user's posterior mean (``UserWeights``). Kept in
+    /// the store's catalogue log, so replicas apply the same observations in the same order.
+    public struct NewItemObservation: Sendable, Equatable {
+        public var item: String
+        public var values: [Float]
+        public init(item: String, values: [Float]) {
+            self.item = item
+            self.values = values
+        }
+    }
+
+    /// What ``observeNewItems(userFeatures:state:feedback:)`` would fold in, without folding it.
+    public func newItemObservations(
+        userFeatures: [String: FeatureValue], state: AdaptedState?, feedback: [(item: String, value: Float)]
+    ) throws -> [NewItemObservation] {
         let (batch, _) = try userBatch(userFeatures)
         let (scorer, rowsByID, beliefRows) = locked { (self.scorer, self.rows, Set(self.itemBeliefs.keys)) }
         let support = try targets(feedback, rows: rowsByID).filter { beliefRows.contains($0.row) }
-        guard case .covariance(let head, _) = scorer, !support.isEmpty else { return 0 }
-        let (mean, covariance) = try posterior(head, batch: batch, state: state)
-        let user = UserWeights(mean: mean, covariance: covariance)
-        locked {
-            for (row, target) in support { itemBeliefs[row]?.observe(user, rating: Double(target)) }
+        guard case .covariance(let head, _) = scorer, !support.isEmpty else { return [] }
+        var ids: [Int: String] = [:]
+        for entry in feedback { if let row = rowsByID[entry.item] { ids[row] = entry.item } }
+        let mean = try posterior(head, batch: batch, state: state).mean.map(Float.init)
+        return support.compactMap { row, target in
+            ids[row].map { NewItemObservation(item: $0, values: [target] + mean) }
         }
-        return support.count
+    }
+
+    /// Folds an observation into its item's posterior; false when the item has none (another
+    /// model's observation, or an item unknown here) or the values have the wrong length.
+    @discardableResult
+    public func apply(_ observation: NewItemObservation) -> Bool {
+        locked {
+            guard let row = rows[observation.item], var belief = itemBeliefs[row],
+                case .covariance(let head, _) = scorer, observation.values.count == head.dimension + 1,
+                observation.values.allSatisfy(\.isFinite)
+            else { return false }
+            let mean = observation.values.dropFirst().map(Double.init)
+            belief.observe(UserWeights(mean: mean, covariance: []), rating: Double(observation.values[0]))
+            itemBeliefs[row] = belief
+            return true
+        }
     }
 
     /// The `count` best visible items for a user (the meta-learned prior when `state` is nil),

@@ -15,12 +15,65 @@ struct UserView: Codable, Sendable {
 }
 
 struct FeedbackBody: Codable, Sendable {
+    /// A number, or `true`/`false` for a click or a skip.
+    enum Value: Codable, Sendable {
+        case number(Double)
+        case flag(Bool)
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let flag = try? container.decode(Bool.self) {
+                self = .flag(flag)
+            } else {
+                self = .number(try container.decode(Double.self))
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .number(let number): try container.encode(number)
+            case .flag(let flag): try container.encode(flag)
+            }
+        }
+    }
+
     struct Entry: Codable, Sendable {
         var user: String
         var item: String
-        var value: Double
+        /// A rating model's rating; a click model's 1 or `true` (click), 0 or `false` (skip).
+        var value: Value?
+        /// A raw rating, for a click model: a click when at or above the model's threshold.
+        var rating: Double?
         /// Seconds since 1970; the time of arrival when absent.
         var timestamp: Double?
+
+        /// The value as the model reads it (``ModelBundle/FeedbackScale``); the service checks
+        /// it is on the scale.
+        func modelValue(scale: ModelBundle.FeedbackScale, index: Int) throws -> Float {
+            switch (value, rating) {
+            case (nil, nil):
+                throw APIError(.badRequest, "feedback[\(index)]: needs 'value' (or, for a click model, 'rating')")
+            case (.some, .some):
+                throw APIError(.badRequest, "feedback[\(index)]: give 'value' or 'rating', not both")
+            case (.flag(let flag), nil):
+                guard scale.isClick else {
+                    throw APIError(
+                        .badRequest, "feedback[\(index)].value: this model reads ratings; expected \(scale.expected)")
+                }
+                return flag ? 1 : 0
+            case (.number(let number), nil):
+                guard number.isFinite, Float(number).isFinite else {
+                    throw APIError(.badRequest, "feedback[\(index)].value: must be a finite number")
+                }
+                return Float(number)
+            case (nil, .some(let raw)):
+                guard raw.isFinite, Float(raw).isFinite else {
+                    throw APIError(.badRequest, "feedback[\(index)].rating: must be a finite number")
+                }
+                return scale.click(fromRating: Float(raw)) ?? Float(raw)
+            }
+        }
     }
     var feedback: [Entry]
 }

@@ -4,7 +4,7 @@ import Foundation
 /// Who may write: the admin token (read from a file or the environment, never the command
 /// line), or a short-lived session token that authorises writes for one user only (the
 /// onboarding page's visitor). Session tokens are `user.expiry.mac` with an HMAC-SHA256 mac
-/// under a key generated at start (or derived from the admin token, so replicas agree).
+/// under the store's shared secret, so every replica accepts every replica's sessions.
 struct Authorization: Sendable {
     enum Grant: Equatable, Sendable {
         case admin
@@ -16,13 +16,9 @@ struct Authorization: Sendable {
     let sessionKeyBytes: Data
     let sessionLifetime: TimeInterval
 
-    init(adminToken: String?, sessionLifetime: TimeInterval = 3600) {
+    init(adminToken: String?, sessionKey: Data, sessionLifetime: TimeInterval = 3600) {
         self.adminToken = adminToken
-        if let adminToken {
-            sessionKeyBytes = Data(SHA256.hash(data: Data(("metarec-session:" + adminToken).utf8)))
-        } else {
-            sessionKeyBytes = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }
-        }
+        sessionKeyBytes = sessionKey
         self.sessionLifetime = sessionLifetime
     }
 

@@ -1,7 +1,10 @@
+import Crypto
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import MetaRecModels
+import MetaRecStore
 import NIOCore
 
 /// A 4xx answer whose JSON body `{"error": ...}` names the field or id at fault.
@@ -27,15 +30,26 @@ enum JSON {
         return encoder
     }()
 
-    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:])
+        -> Response
+    {
         let data = (try? encoder.encode(value)) ?? Data(#"{"error":"the response could not be encoded"}"#.utf8)
-        return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return response(bytes: data, status: status, headers: headers)
+    }
+
+    static func response(bytes: Data, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// Reads a bounded body and decodes it; errors name the offending field.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        try decode(type, from: try await body(of: request, limit: limit))
+    }
+
+    /// A request's body, at most `limit` bytes (413 beyond), not empty.
+    static func body(of request: Request, limit: Int) async throws -> Data {
         var request = request
         let buffer: ByteBuffer
         do {
@@ -47,11 +61,23 @@ enum JSON {
         }
         let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
         guard !bytes.isEmpty else { throw APIError(.badRequest, "the request needs a JSON body") }
+        return Data(bytes)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: Data) throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            return try JSONDecoder().decode(T.self, from: bytes)
         } catch let error as DecodingError {
             throw APIError(.badRequest, describe(error))
         }
+    }
+
+    /// What an `Idempotency-Key` is bound to: the method, the path and the body's bytes.
+    static func digest(method: String, path: String, body: Data) -> String {
+        var hasher = SHA256()
+        hasher.update(data: Data("\(method) \(path)\n".utf8))
+        hasher.update(data: body)
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     /// "field.path: what was wrong", from a decoding error.
@@ -100,6 +126,19 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as RecommenderError {
             return JSON.response(
                 ErrorView(error: error.description), status: error.kind == .unknownItem ? .notFound : .badRequest)
+        } catch let error as RecommendationService.FeedbackRefusal {
+            let status: HTTPResponse.Status
+            switch error.kind {
+            case .unknownItem: status = .notFound
+            case .hiddenItem, .keyReused: status = .conflict
+            case .badValue: status = .badRequest
+            }
+            return JSON.response(ErrorView(error: error.message), status: status)
+        } catch let error as StoreError where error.kind == .unavailable {
+            logger.warning("\(request.method) \(request.uri.path): the store is unavailable: \(error)")
+            return JSON.response(
+                ErrorView(error: "the store is unavailable; try again shortly"), status: .serviceUnavailable,
+                headers: [.retryAfter: "1"])
         } catch let error as HTTPError {
             let message =
                 error.body
@@ -111,4 +150,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return JSON.response(ErrorView(error: "internal error"), status: .internalServerError)
         }
     }
+}
+
+extension HTTPField.Name {
+    /// A client's key for a write it may retry (IETF draft "The Idempotency-Key HTTP Header Field").
+    static let idempotencyKey = Self("Idempotency-Key")!
+    /// Set on the answer to a retried write: the first answer, given again; nothing was stored.
+    static let idempotentReplayed = Self("Idempotent-Replayed")!
 }

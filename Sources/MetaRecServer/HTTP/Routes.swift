@@ -96,30 +96,26 @@ struct Routes: Sendable {
 
         v1.post("/feedback") { request, _ in
             let grant = try requireWriter(request)
-            let body = try await JSON.decode(FeedbackBody.self, from: request, limit: options.maximumBodyBytes)
+            let bytes = try await JSON.body(of: request, limit: options.maximumBodyBytes)
+            let body = try JSON.decode(FeedbackBody.self, from: bytes)
             guard !body.feedback.isEmpty else { throw APIError(.badRequest, "feedback: the batch is empty") }
             guard body.feedback.count <= options.maximumBatch else {
                 throw APIError(
                     .contentTooLarge, "feedback: \(body.feedback.count) rows, at most \(options.maximumBatch) per batch"
                 )
             }
+            let scale = service.recommender.bundle.description.feedback
             let now = Date()
             let rows = try body.feedback.enumerated().map { index, entry -> StoredFeedback in
-                guard !entry.user.isEmpty else {
-                    throw APIError(.badRequest, "feedback[\(index)].user: must not be empty")
+                guard !entry.user.isEmpty, entry.user.count <= 256 else {
+                    throw APIError(.badRequest, "feedback[\(index)].user: must be 1 to 256 characters")
                 }
                 guard !entry.item.isEmpty else {
                     throw APIError(.badRequest, "feedback[\(index)].item: must not be empty")
                 }
-                guard entry.value.isFinite, Float(entry.value).isFinite else {
-                    throw APIError(.badRequest, "feedback[\(index)].value: must be a finite number")
-                }
                 if case .user(let allowed) = grant, entry.user != allowed {
                     throw APIError(
                         .forbidden, "feedback[\(index)].user: this session may only write for user '\(allowed)'")
-                }
-                guard service.recommender.item(entry.item) != nil else {
-                    throw APIError(.notFound, "feedback[\(index)].item: item '\(entry.item)' is not in the catalogue")
                 }
                 var timestamp = now
                 if let seconds = entry.timestamp {
@@ -128,11 +124,23 @@ struct Routes: Sendable {
                     }
                     timestamp = Date(timeIntervalSince1970: seconds)
                 }
-                return StoredFeedback(
-                    user: entry.user, item: entry.item, value: Float(entry.value), timestamp: timestamp)
+                let value = try entry.modelValue(scale: scale, index: index)
+                return StoredFeedback(user: entry.user, item: entry.item, value: value, timestamp: timestamp)
             }
-            try await service.addFeedback(rows)
-            return JSON.response(StoredCount(stored: rows.count))
+            let answer = try JSON.encoder.encode(StoredCount(stored: rows.count))
+            var idempotency: IdempotentWrite?
+            if let key = request.headers[.idempotencyKey] {
+                guard !key.isEmpty, key.count <= 256 else {
+                    throw APIError(.badRequest, "Idempotency-Key: must be 1 to 256 characters")
+                }
+                idempotency = IdempotentWrite(
+                    key: key, requestDigest: JSON.digest(method: "POST", path: "/v1/feedback", body: bytes),
+                    response: answer)
+            }
+            switch try await service.addFeedback(rows, idempotency: idempotency) {
+            case .stored: return JSON.response(bytes: answer)
+            case .replayed(let first): return JSON.response(bytes: first, headers: [.idempotentReplayed: "true"])
+            }
         }
 
         v1.post("/items") { request, _ in
@@ -300,12 +308,12 @@ struct Routes: Sendable {
     }
 
     private func status() async throws -> StatusView {
-        let minute = await service.monitor.lastMinute()
+        let minute = service.monitor.lastMinute()
         return StatusView(
             model: modelView(), counts: try await service.store.counts(),
             requests: .init(
-                total: await service.monitor.requests, lastMinute: minute.count, p50Milliseconds: minute.p50,
+                total: service.monitor.requests, lastMinute: minute.count, p50Milliseconds: minute.p50,
                 p99Milliseconds: minute.p99),
-            events: await service.monitor.events)
+            events: service.monitor.events)
     }
 }

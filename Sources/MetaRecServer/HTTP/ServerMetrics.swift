@@ -36,7 +36,7 @@ public struct ServerMetrics: Sendable {
 /// Times every request: swift-metrics for `/metrics`, and the in-process window for the admin status.
 struct MetricsRecorder<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
-    let monitor: RecommendationService.Monitor
+    let monitor: Monitor
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -47,7 +47,7 @@ struct MetricsRecorder<Context: RequestContext>: RouterMiddleware {
         metrics.record(
             route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code,
             seconds: seconds)
-        await monitor.record(seconds: seconds)
+        monitor.record(seconds: seconds)
         return response
     }
 }

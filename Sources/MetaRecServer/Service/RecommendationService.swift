@@ -4,10 +4,14 @@ import MetaRecStore
 
 /// Options of the running service.
 public struct ServiceOptions: Sendable {
-    /// The most recent feedback rows a user is adapted to.
+    /// The most recently touched items a user is adapted to (a re-rated item counts once, at
+    /// its latest value).
     public var adaptationWindow = 100
-    /// Record served recommendations as impressions (nil: on for click data, off for ratings).
-    public var recordImpressions: Bool?
+    /// Record served recommendations as impressions. Off by default: an impression is not used
+    /// in adaptation (a list that was shown is weak, position-biased evidence that its items were
+    /// seen, and re-adapting a user on every read would double the cost of a recommendation), so
+    /// storing one is only worth it for offline study.
+    public var recordImpressions = false
     /// Largest request body, in bytes (413 beyond).
     public var maximumBodyBytes = 1 << 20
     /// Most feedback rows in one batch (413 beyond).
@@ -16,16 +20,25 @@ public struct ServiceOptions: Sendable {
     public var maximumCount = 1000
     /// Reads need a token too (the admin token, or a session for that user's own reads).
     public var protectReads = false
+    /// How often a process asks the store for catalogue changes and a newly published model:
+    /// a change made through another process is served here at most this late (plus the time
+    /// to load a new model, which happens beside serving).
+    public var refreshInterval: Duration = .seconds(1)
     public init() {}
 }
 
 /// The service's behaviour, independent of HTTP: users, feedback, recommendations and items over
-/// a ``Recommender`` and a ``RecommendationStore``. Work for one user is serialised (``KeyedLock``);
-/// each feedback batch is durable before it is acknowledged, then the users it names are
-/// re-adapted from their stored feedback, so a recommendation read costs one scoring pass.
+/// a ``Recommender`` and a ``RecommendationStore``.
+///
+/// The store is the one truth, so several processes can serve one store: a user's adapted state
+/// is read from the store and served only if it reflects their whole log under the model version
+/// that answers (else it is adapted again from the log); items added, hidden flags and new-item
+/// observations reach every process through the store's catalogue log (``ServiceOptions/refreshInterval``);
+/// a newly published model is loaded beside serving and swapped in when ready. A feedback batch is
+/// validated whole, adapted, and then written with the adapted states in one transaction.
 public final class RecommendationService: Sendable {
-    /// What the service keeps in memory per user (filled from the store on first use).
-    struct UserCache: Sendable {
+    /// What a read needs of one user.
+    struct UserSnapshot: Sendable {
         var features: [String: FeatureValue]
         var createdAt: Date
         var rated: Set<String>
@@ -33,142 +46,211 @@ public final class RecommendationService: Sendable {
         var state: Recommender.AdaptedState?
     }
 
-    public let recommender: Recommender
     public let store: any RecommendationStore
     public let options: ServiceOptions
+    let live: LiveModel
+    /// The key session tokens are signed with, shared by every process through the store.
+    let sessionKey: Data
     let locks = KeyedLock()
-    let cache = Cache()
     let monitor = Monitor()
 
-    /// Loads the items added in earlier runs and which items are hidden.
+    /// The model that answers now (a snapshot: a request that holds it finishes on it).
+    public var recommender: Recommender { live.recommender }
+
+    /// Serves `recommender`'s model, or the store's published version if there is one: the first
+    /// process to start on an empty store publishes its model, later ones follow the store.
     public init(recommender: Recommender, store: any RecommendationStore, options: ServiceOptions = .init())
         async throws
     {
-        self.recommender = recommender
         self.store = store
         self.options = options
-        for item in try await store.addedItems() where recommender.item(item.id) == nil {
-            let features = (try? JSONDecoder().decode([String: FeatureValue].self, from: item.features)) ?? [:]
-            try recommender.addItem(id: item.id, title: item.title, features: features, addedAt: item.addedAt)
+        var serving = recommender
+        if let published = try await store.currentModel() {
+            if published.id != recommender.bundle.version {
+                serving = try await Self.load(published.id, from: store)
+                monitor.note("serving the store's published version \(published.id.prefix(12))")
+            }
+        } else {
+            _ = try await store.publishModel(try recommender.bundle.serialized(), note: "first serve")
         }
-        for id in try await store.hiddenItems() { recommender.setHidden(id, true) }
+        sessionKey = try await store.sharedSecret(name: "session-signing-key")
+        live = LiveModel(recommender: serving, store: store, interval: options.refreshInterval, monitor: monitor)
+        try await live.refresh(force: true)
     }
 
-    var recordsImpressions: Bool { options.recordImpressions ?? (recommender.objective == .click) }
+    /// Catches up with the store (catalogue changes, a newly published model) when the refresh
+    /// interval has passed, or now when `force`d.
+    public func synchronise(force: Bool = false) async throws {
+        try await live.refresh(force: force)
+    }
+
+    static func load(_ version: String, from store: any RecommendationStore) async throws -> Recommender {
+        guard let bytes = try await store.modelBytes(id: version) else {
+            throw StoreError("the published model \(version) has no bytes in the store")
+        }
+        return try Recommender(
+            bundle: ModelBundle(bytes: bytes, source: URL(fileURLWithPath: "store:model/\(version.prefix(12))")))
+    }
 
     // MARK: - Users
 
-    func user(_ id: String) async throws -> UserCache? {
-        if let cached = await cache.get(id) { return cached }
+    func user(_ id: String) async throws -> UserSnapshot? {
+        let recommender = self.recommender
         guard let stored = try await store.user(id) else { return nil }
         let features = try decodeFeatures(stored.features)
-        var entry = UserCache(
+        return UserSnapshot(
             features: features, createdAt: stored.createdAt, rated: try await store.ratedItems(user: id),
-            feedbackCount: stored.feedbackCount, state: nil)
-        if let state = try await store.adaptedState(user: id), state.modelVersion == recommender.bundle.version {
-            entry.state = Recommender.AdaptedState(values: state.values)
-        } else if stored.feedbackCount > 0 {
-            entry.state = try await adaptedState(user: id, features: features).state  // stale or missing: adapt again
-        }
-        await cache.set(id, entry)
-        return entry
+            feedbackCount: stored.feedbackCount,
+            state: try await currentState(user: id, features: features, recommender: recommender))
     }
 
-    func putUser(_ id: String, features: [String: FeatureValue]) async throws -> UserCache {
+    /// The user's state under the answering version at their log's head: the stored one when it
+    /// is that, else adapted again from the log and saved (compare-and-set: never over a newer one).
+    private func currentState(user id: String, features: [String: FeatureValue], recommender: Recommender)
+        async throws -> Recommender.AdaptedState?
+    {
+        let head = try await store.feedbackHead(user: id)
+        guard head > 0 else { return nil }
+        if let stored = try await store.adaptedState(user: id), stored.modelVersion == recommender.bundle.version,
+            stored.lastSequence == head
+        {
+            return Recommender.AdaptedState(values: stored.values)
+        }
+        let adapted = try await adaptFromLog(user: id, features: features, recommender: recommender)
+        try await store.saveAdaptedState(adapted.stored, user: id)
+        return adapted.state
+    }
+
+    func putUser(_ id: String, features: [String: FeatureValue]) async throws -> UserSnapshot {
         _ = try recommender.userBatch(features)  // validates names and types before anything is stored
         return try await locks.withLocks([id]) {
-            let existing = try await self.user(id)
-            let createdAt = existing?.createdAt ?? Date()
+            let recommender = self.recommender
+            let createdAt = try await self.store.user(id)?.createdAt ?? Date()
             try await self.store.saveUser(
                 StoredUser(id: id, features: try JSONEncoder().encode(features), createdAt: createdAt))
-            await self.cache.remove(id)
-            guard var entry = try await self.user(id) else {
+            if try await self.store.feedbackHead(user: id) > 0 {  // features changed: the prior changed too
+                let adapted = try await self.adaptFromLog(user: id, features: features, recommender: recommender)
+                try await self.store.saveAdaptedState(adapted.stored, user: id)
+            }
+            guard let snapshot = try await self.user(id) else {
                 throw StoreError("user '\(id)' vanished while being saved")
             }
-            if entry.feedbackCount > 0 {  // features changed: the prior changed too
-                let adapted = try await self.adaptedState(user: id, features: features)
-                try await self.store.saveAdaptedState(adapted.stored, user: id)
-                entry.state = adapted.state
-                await self.cache.set(id, entry)
-            }
-            return entry
+            return snapshot
         }
     }
 
     func deleteUser(_ id: String) async throws -> Bool {
-        try await locks.withLocks([id]) {
-            await self.cache.remove(id)
-            return try await self.store.deleteUser(id)
-        }
+        try await locks.withLocks([id]) { try await self.store.deleteUser(id) }
     }
 
     // MARK: - Feedback
 
-    /// Stores the batch (all or nothing), then re-adapts every user it names.
-    func addFeedback(_ entries: [StoredFeedback]) async throws {
-        for entry in entries {
-            guard recommender.item(entry.item) != nil else {
-                throw RecommenderError(.unknownItem, "item '\(entry.item)' is not in the catalogue")
+    /// Why a feedback batch is refused before anything is written.
+    struct FeedbackRefusal: Error {
+        enum Kind { case unknownItem, hiddenItem, badValue, keyReused }
+        var kind: Kind
+        var message: String
+    }
+
+    /// What became of a batch: stored now, or the first answer to the same request.
+    enum FeedbackOutcome: Equatable {
+        case stored
+        case replayed(Data)
+    }
+
+    /// Validates the whole batch (items known and not hidden, values the model reads), adapts
+    /// every user it names to their latest value per item plus this batch, and writes the rows,
+    /// the states and the idempotency record in one transaction: all or nothing.
+    func addFeedback(_ entries: [StoredFeedback], idempotency: IdempotentWrite? = nil) async throws
+        -> FeedbackOutcome
+    {
+        let recommender = self.recommender
+        let scale = recommender.bundle.description.feedback
+        for (index, entry) in entries.enumerated() {
+            guard let item = recommender.item(entry.item) else {
+                throw FeedbackRefusal(
+                    kind: .unknownItem, message: "feedback[\(index)].item: item '\(entry.item)' is not in the catalogue"
+                )
+            }
+            guard !item.hidden else {
+                throw FeedbackRefusal(
+                    kind: .hiddenItem,
+                    message: "feedback[\(index)].item: item '\(entry.item)' is hidden (withdrawn from the catalogue)")
+            }
+            guard scale.contains(entry.value) else {
+                throw FeedbackRefusal(
+                    kind: .badValue,
+                    message:
+                        "feedback[\(index)].value: \(entry.value) is not one this model reads; expected \(scale.expected)"
+                )
             }
         }
         let users = Set(entries.map(\.user))
-        try await locks.withLocks(users) {
-            try await self.store.append(entries)
+        return try await locks.withLocks(users) {
+            var states: [String: AdaptedFromBatch] = [:]
+            var observations: [CatalogueChange] = []
             for user in users.sorted() {
-                let start = Date()
-                let rows = entries.filter { $0.user == user }
-                var entry: UserCache
-                if var cached = await self.cache.get(user) {
-                    cached.rated.formUnion(rows.map(\.item))
-                    cached.feedbackCount += rows.count
-                    entry = cached
-                } else {
-                    guard let stored = try await self.store.user(user) else {
-                        throw StoreError("user '\(user)' was not created by the feedback batch")
+                let start = ContinuousClock.now
+                let features = try await self.store.user(user).map { try self.decodeFeatures($0.features) } ?? [:]
+                let head = try await self.store.feedbackHead(user: user)
+                let stored = try await self.store.latestFeedback(user: user, limit: self.options.adaptationWindow)
+                let batch = Self.latestPerItem(entries.filter { $0.user == user })
+                let batchItems = Set(batch.map(\.item))
+                let window = (stored.filter { !batchItems.contains($0.item) } + batch).suffix(
+                    self.options.adaptationWindow)
+                let known = window.filter { recommender.item($0.item) != nil }.map { ($0.item, $0.value) }
+                if recommender.hasUncertainty, batch.contains(where: { recommender.item($0.item)?.addedAt != nil }) {
+                    // The user as they were before this batch, so a rating does not count twice.
+                    let before = try await self.currentState(user: user, features: features, recommender: recommender)
+                    for observation in try recommender.newItemObservations(
+                        userFeatures: features, state: before, feedback: batch.map { ($0.item, $0.value) })
+                    {
+                        observations.append(
+                            CatalogueChange(
+                                kind: .observation, item: observation.item,
+                                modelVersion: recommender.bundle.version, payload: Self.bytes(observation.values)))
                     }
-                    entry = UserCache(
-                        features: try self.decodeFeatures(stored.features), createdAt: stored.createdAt,
-                        rated: try await self.store.ratedItems(user: user), feedbackCount: stored.feedbackCount,
-                        state: nil)
                 }
-                try await self.observeNewItems(user: user, entry: entry, feedback: rows)
-                let adapted = try await self.adaptedState(user: user, features: entry.features)
-                try await self.store.saveAdaptedState(adapted.stored, user: user)
-                entry.state = adapted.state
-                await self.cache.set(user, entry)
-                await self.monitor.event(
-                    String(
-                        format: "adapted user %@ to %d feedback rows in %.1f ms", user, adapted.rows,
-                        Date().timeIntervalSince(start) * 1000))
+                let state = try recommender.adapt(userFeatures: features, feedback: known)
+                states[user] = AdaptedFromBatch(
+                    basedOn: head, modelVersion: recommender.bundle.version, values: state.values)
+                self.monitor.note(
+                    "adapted user \(user) to \(known.count) items in \(Self.milliseconds(since: start)) ms")
+            }
+            let outcome = try await self.store.append(
+                FeedbackBatch(rows: entries, idempotency: idempotency, states: states, catalogue: observations))
+            switch outcome {
+            case .stored:
+                if !observations.isEmpty { try await self.live.refresh(force: true) }
+                return .stored
+            case .replayed(let response):
+                return .replayed(response)
+            case .keyReused:
+                throw FeedbackRefusal(
+                    kind: .keyReused,
+                    message: "Idempotency-Key: this key was used before for a different request; use a new key")
             }
         }
     }
 
-    /// Feeds the item posteriors of items added while serving (``Recommender/observeNewItems``),
-    /// the user at their adapted part from before this feedback (the stored one when not cached).
-    private func observeNewItems(user: String, entry: UserCache, feedback: [StoredFeedback]) async throws {
-        guard recommender.hasUncertainty, feedback.contains(where: { recommender.item($0.item)?.addedAt != nil })
-        else { return }
-        var previous = entry.state
-        if previous == nil, let stored = try await store.adaptedState(user: user),
-            stored.modelVersion == recommender.bundle.version
-        {
-            previous = Recommender.AdaptedState(values: stored.values)
-        }
-        try recommender.observeNewItems(
-            userFeatures: entry.features, state: previous, feedback: feedback.map { ($0.item, $0.value) })
+    /// The last row of each item, in order of arrival (a batch that rates an item twice keeps
+    /// the later value).
+    static func latestPerItem(_ rows: [StoredFeedback]) -> [StoredFeedback] {
+        var last: [String: Int] = [:]
+        for (index, row) in rows.enumerated() { last[row.item] = index }
+        return rows.enumerated().filter { last[$0.element.item] == $0.offset }.map(\.element)
     }
 
-    /// The user's adapted part from their most recent feedback.
-    private func adaptedState(user: String, features: [String: FeatureValue]) async throws -> (
-        state: Recommender.AdaptedState, stored: StoredState, rows: Int
-    ) {
-        let recent = try await store.recentFeedback(user: user, limit: options.adaptationWindow)
-        let known = recent.filter { recommender.item($0.item) != nil }
+    /// The user's adapted part from their latest value per item, at the log's head when read.
+    private func adaptFromLog(user: String, features: [String: FeatureValue], recommender: Recommender)
+        async throws -> (state: Recommender.AdaptedState, stored: StoredState)
+    {
+        let latest = try await store.latestFeedback(user: user, limit: options.adaptationWindow)
+        let known = latest.filter { recommender.item($0.item) != nil }
         let state = try recommender.adapt(userFeatures: features, feedback: known.map { ($0.item, $0.value) })
         let stored = StoredState(
-            modelVersion: recommender.bundle.version, lastSequence: recent.last?.sequence ?? 0, values: state.values)
-        return (state, stored, known.count)
+            modelVersion: recommender.bundle.version, lastSequence: latest.last?.sequence ?? 0, values: state.values)
+        return (state, stored)
     }
 
     // MARK: - Reading
@@ -177,82 +259,71 @@ public final class RecommendationService: Sendable {
         user id: String, count: Int, includeSeen: Bool, candidates: [String]?, category: String?,
         exploration: ExplorationPolicy = .greedy
     ) async throws -> [Recommender.Scored] {
+        let recommender = self.recommender
         let entry = try await user(id)
         let result = try recommender.recommend(
             userFeatures: entry?.features ?? [:], state: entry?.state, count: count,
             excluding: includeSeen ? [] : entry?.rated ?? [], candidates: candidates, category: category,
             exploration: exploration)
-        if recordsImpressions, entry != nil {
+        if options.recordImpressions, entry != nil {
             try await store.recordImpressions(user: id, items: result.map(\.id), at: Date())
         }
         return result
     }
 
     func questions(user id: String, count: Int) async throws -> [Recommender.Item] {
+        let recommender = self.recommender
         let entry = try await user(id)
         return try recommender.questions(count: count, state: entry?.state, excluding: entry?.rated ?? []).map(\.item)
     }
 
     // MARK: - Items
 
+    /// Adds an item for every process: validated here, written to the store, then applied from
+    /// the store's log like anyone else's change.
     func addItem(id: String, title: String, features: [String: FeatureValue]) async throws -> Recommender.Item {
+        let recommender = self.recommender
+        try recommender.validateItem(features: features)
         let data = try JSONEncoder().encode(features)
-        let item = try recommender.addItem(id: id, title: title, features: features)
-        do {
-            try await store.saveItem(StoredItem(id: id, title: title, features: data, addedAt: item.addedAt ?? Date()))
-        } catch {
-            recommender.setHidden(id, true)  // not durable: never recommend it
-            throw error
+        _ = try await store.saveItem(StoredItem(id: id, title: title, features: data, addedAt: Date()))
+        try await live.refresh(force: true)
+        guard let item = self.recommender.item(id) else {
+            throw StoreError("item '\(id)' was stored but could not be added to the catalogue")
         }
-        await monitor.event("added item \(id)")
+        monitor.note("added item \(id)")
         return item
     }
 
     func setHidden(item id: String, _ hidden: Bool) async throws -> Recommender.Item? {
         guard recommender.item(id) != nil else { return nil }
-        try await store.setHidden(item: id, hidden)
-        return recommender.setHidden(id, hidden)
+        _ = try await store.setHidden(item: id, hidden)
+        try await live.refresh(force: true)
+        return recommender.item(id)
     }
 
     private func decodeFeatures(_ data: Data) throws -> [String: FeatureValue] {
         try JSONDecoder().decode([String: FeatureValue].self, from: data)
     }
-}
 
-extension RecommendationService {
-    /// Users' cached state.
-    actor Cache {
-        private var users: [String: UserCache] = [:]
-        func get(_ id: String) -> UserCache? { users[id] }
-        func set(_ id: String, _ entry: UserCache) { users[id] = entry }
-        func remove(_ id: String) { users[id] = nil }
+    /// Floats as little-endian IEEE 754 binary32.
+    static func bytes(_ values: [Float]) -> Data {
+        var data = Data(capacity: values.count * 4)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
     }
 
-    /// Request latencies of the last minute and recent events, for the admin status.
-    actor Monitor {
-        private var samples: [(at: Date, seconds: Double)] = []
-        private(set) var requests = 0
-        private(set) var events: [String] = []
-
-        func record(seconds: Double, at date: Date = Date()) {
-            requests += 1
-            samples.append((date, seconds))
-            if samples.count > 256, let first = samples.first, date.timeIntervalSince(first.at) > 60 {
-                samples.removeAll { date.timeIntervalSince($0.at) > 60 }
-            }
+    static func floats(_ data: Data) -> [Float] {
+        let bytes = [UInt8](data)
+        return stride(from: 0, to: bytes.count - bytes.count % 4, by: 4).map { i in
+            Float(
+                bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
+                    | UInt32(bytes[i + 3]) << 24)
         }
+    }
 
-        /// Requests in the last minute, and their p50 and p99 in milliseconds.
-        func lastMinute(now: Date = Date()) -> (count: Int, p50: Double?, p99: Double?) {
-            let recent = samples.filter { now.timeIntervalSince($0.at) <= 60 }.map(\.seconds).sorted()
-            guard !recent.isEmpty else { return (0, nil, nil) }
-            func quantile(_ q: Double) -> Double { recent[min(recent.count - 1, Int(q * Double(recent.count)))] * 1000 }
-            return (recent.count, quantile(0.5), quantile(0.99))
-        }
-
-        func event(_ text: String) {
-            events.append(ISO8601DateFormatter().string(from: Date()) + " " + text)
-            if events.count > 50 { events.removeFirst(events.count - 50) }
-        }
+    static func milliseconds(since start: ContinuousClock.Instant) -> String {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return String(format: "%.1f", seconds * 1000)
     }
 }

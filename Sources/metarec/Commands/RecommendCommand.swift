@@ -166,7 +166,7 @@ struct RecommendCommand: ParsableCommand {
         let bundle = recommender.bundle
         let uncertain = recommender.hasUncertainty
         var lines = [
-            "\(bundle.archive.header.kind.rawValue) model \(bundle.version), trained on \(bundle.archive.header.data.name); adapted to \(pairs.count) ratings and ranked \(recommender.itemCount) items in \(String(format: "%.1f", milliseconds)) ms",
+            "\(bundle.archive.header.kind.rawValue) model \(bundle.version.prefix(12)), trained on \(bundle.archive.header.data.name); adapted to \(pairs.count) ratings and ranked \(recommender.itemCount) items in \(String(format: "%.1f", milliseconds)) ms",
             "rank\titem\tscore\(uncertain ? "\t±sd" : "")\ttitle",
         ]
         for (rank, item) in top.enumerated() {

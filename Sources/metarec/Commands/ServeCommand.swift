@@ -43,8 +43,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Adapt each user to their most recent N feedback rows.")
     var adaptationWindow: Int = 100
 
-    @Flag(inversion: .prefixedNo, help: "Record served recommendations as impressions (default: on for click data).")
-    var recordImpressions: Bool?
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Record served recommendations as impressions, for offline study (adaptation does not use them).")
+    var recordImpressions = false
+
+    @Option(help: "Seconds between looks at the store for other processes' changes and a newly published model.")
+    var refreshInterval: Double = 1
 
     @Flag(help: "Reads need a token too.")
     var protectReads = false
@@ -60,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard adaptationWindow > 0 else { throw ValidationError("--adaptation-window must be positive") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard maxBatch > 0 else { throw ValidationError("--max-batch must be positive") }
+        guard refreshInterval.isFinite, (0...3600).contains(refreshInterval) else {
+            throw ValidationError("--refresh-interval must be 0 to 3600 seconds")
+        }
         if let store, !store.hasPrefix("sqlite:") || store.count == "sqlite:".count {
             throw ValidationError("--store '\(store)': expected sqlite:PATH")
         }
@@ -82,6 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.protectReads = protectReads
         options.maximumBodyBytes = maxBodyBytes
         options.maximumBatch = maxBatch
+        options.refreshInterval = .milliseconds(Int((refreshInterval * 1000).rounded()))
         let service = try await RecommendationService(
             recommender: recommender, store: SQLiteStore(path: storePath), options: options)
         let host = self.host
@@ -90,7 +99,7 @@ struct ServeCommand: AsyncParsableCommand {
         ) { port in
             // Unbuffered, so the address shows at once also when stdout is a file or a pipe.
             let lines =
-                "serving \(modelPath) (\(recommender.itemCount) items) with store \(storePath)\n"
+                "serving model \(service.recommender.bundle.version.prefix(12)) (\(service.recommender.itemCount) items) with store \(storePath)\n"
                 + "admin token: \(token.source)\nopen http://\(host):\(port)/\n"
             FileHandle.standardOutput.write(Data(lines.utf8))
         }

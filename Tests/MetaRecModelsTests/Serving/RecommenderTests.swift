@@ -185,7 +185,7 @@ import Testing
         #expect {
             _ = try recommender.adapt(userFeatures: [:], feedback: feedback([(0, scale.maximum * 20)]))
         } throws: { error in
-            "\(error)".contains("outside the scale") && "\(error)".contains(experiment.dataset.itemIDs[0])
+            "\(error)".contains("expected a rating from") && "\(error)".contains(experiment.dataset.itemIDs[0])
         }
         let state = try recommender.adapt(
             userFeatures: [:], feedback: feedback([(0, scale.maximum), (1, scale.maximum)]))
