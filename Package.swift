@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "MetaRecServerTests",
             dependencies: [
-                "MetaRecServer", "MetaRecStore", "MetaRecModels", "MetaRecData", "MetaRecTestSupport",
+                "MetaRecServer", "MetaRecStore", "MetaRecModels", "MetaRecData", "MetaRecCore", "MetaRecTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
