@@ -121,7 +121,8 @@ let package = Package(
             name: "MetaRecEvaluationTests",
             dependencies: ["MetaRecEvaluation", "MetaRecModels", "MetaRecData", "MetaRecTestSupport"]
         ),
-        .testTarget(name: "MetaRecCLITests", dependencies: ["metarec"]),
+        .testTarget(
+            name: "MetaRecCLITests", dependencies: ["metarec", "MetaRecCore", "MetaRecModels", "MetaRecStore"]),
         .testTarget(name: "MetaRecStoreTests", dependencies: ["MetaRecStore"]),
         .testTarget(
             name: "MetaRecServerTests",
