@@ -122,15 +122,15 @@ def recommendation_list(driver):
             for item in driver.find_elements(By.CSS_SELECTOR, "#recommendations li")]
 
 
-def test_onboarding(driver, url, folder):
-    print("Onboarding page")
+def test_onboarding(driver, url, folder, prefix=""):
+    print(f"Onboarding page{' (' + prefix.strip('-') + ')' if prefix else ''}")
     driver.get(url + "/")
     wait = WebDriverWait(driver, 60)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#questions li.question") and d.find_elements(By.CSS_SELECTOR, "#recommendations li"))
     check(not console_errors(driver), "the onboarding page loads with no console errors")
     user = driver.execute_script("return JSON.parse(sessionStorage.getItem('metarec.session')).user")
     check(bool(user), f"the page got a fresh user id ({user})")
-    screenshot(driver, folder, "onboarding-start.png", full_page=False)
+    screenshot(driver, folder, prefix + "onboarding-start.png", full_page=False)
     before = recommendation_list(driver)
     check(len(before) > 0, f"the page shows {len(before)} recommendations before any rating")
     stars = driver.find_elements(By.CSS_SELECTOR, "#questions fieldset.stars")
@@ -154,8 +154,40 @@ def test_onboarding(driver, url, folder):
     markers = driver.find_elements(By.CSS_SELECTOR, "#recommendations li[data-move='up'], #recommendations li[data-move='down'], #recommendations li[data-move='new']")
     print(f"  {len(markers)} item(s) carry a moved marker after the third rating")
     check(not console_errors(driver), "no console errors after three ratings")
-    screenshot(driver, folder, "onboarding-after-three-ratings.png")
+    screenshot(driver, folder, prefix + "onboarding-after-three-ratings.png")
     return user
+
+
+def test_click_model(metarec, folder, work, seconds):
+    """A click model served end to end: Like sends a click, Skip a skip, and the list moves."""
+    model = os.path.join(work, "clicks.safetensors")
+    subprocess.run([metarec, "train", "--method", "covariance", "--implicit-threshold", "4", "--epochs", "3",
+                    "--synthetic-users", "400", "--synthetic-items", "150", "--synthetic-interactions", "20000",
+                    "--quiet", "--out", model], check=True)
+    token_file = os.path.join(work, "click-token")
+    with open(token_file, "w") as handle:
+        handle.write(secrets.token_hex(16))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(os.path.join(work, "click-serve.log"), "w")
+    server = subprocess.Popen([metarec, "serve", "--model", model, "--store", "sqlite:" + os.path.join(work, "clicks.sqlite"),
+                               "--port", str(port), "--token-file", token_file],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    driver = make_driver()
+    try:
+        wait_for_server(url, server, seconds)
+        driver.get(url + "/")
+        WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#questions li.question"))
+        buttons = driver.find_elements(By.CSS_SELECTOR, "#questions button[data-value='1']")
+        check(buttons and buttons[0].text == "Like", "a click model asks with Like and Skip buttons")
+        test_onboarding(driver, url, folder, prefix="click-")
+    finally:
+        driver.quit()
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
 
 
 def test_phone_width(url, folder):
@@ -243,6 +275,7 @@ def main():
         try:
             wait_for_server(url, server, arguments.server_seconds)
             test_pages(url, token, arguments.screenshots)
+            test_click_model(metarec, arguments.screenshots, work, arguments.server_seconds)
         except Exception:
             log.flush()
             with open(os.path.join(work, "serve.log")) as handle:

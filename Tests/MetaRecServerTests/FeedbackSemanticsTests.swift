@@ -224,6 +224,25 @@ import Testing
         }
     }
 
+    /// The bound on staleness: a process looks at the store at most every refresh interval, and
+    /// serves another process's change at its first request after that.
+    @Test func anotherProcessServesAChangeWithinTheRefreshInterval() async throws {
+        let path = storePath()
+        let bundle = try ServingFixture.covarianceBundle().1
+        let writer = try await service(bundle: bundle, store: path)
+        let reader = try await service(bundle: bundle, store: path, refresh: .seconds(1))
+        try await reader.synchronise()
+        let start = ContinuousClock.now
+        _ = try await writer.addItem(id: "late", title: "Late", features: [:])
+        try await reader.synchronise()
+        if ContinuousClock.now - start < .milliseconds(800) {
+            #expect(reader.recommender.item("late") == nil, "not looked for again within the interval")
+        }
+        try await Task.sleep(for: .milliseconds(1100))
+        try await reader.synchronise()
+        #expect(reader.recommender.item("late") != nil, "served at the first request after the interval")
+    }
+
     @Test func concurrentBatchesForOneUserThroughTwoProcessesLoseNothing() async throws {
         let path = storePath()
         let bundle = try ServingFixture.covarianceBundle().1

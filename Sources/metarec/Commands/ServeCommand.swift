@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MetaRecCore
+import MetaRecData
 import MetaRecModels
 import MetaRecServer
 import MetaRecStore
@@ -143,6 +145,25 @@ struct ServeCommand: AsyncParsableCommand {
         return (value, "generated in \(path)")
     }
 
+    /// The fallback: MAML with a modulation partition on the built-in synthetic data, 8 epochs,
+    /// through the library's recipe (the same one `metarec train` runs).
+    static func trainFallback(to url: URL) throws {
+        let lock = try FileLock(exclusiveFor: url)
+        defer { lock.release() }
+        let dataset = try DataSource.synthetic(DataSource.SyntheticSize()).load()
+        var configuration = RunConfiguration.standard
+        configuration.model.modulation = true
+        configuration.metaTraining.adaptation.partition = .modulation
+        configuration.setEpochs(8, patience: configuration.metaTraining.patience)
+        let experiment = try Experiment(dataset: dataset, configuration: configuration)
+        let description = ModelArchive.DataDescription(
+            name: dataset.name, source: "synthetic", seed: configuration.split.seed, implicitThreshold: nil)
+        let reporter = ProgressReporter(verbosity: .quiet)
+        try BundleRecipe(method: .maml, metaTraining: configuration.metaTraining)
+            .train(experiment, data: description, phases: reporter, note: { log($0) })
+            .write(to: url)
+    }
+
     /// The synthetic model under --home, trained on first use.
     func syntheticModel() throws -> String {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
@@ -153,10 +174,7 @@ struct ServeCommand: AsyncParsableCommand {
             return path
         }
         print("training a model on the built-in synthetic data once (cached in \(path))...")
-        let train = try TrainCommand.parse([
-            "--method", "maml", "--modulation", "--partition", "modulation", "--epochs", "8", "--out", path,
-        ])
-        try train.run()
+        try ServeCommand.trainFallback(to: URL(fileURLWithPath: path))
         return path
     }
 }

@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
         help:
             "maml (exact second order), fomaml (first order), meta-sgd, covariance, pretrained, or tanp (task-adaptive neural process)."
     )
-    var method: MethodArgument = .maml
+    var method: BundleMethod = .maml
 
     @Option(help: "Where to write the checkpoint.")
     var out: String = "model.safetensors"
@@ -56,103 +56,24 @@ struct TrainCommand: ParsableCommand {
         let experiment = try Experiment(dataset: dataset, configuration: configuration)
         let description = ModelArchive.DataDescription(
             name: dataset.name, source: data.data, seed: split.seed, implicitThreshold: data.implicitThreshold)
+        // Each new best is written at once, so Ctrl-C (or a crash) leaves the last good model.
         var saveError: Error?
-        // A bundle stands alone: encoders, catalogue and provenance beside the parameters.
-        func save(_ archive: @autoclosure () -> ModelArchive, generator: MetaEmbeddingGenerator? = nil) {
-            do {
-                try ModelBundle(archive: archive(), experiment: experiment, generator: generator).write(to: url)
-            } catch { saveError = error }
-        }
-
-        switch method {
-        case .maml, .firstOrderMAML, .metaSGD:
-            var initial: ParameterSet?
-            var chosenRate: Float?
-            if model.fromPretrained {
-                let network = try reporter.phase("pretrained network") {
-                    try experiment.trainPretrained(monitor: reporter.monitor)
-                }
-                try Interruption.check("the pretrained network")
-                initial = network.parameters
-                chosenRate = experiment.fineTuned(network).fineTuning?.learningRate
-            }
-            let options = model.metaOptions(
-                configuration, order: method == .firstOrderMAML ? .first : .second, learnsRates: method == .metaSGD,
-                chosenRate: chosenRate)
-            let learner = experiment.makeMetaLearner(options: options, initial: initial)
-            var monitor = reporter.monitor
-            let report = monitor.report
-            monitor.report = { progress in
-                report(progress)
-                // The live parameters are the best so far exactly when a new best is reported.
-                if progress.isNewBest { save(ModelArchive(learner, data: description)) }
-            }
-            try reporter.phase(method.rawValue) {
-                _ = try experiment.fit(learner, phase: method.rawValue, monitor: monitor)
-            }
-            save(
-                ModelArchive(learner, data: description),
-                generator: newItemGenerator(learner.model, learner.parameters, experiment, reporter))
-        case .pretrained:
-            let network = try reporter.phase("pretrained network") {
-                try experiment.trainPretrained(monitor: reporter.monitor)
-            }
-            save(
-                ModelArchive(experiment.fineTuned(network), data: description),
-                generator: newItemGenerator(network.model, network.parameters, experiment, reporter))
-        case .covariance:
-            let head = try reporter.phase("covariance head") {
-                try experiment.trainCovarianceHead(monitor: reporter.monitor)
-            }
-            // Ψ, so that items added while serving get an item posterior (Docs/exploration.md).
-            let newItemPrior = try reporter.phase("new-item prior") {
-                try head.newItemPrior(
-                    training: experiment.split.warmInteractions,
-                    users: head.userWeights(training: experiment.split.warmInteractions, features: experiment.features),
-                    features: experiment.features)
-            }
-            save(ModelArchive(head, data: description, newItemPrior: newItemPrior))
-        case .tanp:
-            // Selected on validation users between with and without item-id embeddings; new
-            // items get a zero id embedding (the meta-embedding generator is MeLU's).
-            let tanp = try reporter.phase("TaNP") {
-                try experiment.trainTaNP(configuration: model.tanp, monitor: reporter.monitor)
-            }
-            save(ModelArchive(tanp, data: description))
+        let bundle: ModelBundle
+        do {
+            bundle = try model.recipe(method, configuration, newItemGenerator: itemGenerator).train(
+                experiment, data: description, phases: reporter,
+                onBest: { best in
+                    do { try best.write(to: url) } catch { saveError = error }
+                }, note: { log($0) })
+        } catch let interrupted as TrainingInterrupted {
+            throw Interruption.Stopped(description: interrupted.description)
         }
         if let saveError { throw saveError }
+        try bundle.write(to: url)
         if let peak = ResourceUsage.peakResidentBytes() { log("peak resident memory: \(peak / 1_048_576) MiB") }
         if Interruption.requested {
             throw Interruption.Stopped(description: "\(url.path) holds the best model so far")
         }
         log("wrote \(url.path)")
-    }
-
-    /// The meta-embedding generator for new items (Pan et al., SIGIR 2019), trained on the warm
-    /// items with the trained model frozen; nil when turned off, useless, or impossible here.
-    func newItemGenerator(
-        _ network: MeLUModel, _ parameters: ParameterSet, _ experiment: Experiment,
-        _ reporter: ProgressReporter
-    ) -> MetaEmbeddingGenerator? {
-        guard itemGenerator, !Interruption.requested, network.configuration.itemIDEmbedding,
-            !network.items.fields.isEmpty
-        else { return nil }
-        let trained = Array(Set(experiment.split.warmInteractions.map(\.item))).sorted()
-        let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(parameters, items: trained)
-        do {
-            var options = MetaEmbeddingOptions()
-            options.seed = experiment.initialisationSeed
-            let generator = try MetaEmbeddingGenerator(
-                model: network, base: parameters, options: options, scale: max(statistics.standardDeviation, 1e-4))
-            try reporter.phase("meta-embedding generator") {
-                _ = try generator.fit(
-                    training: experiment.split.warmInteractions, features: experiment.features,
-                    monitor: reporter.monitor)
-            }
-            return generator
-        } catch {
-            log("no meta-embedding generator (new items get a zero id embedding): \(error)")
-            return nil
-        }
     }
 }

@@ -6,13 +6,7 @@ import MetaRecEvaluation
 import MetaRecModels
 
 /// Which learner `train` fits.
-enum MethodArgument: String, ExpressibleByArgument, CaseIterable {
-    case maml
-    case firstOrderMAML = "fomaml"
-    case metaSGD = "meta-sgd"
-    case covariance, pretrained
-    case tanp
-}
+extension BundleMethod: ExpressibleByArgument {}
 
 /// The model and training options shared by `train`, `evaluate` and `demo`. Their defaults are
 /// the library's (`RunConfiguration.standard`), defined there once.
@@ -188,5 +182,15 @@ struct ModelArguments: ParsableArguments {
         options.order = order
         options.learnsInnerRates = learnsRates
         return options
+    }
+
+    /// The library's recipe for a bundle of `method`, with these options.
+    func recipe(_ method: BundleMethod, _ configuration: RunConfiguration, newItemGenerator: Bool) -> BundleRecipe {
+        var recipe = BundleRecipe(method: method, metaTraining: configuration.metaTraining)
+        recipe.fromPretrained = fromPretrained
+        recipe.innerRateIsFixed = innerLearningRate != nil
+        recipe.newItemGenerator = newItemGenerator
+        recipe.tanp = tanp
+        return recipe
     }
 }

@@ -11,7 +11,7 @@ enum Verbosity {
 }
 
 /// Renders the library's training events for a person: the library prints nothing itself.
-final class ProgressReporter: @unchecked Sendable {
+final class ProgressReporter: TrainingPhases, @unchecked Sendable {
     let terminal: Terminal
     let verbosity: Verbosity
     /// Shortest time between two progress lines when standard error is not a terminal.
