@@ -142,6 +142,12 @@ public struct TrainingLoop {
                         phase: phase, epoch: epoch, step: index, quantity: "training loss", hint: divergenceHint)
                 }
                 lossSum += loss
+                // Ctrl-C is honoured at once: no validation pass (seconds on a large set) after it;
+                // the best state so far is restored below.
+                if monitor.isInterrupted() {
+                    interrupted = true
+                    break epochs
+                }
                 var score: Double?
                 var isNewBest = false
                 if index == steps {

@@ -48,6 +48,29 @@ import Testing
         #expect(state == 1 && outcome.bestEpoch == 1, "epoch 2 never finished, so epoch 1's state is kept")
     }
 
+    /// Ctrl-C during an epoch's last step stops before the validation pass, which can take
+    /// seconds on a large validation set: the command answers within a step.
+    @Test func interruptionDuringTheLastStepSkipsValidation() throws {
+        var validations = 0
+        var pressed = false
+        let loop = TrainingLoop(
+            phase: "scripted", maxEpochs: 3, patience: 5,
+            monitor: TrainingMonitor(isInterrupted: { pressed }))
+        var state = 0
+        let outcome = try loop.run(
+            stepsPerEpoch: 3, beginEpoch: { state = $0 },
+            step: { epoch, step in
+                if epoch == 2 && step == 3 { pressed = true }  // Ctrl-C arrives during this step
+                return 1
+            },
+            validate: {
+                validations += 1
+                return 1.0 / Double(state)
+            }, snapshot: { state }, restore: { state = $0 })
+        #expect(outcome.interrupted && validations == 1, "epoch 1 was validated, epoch 2 was not")
+        #expect(state == 1 && outcome.bestEpoch == 1)
+    }
+
     @Test func aNonFiniteLossIsAnErrorNamingWhereItHappened() {
         #expect {
             _ = try run(scores: [0.9, 0.8], losses: { epoch, step in epoch == 2 && step == 2 ? .nan : 1 })
