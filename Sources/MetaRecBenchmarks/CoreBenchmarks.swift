@@ -7,6 +7,7 @@ func runCoreBenchmarks() {
     runKernelBenchmarks()
     print("")
     print("== autodiff (backend \(Kernels.backend.rawValue); set METAREC_KERNELS=portable for the fallback)")
+    printKernelHeader()
     var random = SeededGenerator(seed: 0)
     let parameters = [
         Tensor.normal([256, 64], standardDeviation: 0.08, using: &random, requiresGradient: true),

@@ -6,6 +6,7 @@ import MetaRecData
 /// target < 3 s and peak memory growth < 10× the input files' size.
 func runDataBenchmarks() {
     print("== data: synthetic MovieLens-1M-format set, read with MovieLens.load1M, split with ProtocolSplit")
+    printKernelHeader()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-bench-ml1m-\(getpid())")
     defer { try? FileManager.default.removeItem(at: directory) }
     do {

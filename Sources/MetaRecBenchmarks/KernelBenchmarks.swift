@@ -12,6 +12,9 @@ func runKernelBenchmarks() {
     if let configuration = Kernels.openBLASConfiguration {
         print("   OpenBLAS: \(configuration)")
     }
+    if let core = Kernels.openBLASCoreSummary {
+        print("   OpenBLAS core: \(core)")
+    }
     let cores = ProcessInfo.processInfo.activeProcessorCount
     print("   active processors: \(cores)")
 

@@ -7,6 +7,7 @@ import MetaRecModels
 /// throughput in both orders, and the latency of adapting to a new user and ranking 10,000 items.
 func runModelBenchmarks() {
     print("== models (backend \(Kernels.backend.rawValue))")
+    printKernelHeader()
     // 3 user fields + 4 item fields + the item id = 8 fields of 32: MeLU's 256-wide input.
     let synthetic = BuiltInData.synthetic(seed: 0, users: 2_000, items: 10_000, targetInteractions: 200_000)
     guard let split = try? ProtocolSplit(dataset: synthetic.dataset, options: SplitOptions()) else {

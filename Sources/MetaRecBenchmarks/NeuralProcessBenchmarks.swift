@@ -7,6 +7,7 @@ import MetaRecModels
 /// ratings) and scores a 10,000-item catalogue, beside MAML's adapt-and-score in `models`.
 func runNeuralProcessBenchmarks() {
     print("== neural process (TaNP)")
+    printKernelHeader()
     let synthetic = BuiltInData.synthetic(seed: 0, users: 2_000, items: 10_000, targetInteractions: 200_000)
     guard let split = try? ProtocolSplit(dataset: synthetic.dataset, options: SplitOptions()) else {
         print("could not split the synthetic data")

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import MetaRecCore
 
 /// Runs `body` repeatedly in batches of about `batchSeconds` and returns the median seconds
 /// per call (after a warm-up batch), so a disturbed batch does not decide the figure.
@@ -38,6 +39,18 @@ func latencies(count: Int, _ body: () -> Void) -> (p50: Double, p99: Double, mea
     samples.sort()
     let p = { (q: Double) in samples[min(samples.count - 1, Int(q * Double(samples.count)))] }
     return (p(0.5), p(0.99), samples.reduce(0, +) / Double(samples.count))
+}
+
+/// The kernel line under every benchmark group's header: figures depend on which OpenBLAS kernels
+/// ran, and on a virtual CPU that is not obvious (see `Kernels.openBLASCoreSummary`).
+func printKernelHeader() {
+    var line = "   kernels: \(Kernels.backend.rawValue)"
+    if Kernels.backend == .openBLAS, let core = Kernels.openBLASCoreSummary {
+        line += ", core \(core)"
+    } else if Kernels.isOpenBLASAvailable {
+        line += " (OpenBLAS found, METAREC_KERNELS=portable)"
+    }
+    print(line)
 }
 
 func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }

@@ -27,6 +27,9 @@ struct MetaRecCommand: AsyncParsableCommand {
         } catch {
             exit(withError: error)
         }
+        // OpenBLAS is loaded here, before any other thread starts: choosing its core type may set
+        // OPENBLAS_CORETYPE for a moment (see OpenBLASCoreType), and setenv is not thread-safe.
+        _ = Kernels.backend
         Interruption.install()
         do {
             if var asynchronous = command as? AsyncParsableCommand {

@@ -31,6 +31,28 @@ public enum Kernels {
     /// OpenBLAS's build description (version, target, threading), if the library provides it.
     public static var openBLASConfiguration: String? { OpenBLASLibrary.shared?.configuration }
 
+    /// The OpenBLAS core type (kernel family) in use, e.g. "SkylakeX"; nil without OpenBLAS or
+    /// when the library cannot say (a reference CBLAS).
+    public static var openBLASCoreType: String? { OpenBLASLibrary.shared?.coreName }
+
+    /// Who chose `openBLASCoreType`: the user's `OPENBLAS_CORETYPE`, MetaRec (from the CPU flags,
+    /// because OpenBLAS picked an older core on its own), or OpenBLAS; nil without OpenBLAS.
+    public static var openBLASCoreTypeSource: OpenBLASCoreTypeSource? { OpenBLASLibrary.shared?.coreSource }
+
+    /// One line for `metarec info` and benchmark headers, e.g. "SkylakeX (chosen by MetaRec from
+    /// the CPU flags; OpenBLAS alone picked Prescott)"; nil without OpenBLAS.
+    public static var openBLASCoreSummary: String? {
+        guard let library = OpenBLASLibrary.shared else { return nil }
+        let core = library.coreName ?? "unknown (no openblas_get_corename)"
+        switch library.coreSource {
+        case .user: return "\(core) (set by the user's OPENBLAS_CORETYPE)"
+        case .openBLAS: return "\(core) (OpenBLAS's own detection)"
+        case .metaRec:
+            let alone = library.detectedCoreName.map { "; OpenBLAS alone picked \($0)" } ?? ""
+            return "\(core) (chosen by MetaRec from the CPU flags\(alone))"
+        }
+    }
+
     /// Sets the OpenBLAS thread count for the whole process (at least 1); a no-op without OpenBLAS.
     /// MetaRec starts OpenBLAS with one thread (see `METAREC_BLAS_THREADS`); change it only while
     /// no other thread is multiplying, as benchmarks do.

@@ -23,6 +23,7 @@ final class OpenBLASLibrary: @unchecked Sendable {
     typealias GetThreadsFunction = @convention(c) () -> Int32
     typealias SetThreadsFunction = @convention(c) (Int32) -> Void
     typealias GetConfigFunction = @convention(c) () -> UnsafePointer<CChar>?
+    typealias GetCoreNameFunction = @convention(c) () -> UnsafePointer<CChar>?
 
     static let rowMajor: Int32 = 101
     static let noTranspose: Int32 = 111
@@ -47,22 +48,61 @@ final class OpenBLASLibrary: @unchecked Sendable {
     let setNumThreads: SetThreadsFunction?
     /// Read once at load: the string is static inside the library.
     let configuration: String?
+    /// The kernels in use (`openblas_get_corename`), nil without that function.
+    let coreName: String?
+    /// Who chose `coreName`; see `OpenBLASCoreType`.
+    let coreSource: OpenBLASCoreTypeSource
+    /// What OpenBLAS picked on its own when MetaRec overrode it, for the report.
+    let detectedCoreName: String?
 
-    private init(libraryName: String, handle: UnsafeMutableRawPointer, sgemm: SgemmFunction) {
+    private init(
+        libraryName: String, handle: UnsafeMutableRawPointer, sgemm: SgemmFunction,
+        coreSource: OpenBLASCoreTypeSource, detectedCoreName: String?
+    ) {
         self.libraryName = libraryName
         self.sgemm = sgemm
         getNumThreads = Self.symbol(handle, "openblas_get_num_threads", as: GetThreadsFunction.self)
         setNumThreads = Self.symbol(handle, "openblas_set_num_threads", as: SetThreadsFunction.self)
         let getConfig = Self.symbol(handle, "openblas_get_config", as: GetConfigFunction.self)
         configuration = getConfig?().map { String(cString: $0) }
+        coreName = Self.coreName(handle)
+        self.coreSource = coreSource
+        self.detectedCoreName = detectedCoreName
+    }
+
+    private static func coreName(_ handle: UnsafeMutableRawPointer) -> String? {
+        symbol(handle, "openblas_get_corename", as: GetCoreNameFunction.self)?().map { String(cString: $0) }
     }
 
     private static func load() -> OpenBLASLibrary? {
         for name in candidateNames {
-            // The handle is never closed: the function pointers must stay valid for the process.
-            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
-            if let sgemm = symbol(handle, "cblas_sgemm", as: SgemmFunction.self) {
-                let library = OpenBLASLibrary(libraryName: name, handle: handle, sgemm: sgemm)
+            // The handle is never closed (except to reload with another core type, below): the
+            // function pointers must stay valid for the process.
+            guard var handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
+            if symbol(handle, "cblas_sgemm", as: SgemmFunction.self) != nil {
+                let userValue = getenv(OpenBLASCoreType.environmentVariable).map { String(cString: $0) }
+                let detected = coreName(handle)
+                let decision = OpenBLASCoreType.decide(
+                    userValue: userValue, cpuFlags: OpenBLASCoreType.currentCPUFlags(),
+                    isX86_64: OpenBLASCoreType.isX86_64, detectedCore: detected)
+                var source = OpenBLASCoreTypeSource.openBLAS
+                switch decision {
+                case .keep(let keptSource): source = keptSource
+                case .override(let core):
+                    if let reloaded = reload(name, handle: handle, coreType: core, userValue: userValue) {
+                        handle = reloaded.handle
+                        if reloaded.applied { source = .metaRec }
+                    } else {
+                        continue  // could not be opened again: try the next name
+                    }
+                }
+                guard let sgemm = symbol(handle, "cblas_sgemm", as: SgemmFunction.self) else {
+                    dlclose(handle)
+                    continue
+                }
+                let library = OpenBLASLibrary(
+                    libraryName: name, handle: handle, sgemm: sgemm, coreSource: source,
+                    detectedCoreName: source == .metaRec ? detected : nil)
                 // MetaRec spreads independent work (the tasks of a meta-batch, blocks of candidate
                 // rows) over the cores itself, so OpenBLAS runs one thread per caller unless
                 // METAREC_BLAS_THREADS says otherwise. Set once, here: changing it while another
@@ -75,6 +115,30 @@ final class OpenBLASLibrary: @unchecked Sendable {
             dlclose(handle)
         }
         return nil
+    }
+
+    /// Closes `handle` and opens `name` again with `OPENBLAS_CORETYPE=coreType`, which OpenBLAS
+    /// reads in its load-time constructor. `applied` is false when the library stayed loaded (another
+    /// handle holds it), so the old kernels remain; the variable is removed again afterwards so
+    /// child processes and later reports see only the user's environment (a blank value the user
+    /// set, which counts as unset, is put back).
+    private static func reload(
+        _ name: String, handle: UnsafeMutableRawPointer, coreType: String, userValue: String?
+    ) -> (handle: UnsafeMutableRawPointer, applied: Bool)? {
+        dlclose(handle)
+        if let stillLoaded = dlopen(name, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) {
+            return (stillLoaded, false)
+        }
+        setenv(OpenBLASCoreType.environmentVariable, coreType, 1)
+        defer {
+            if let userValue {
+                setenv(OpenBLASCoreType.environmentVariable, userValue, 1)
+            } else {
+                unsetenv(OpenBLASCoreType.environmentVariable)
+            }
+        }
+        guard let reloaded = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { return nil }
+        return (reloaded, true)
     }
 
     private static func symbol<F>(_ handle: UnsafeMutableRawPointer, _ name: String, as type: F.Type) -> F? {

@@ -26,6 +26,7 @@ struct InfoCommand: ParsableCommand {
         if Kernels.isOpenBLASAvailable {
             lines.append(("OpenBLAS", "available"))
             lines.append(("OpenBLAS config", Kernels.openBLASConfiguration ?? "unknown (no openblas_get_config)"))
+            lines.append(("OpenBLAS core", Kernels.openBLASCoreSummary ?? "unknown"))
         } else {
             lines.append(("OpenBLAS", "not found (install libopenblas0 for the fast kernels)"))
         }
