@@ -138,12 +138,13 @@ let package = Package(
             name: "MetaRecEvaluationTests",
             dependencies: ["MetaRecEvaluation", "MetaRecModels", "MetaRecData", "MetaRecTestSupport"]
         ),
-        .testTarget(name: "MetaRecCLITests", dependencies: ["metarec"]),
+        .testTarget(
+            name: "MetaRecCLITests", dependencies: ["metarec", "MetaRecCore", "MetaRecModels", "MetaRecStore"]),
         .testTarget(name: "MetaRecStoreTests", dependencies: ["MetaRecStore", "MetaRecPostgresStore"]),
         .testTarget(
             name: "MetaRecServerTests",
             dependencies: [
-                "MetaRecServer", "MetaRecStore", "MetaRecModels", "MetaRecData", "MetaRecTestSupport",
+                "MetaRecServer", "MetaRecStore", "MetaRecModels", "MetaRecData", "MetaRecCore", "MetaRecTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

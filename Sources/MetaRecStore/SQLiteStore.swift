@@ -16,6 +16,8 @@ public final class SQLiteStore: RecommendationStore {
     public init(path: String) throws {
         self.path = path
         var configuration = Configuration()
+        // Another process (or another pool on the same file) may hold the write lock: wait for it.
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }

@@ -78,6 +78,22 @@ public enum ServingFixture {
         return (head, url)
     }
 
+    /// A click model: the covariance head with its feedback scale as training on ratings with
+    /// `--implicit-threshold 4` writes it (clicks 0/1, the threshold kept), and a prior mean
+    /// that starts every score at 0.5, so that clicks raise and skips lower what a user is shown.
+    public static func clickBundle() throws -> URL {
+        let (head, url) = try covarianceBundle()
+        var bundle = try ModelBundle(contentsOf: url)
+        bundle.description.feedback = ModelBundle.FeedbackScale(implicitThreshold: 4, minimum: 0, maximum: 1)
+        bundle.archive.header.covariance?.objective = .click
+        bundle.archive.header.data.implicitThreshold = 4
+        let bias = bundle.archive.parameters.tensor(ParameterName.priorBias)
+        bias.values[head.dimension - 1] = 0.5
+        let clicks = temporaryDirectory().appendingPathComponent("clicks.safetensors")
+        try bundle.write(to: clicks)
+        return clicks
+    }
+
     /// The covariance bundle with Ψ = 0.4·I plus a small off-diagonal band (positive definite)
     /// for items added while serving, and its prior mean's weight on φ's trailing 1 set to 3 so
     /// that predicted ratings sit inside the 1-5 scale as a trained head's do.

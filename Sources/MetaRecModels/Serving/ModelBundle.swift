@@ -41,6 +41,12 @@ public struct ModelBundle: Sendable {
         public var minimum: Float
         public var maximum: Float
 
+        public init(implicitThreshold: Float?, minimum: Float, maximum: Float) {
+            self.implicitThreshold = implicitThreshold
+            self.minimum = minimum
+            self.maximum = maximum
+        }
+
         public var isClick: Bool { implicitThreshold != nil }
 
         /// Whether the model can read `value` as it stands: a click model 0 or 1, a rating model

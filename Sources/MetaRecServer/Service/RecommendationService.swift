@@ -58,10 +58,13 @@ public final class RecommendationService: Sendable {
     public var recommender: Recommender { live.recommender }
 
     /// Serves `recommender`'s model, or the store's published version if there is one: the first
-    /// process to start on an empty store publishes its model, later ones follow the store.
-    public init(recommender: Recommender, store: any RecommendationStore, options: ServiceOptions = .init())
-        async throws
-    {
+    /// process to start on an empty store publishes its model (`bundleBytes`, the file it was read
+    /// from, so the version is that file's hash; else the bundle serialised again), later ones
+    /// follow the store.
+    public init(
+        recommender: Recommender, store: any RecommendationStore, options: ServiceOptions = .init(),
+        bundleBytes: Data? = nil
+    ) async throws {
         self.store = store
         self.options = options
         var serving = recommender
@@ -71,7 +74,7 @@ public final class RecommendationService: Sendable {
                 monitor.note("serving the store's published version \(published.id.prefix(12))")
             }
         } else {
-            _ = try await store.publishModel(try recommender.bundle.serialized(), note: "first serve")
+            _ = try await store.publishModel(try bundleBytes ?? recommender.bundle.serialized(), note: "first serve")
         }
         sessionKey = try await store.sharedSecret(name: "session-signing-key")
         live = LiveModel(recommender: serving, store: store, interval: options.refreshInterval, monitor: monitor)

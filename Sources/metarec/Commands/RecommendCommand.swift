@@ -163,10 +163,18 @@ struct RecommendCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         let milliseconds = Date().timeIntervalSince(start) * 1000
+        if top.isEmpty {
+            let why =
+                pool.map {
+                    "every one of the \($0.count) --candidates is rated, hidden, or one of the items rated here"
+                } ?? "every item in the catalogue is rated here"
+            throw ValidationError("nothing left to rank: \(why)")
+        }
+        let ranked = pool.map { min($0.count, recommender.itemCount) } ?? recommender.itemCount
         let bundle = recommender.bundle
         let uncertain = recommender.hasUncertainty
         var lines = [
-            "\(bundle.archive.header.kind.rawValue) model \(bundle.version.prefix(12)), trained on \(bundle.archive.header.data.name); adapted to \(pairs.count) ratings and ranked \(recommender.itemCount) items in \(String(format: "%.1f", milliseconds)) ms",
+            "\(bundle.archive.header.kind.rawValue) model \(bundle.version.prefix(12)), trained on \(bundle.archive.header.data.name); adapted to \(pairs.count) ratings and ranked \(ranked) items in \(String(format: "%.1f", milliseconds)) ms",
             "rank\titem\tscore\(uncertain ? "\t±sd" : "")\ttitle",
         ]
         for (rank, item) in top.enumerated() {

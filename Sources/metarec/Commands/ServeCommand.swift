@@ -95,7 +95,14 @@ struct ServeCommand: AsyncParsableCommand {
 
         var logger = Logger(label: "metarec.server")
         logger.logLevel = .info
-        let recommender = try Recommender(bundle: ModelBundle(contentsOf: URL(fileURLWithPath: modelPath)))
+        let modelURL = URL(fileURLWithPath: modelPath)
+        let bundleBytes: Data
+        do {
+            bundleBytes = try Data(contentsOf: modelURL)
+        } catch {
+            throw ValidationError("--model \(modelPath): cannot be read: \(error.localizedDescription)")
+        }
+        let recommender = try Recommender(bundle: ModelBundle(bytes: bundleBytes, source: modelURL))
         var options = ServiceOptions()
         options.adaptationWindow = adaptationWindow
         options.recordImpressions = recordImpressions
@@ -104,7 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.maximumBatch = maxBatch
         options.refreshInterval = .milliseconds(Int((refreshInterval * 1000).rounded()))
         let service = try await RecommendationService(
-            recommender: recommender, store: location.open(), options: options)
+            recommender: recommender, store: location.open(), options: options, bundleBytes: bundleBytes)
         let host = self.host
         try await RecommendationServer.run(
             service: service, host: host, port: port, adminToken: token.value, logger: logger
