@@ -72,7 +72,7 @@ start() {
     fi
     echo "== starting PostgreSQL on 127.0.0.1:$port" >&2
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1" start >&2 || {
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >&2 || {
         tail -20 "$dir/server.log" >&2 || true
         exit 1
     }

@@ -25,9 +25,10 @@ extension PostgresStore {
         public var tls: TLSMode
         /// How long to wait for a new connection before the store counts as unavailable.
         public var connectTimeout: Duration = .seconds(5)
-        /// How long one call may wait for a connection and run before it fails as unavailable
-        /// (the pool itself would keep a caller waiting for a minute while the server is down).
-        public var operationTimeout: Duration = .seconds(15)
+        /// How long one call may wait for a connection and run before it fails as unavailable:
+        /// while the server is down the pool keeps a caller waiting (up to a minute) rather than
+        /// failing it, and the service should answer 503 well before a client gives up.
+        public var operationTimeout: Duration = .seconds(10)
         /// Connections the pool may open (per process).
         public var maximumConnections: Int = 8
 
@@ -66,12 +67,12 @@ extension PostgresStore {
             guard let host = components.host, !host.isEmpty else {
                 throw StoreError("the PostgreSQL location names no host (expected postgres://user@host:port/database)")
             }
-            let username = components.user.flatMap { $0.removingPercentEncoding ?? $0 } ?? ""
+            let username = components.user ?? ""  // already percent-decoded
             guard !username.isEmpty else {
                 throw StoreError("the PostgreSQL location names no user (expected postgres://user@host:port/database)")
             }
-            let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-            let database = path.removingPercentEncoding ?? path
+            let path = components.path  // already percent-decoded
+            let database = path.hasPrefix("/") ? String(path.dropFirst()) : path
             guard !database.isEmpty, !database.contains("/") else {
                 throw StoreError(
                     "the PostgreSQL location names no database (expected postgres://user@host:port/database)")

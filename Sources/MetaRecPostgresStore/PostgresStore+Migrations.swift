@@ -66,11 +66,15 @@ extension PostgresStore {
     /// under an advisory lock, so that processes starting together apply each exactly once.
     func migrate() async throws {
         let schema = configuration.schema
+        let scope = self.scope
         for migration in Self.migrations {
-            try await perform("migrate the schema to version \(migration.version)", transaction: true) { connection in
-                _ = try await connection.query(
-                    "SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: Self.quiet
-                ).collect()
+            // Longer than a request may take: another process may be migrating, and DDL is slow
+            // on a busy machine.
+            try await perform(
+                "migrate the schema to version \(migration.version)", transaction: true,
+                timeout: max(configuration.operationTimeout, .seconds(120))
+            ) { connection in
+                try await Self.lock(.migrations, scope: scope, on: connection)
                 if let schema {
                     // `schema` is a plain lower-case identifier (checked by Configuration).
                     _ = try await connection.query(

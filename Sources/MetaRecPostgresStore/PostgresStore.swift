@@ -172,7 +172,7 @@ public final class PostgresStore: RecommendationStore {
             }
             if !batch.catalogue.isEmpty {
                 // After the user locks: no writer takes a user lock while holding this one.
-                try await connection.run("SELECT pg_advisory_xact_lock(\(Self.catalogueLock))")
+                try await Self.lock(.catalogue, scope: self.scope, on: connection)
                 for change in batch.catalogue {
                     _ = try await Self.logChange(
                         change.kind, item: change.item, modelVersion: change.modelVersion, payload: change.payload,
@@ -264,7 +264,7 @@ public final class PostgresStore: RecommendationStore {
     public func saveItem(_ item: StoredItem) async throws -> Int64 {
         let payload = try CatalogueChange.encode(item)
         return try await perform("save item", transaction: true) { connection in
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.catalogueLock))")
+            try await Self.lock(.catalogue, scope: self.scope, on: connection)
             let sequence = try await Self.logChange(
                 .added, item: item.id, modelVersion: nil, payload: payload, on: connection)
             // Ordered by `added_at`, then by when it was last saved (as SQLiteStore's rowid does).
@@ -292,7 +292,7 @@ public final class PostgresStore: RecommendationStore {
 
     public func setHidden(item: String, _ hidden: Bool) async throws -> Int64 {
         try await perform(hidden ? "hide item" : "show item", transaction: true) { connection in
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.catalogueLock))")
+            try await Self.lock(.catalogue, scope: self.scope, on: connection)
             if hidden {
                 try await connection.run("INSERT INTO hidden_items (id) VALUES (\(item)) ON CONFLICT (id) DO NOTHING")
             } else {
@@ -311,7 +311,7 @@ public final class PostgresStore: RecommendationStore {
 
     public func recordObservation(item: String, modelVersion: String, payload: Data) async throws -> Int64 {
         try await perform("record item observation", transaction: true) { connection in
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.catalogueLock))")
+            try await Self.lock(.catalogue, scope: self.scope, on: connection)
             return try await Self.logChange(
                 .observation, item: item, modelVersion: modelVersion, payload: payload, on: connection)
         }
@@ -325,12 +325,11 @@ public final class PostgresStore: RecommendationStore {
                 SELECT sequence, kind, item, model_version, payload FROM catalogue_changes
                 WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(Int64(limit))
                 """
-            ).map { row in
+            ).compactMap { row in
                 let (sequence, kind, item, version, payload) = try row.decode(
                     (Int64, String, String, String?, Data).self)
-                guard let kind = CatalogueChange.Kind(rawValue: kind) else {
-                    throw StoreError("catalogue change \(sequence) has an unknown kind '\(kind)'")
-                }
+                // A kind a newer program wrote: this one cannot apply it (SQLiteStore skips it too).
+                guard let kind = CatalogueChange.Kind(rawValue: kind) else { return nil }
                 return CatalogueChange(
                     sequence: sequence, kind: kind, item: item, modelVersion: version, payload: payload)
             }
@@ -375,7 +374,7 @@ public final class PostgresStore: RecommendationStore {
         let id = PublishedModel.identifier(of: bytes)
         let now = Date().timeIntervalSince1970
         return try await perform("publish model", transaction: true) { connection in
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.modelLock))")
+            try await Self.lock(.models, scope: self.scope, on: connection)
             try await connection.run(
                 """
                 INSERT INTO model_bundles (id, bytes, byte_count) VALUES (\(id), \(bytes), \(Int64(bytes.count)))
@@ -471,20 +470,34 @@ public final class PostgresStore: RecommendationStore {
 
     // MARK: - Running calls
 
-    /// Keys for `pg_advisory_xact_lock` ("MetaRec" and a number).
-    static let migrationLock: Int64 = 0x4D65_7461_5265_6301
-    static let catalogueLock: Int64 = 0x4D65_7461_5265_6302
-    static let modelLock: Int64 = 0x4D65_7461_5265_6303
+    /// What a transaction-scoped advisory lock guards; the second key is the store's schema, so
+    /// that stores in different schemas of one database do not wait for each other.
+    enum AdvisoryLock: Int32 {
+        case migrations = 0x4D52_0001
+        case catalogue = 0x4D52_0002
+        case models = 0x4D52_0003
+    }
+
+    /// The schema's name as the lock's second key ("" for the user's default search path).
+    var scope: String { configuration.schema ?? "" }
+
+    /// Takes `lock` for the rest of the transaction.
+    static func lock(_ lock: AdvisoryLock, scope: String, on connection: PostgresConnection) async throws {
+        _ = try await connection.query(
+            "SELECT pg_advisory_xact_lock(\(lock.rawValue), hashtext(\(scope)))", logger: quiet
+        ).collect()
+    }
 
     /// Runs `body` on a pooled connection (in a transaction if asked), retrying a deadlock or
     /// serialisation failure, within the operation time-out; every failure becomes a
     /// ``StoreError`` naming `what` and the location (never the password).
     func perform<T: Sendable>(
-        _ what: String, transaction: Bool, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ what: String, transaction: Bool, timeout: Duration? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let client = self.client
         do {
-            return try await Self.withDeadline(configuration.operationTimeout) {
+            return try await Self.withDeadline(timeout ?? configuration.operationTimeout) {
                 var attempt = 0
                 while true {
                     do {

@@ -44,6 +44,8 @@ final class StoreFixture: Sendable {
             }
             var configuration = try PostgresStore.Configuration(url: url, password: environment["PGPASSWORD"])
             configuration.schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            // Tests run in parallel, several instances each: stay well under the server's limit.
+            configuration.maximumConnections = 4
             postgres = configuration
         }
     }

@@ -63,6 +63,12 @@ enum StoreLocation: CustomStringConvertible {
         return String(scheme)
     }
 
+    /// Parses `text` (the password from `passwordFile` or PGPASSWORD) and opens the store.
+    static func open(_ text: String, passwordFile: String? = nil) async throws -> any RecommendationStore {
+        let password = try password(file: passwordFile, environment: ProcessInfo.processInfo.environment)
+        return try await parse(text, password: password).open()
+    }
+
     func open() async throws -> any RecommendationStore {
         switch self {
         case .sqlite(let path): try SQLiteStore(path: path)
