@@ -418,8 +418,10 @@ import Testing
                 group.addTask {
                     var seen: [Int64] = []
                     var last: Int64 = 0
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    while ContinuousClock.now < deadline {
+                    // Polls until the writers are done (a generous bound only against a hang: a
+                    // loaded CI machine takes minutes here).
+                    let deadline = ContinuousClock.now + .seconds(600)
+                    while ContinuousClock.now < deadline, !Task.isCancelled {
                         let changes = try await pollerStore.catalogueChanges(after: last, limit: 7)
                         seen += changes.map(\.sequence)
                         last = changes.last?.sequence ?? last
