@@ -14,6 +14,7 @@
 //   MetaRecEvaluation  the protocol's tables and few-shot curve, the streaming and item
 //                      warm-up studies
 //   MetaRecStore       the service's store: a small async protocol and its SQLite (GRDB) implementation
+//   MetaRecPostgresStore  the same protocol on PostgreSQL (postgres-nio), for several processes sharing one store
 //   MetaRecServer      the HTTP service (Hummingbird 2): the only library that pulls in NIO
 //   metarec            the command-line tool, a thin shell over the library
 //   metarec-benchmark  release-mode benchmarks that print their figures
@@ -27,6 +28,7 @@ let package = Package(
         .library(name: "MetaRecModels", targets: ["MetaRecModels"]),
         .library(name: "MetaRecEvaluation", targets: ["MetaRecEvaluation"]),
         .library(name: "MetaRecStore", targets: ["MetaRecStore"]),
+        .library(name: "MetaRecPostgresStore", targets: ["MetaRecPostgresStore"]),
         .library(name: "MetaRecServer", targets: ["MetaRecServer"]),
         .executable(name: "metarec", targets: ["metarec"]),
         .executable(name: "metarec-benchmark", targets: ["MetaRecBenchmarks"]),
@@ -44,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -70,6 +73,17 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The same store on PostgreSQL, shared by several serving processes; a separate target so
+        // that NIO stays out of MetaRecStore.
+        .target(
+            name: "MetaRecPostgresStore",
+            dependencies: [
+                "MetaRecStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HTTP service; only the `metarec` executable and the server tests depend on it.
         .target(
             name: "MetaRecServer",
@@ -93,13 +107,16 @@ let package = Package(
             name: "metarec",
             dependencies: [
                 "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation", "MetaRecStore", "MetaRecServer",
-                .product(name: "Logging", package: "swift-log"),
+                "MetaRecPostgresStore", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "MetaRecBenchmarks",
-            dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation"]
+            dependencies: [
+                "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation", "MetaRecStore",
+                "MetaRecPostgresStore",
+            ]
         ),
         // A seeded mutation harness for the readers (Scripts/fuzz.sh runs it).
         .executableTarget(
@@ -123,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MetaRecCLITests", dependencies: ["metarec", "MetaRecCore", "MetaRecModels", "MetaRecStore"]),
-        .testTarget(name: "MetaRecStoreTests", dependencies: ["MetaRecStore"]),
+        .testTarget(name: "MetaRecStoreTests", dependencies: ["MetaRecStore", "MetaRecPostgresStore"]),
         .testTarget(
             name: "MetaRecServerTests",
             dependencies: [

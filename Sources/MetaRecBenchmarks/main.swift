@@ -3,7 +3,8 @@
 //     swift run -c release metarec-benchmark [group ...]
 //
 // Groups: core (kernels, MLP, MAML meta-step), models (MeLU meta-learning throughput, adapt-and-rank
-// latency), data (reading and splitting), neural-process (TaNP adapt-and-score latency). No group: all.
+// latency), data (reading and splitting), neural-process (TaNP adapt-and-score latency), store (feedback
+// appends on SQLite and, with METAREC_BENCH_POSTGRES_URL, PostgreSQL). No group: all.
 import Foundation
 
 let requested = Set(CommandLine.arguments.dropFirst())
@@ -13,3 +14,4 @@ if wants("core") { runCoreBenchmarks() }
 if wants("models") { runModelBenchmarks() }
 if wants("data") { runDataBenchmarks() }
 if wants("neural-process") { runNeuralProcessBenchmarks() }
+if wants("store") { await runStoreBenchmarks() }

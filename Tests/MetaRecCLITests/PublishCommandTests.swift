@@ -47,7 +47,7 @@ import Testing
         try await run(["publish", first, "--store", store])
         try await run(["publish", second, "--store", store, "--note", "weekly retrain"])
         try await run(["publish", "--version", String(firstID.prefix(10)), "--store", store])
-        let opened = try StoreLocation.open(store)
+        let opened = try await StoreLocation.open(store)
         let history = try await opened.modelHistory(limit: 10)
         #expect(history.map(\.id) == [firstID, secondID, firstID], "the rollback is the newest publication")
         #expect(history[1].note == "weekly retrain")

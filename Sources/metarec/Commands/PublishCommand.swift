@@ -23,8 +23,11 @@ struct PublishCommand: AsyncParsableCommand {
     @Argument(help: "The bundle to publish (written by 'metarec train').")
     var model: String?
 
-    @Option(help: "The store the service runs on: sqlite:PATH.")
+    @Option(help: "The store the service runs on: sqlite:PATH, or postgres://user@host:port/database.")
     var store: String
+
+    @Option(help: "A file whose first line is the PostgreSQL password (default: PGPASSWORD).")
+    var storePasswordFile: String?
 
     @Option(help: "Publish a version already in the store again (its id or a unique prefix): a rollback.")
     var version: String?
@@ -36,6 +39,7 @@ struct PublishCommand: AsyncParsableCommand {
     var list = false
 
     func validate() throws {
+        _ = try StoreLocation.parse(store)
         let actions = [model != nil, version != nil, list].filter { $0 }.count
         guard actions == 1 else {
             throw ValidationError("give one of: a bundle to publish, --version ID to publish again, or --list")
@@ -43,7 +47,7 @@ struct PublishCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try StoreLocation.open(self.store)
+        let store = try await StoreLocation.open(self.store, passwordFile: storePasswordFile)
         do {
             try await perform(on: store)
             try await store.close()

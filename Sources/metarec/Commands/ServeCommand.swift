@@ -27,8 +27,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A model bundle written by 'metarec train'; default: a synthetic model, trained once under --home.")
     var model: String?
 
-    @Option(help: "Where to keep state: sqlite:PATH (default: the model's path with .sqlite).")
+    @Option(
+        help: """
+            Where to keep state: sqlite:PATH or a path (default: the model's path with .sqlite), or \
+            postgres://user@host:port/database to share one store between processes (password from \
+            PGPASSWORD or --store-password-file, never the URL).
+            """)
     var store: String?
+
+    @Option(help: "A file whose first line is the PostgreSQL password (default: PGPASSWORD).")
+    var storePasswordFile: String?
 
     @Option(help: "Folder for the synthetic model and its store when --model is not given.")
     var home: String = "metarec-serve"
@@ -70,18 +78,22 @@ struct ServeCommand: AsyncParsableCommand {
         guard refreshInterval.isFinite, (0...3600).contains(refreshInterval) else {
             throw ValidationError("--refresh-interval must be 0 to 3600 seconds")
         }
-        if let store, !store.hasPrefix("sqlite:") || store.count == "sqlite:".count {
-            throw ValidationError("--store '\(store)': expected sqlite:PATH")
-        }
+        if let store { _ = try StoreLocation.parse(store) }
     }
 
     func run() async throws {
         let modelPath = try model ?? syntheticModel()
-        let storePath =
-            store.map { String($0.dropFirst("sqlite:".count)) }
-            ?? (modelPath.hasSuffix(".safetensors") ? String(modelPath.dropLast(".safetensors".count)) : modelPath)
-            + ".sqlite"
-        let token = try adminToken(storePath: storePath)
+        let modelBase =
+            modelPath.hasSuffix(".safetensors") ? String(modelPath.dropLast(".safetensors".count)) : modelPath
+        let location =
+            try store.map {
+                try StoreLocation.parse(
+                    $0,
+                    password: StoreLocation.password(
+                        file: storePasswordFile, environment: ProcessInfo.processInfo.environment))
+            } ?? .sqlite(path: modelBase + ".sqlite")
+        // A generated admin token goes beside the SQLite file, or beside the model for PostgreSQL.
+        let token = try adminToken(storePath: location.path ?? modelBase)
 
         var logger = Logger(label: "metarec.server")
         logger.logLevel = .info
@@ -101,14 +113,14 @@ struct ServeCommand: AsyncParsableCommand {
         options.maximumBatch = maxBatch
         options.refreshInterval = .milliseconds(Int((refreshInterval * 1000).rounded()))
         let service = try await RecommendationService(
-            recommender: recommender, store: SQLiteStore(path: storePath), options: options, bundleBytes: bundleBytes)
+            recommender: recommender, store: location.open(), options: options, bundleBytes: bundleBytes)
         let host = self.host
         try await RecommendationServer.run(
             service: service, host: host, port: port, adminToken: token.value, logger: logger
         ) { port in
             // Unbuffered, so the address shows at once also when stdout is a file or a pipe.
             let lines =
-                "serving model \(service.recommender.bundle.version.prefix(12)) (\(service.recommender.itemCount) items) with store \(storePath)\n"
+                "serving model \(service.recommender.bundle.version.prefix(12)) (\(service.recommender.itemCount) items) with store \(location)\n"
                 + "admin token: \(token.source)\nopen http://\(host):\(port)/\n"
             FileHandle.standardOutput.write(Data(lines.utf8))
         }
