@@ -7,7 +7,7 @@ import GRDB
 ///
 /// ```swift
 /// let store = try SQLiteStore(path: "metarec.sqlite")
-/// try await store.append([StoredFeedback(user: "u1", item: "50", value: 5, timestamp: Date())])
+/// _ = try await store.append(FeedbackBatch(rows: [StoredFeedback(user: "u1", item: "50", value: 5, timestamp: Date())]))
 /// ```
 public final class SQLiteStore: RecommendationStore {
     private let pool: DatabasePool
@@ -18,11 +18,11 @@ public final class SQLiteStore: RecommendationStore {
         var configuration = Configuration()
         // Another process (or another pool on the same file) may hold the write lock: wait for it.
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets `synchronous = NORMAL` when it turns WAL on (after `prepareDatabase`), which
+            // can lose acknowledged writes on a power loss: the writer is set back to FULL here.
+            try pool.barrierWriteWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw StoreError("\(path): cannot open the SQLite store: \(error)")
         }
@@ -31,6 +31,11 @@ public final class SQLiteStore: RecommendationStore {
         } catch {
             throw StoreError("\(path): cannot prepare the store's tables: \(error)")
         }
+    }
+
+    /// The writer's `PRAGMA synchronous` (2 is FULL), for the test that guards durability.
+    func synchronousMode() async throws -> Int {
+        try await pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     static var migrator: DatabaseMigrator {

@@ -529,6 +529,17 @@ import Testing
 
 /// What only the SQLite store has.
 @Suite struct SQLiteStoreTests {
+    /// An acknowledged write survives a power loss only if each commit syncs the WAL: GRDB's WAL
+    /// setup lowers the writer to NORMAL, and the store must set it back.
+    @Test func theWriterSyncsEveryCommit() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "metarec-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path)
+        #expect(try await store.synchronousMode() == 2, "PRAGMA synchronous = FULL")
+        try await store.close()
+    }
+
     @Test func floatsRoundTripBitForBit() throws {
         let values: [Float] = [0, -0.0, 1, -1e-38, .greatestFiniteMagnitude, .pi, 123.456, .nan]
         #expect(SQLiteStore.floats(SQLiteStore.bytes(values)).map(\.bitPattern) == values.map(\.bitPattern))
