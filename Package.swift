@@ -140,7 +140,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MetaRecCLITests", dependencies: ["metarec", "MetaRecCore", "MetaRecModels", "MetaRecStore"]),
-        .testTarget(name: "MetaRecStoreTests", dependencies: ["MetaRecStore", "MetaRecPostgresStore"]),
+        .testTarget(
+            name: "MetaRecStoreTests",
+            dependencies: ["MetaRecStore", "MetaRecPostgresStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "MetaRecServerTests",
             dependencies: [

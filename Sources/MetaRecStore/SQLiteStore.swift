@@ -13,11 +13,13 @@ public final class SQLiteStore: RecommendationStore {
     private let pool: DatabasePool
     public let path: String
 
-    public init(path: String) throws {
+    /// - Parameter busyTimeout: how long a write waits for another process holding the file's
+    ///   write lock before the store answers unavailable.
+    public init(path: String, busyTimeout: TimeInterval = 10) throws {
         self.path = path
         var configuration = Configuration()
         // Another process (or another pool on the same file) may hold the write lock: wait for it.
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(busyTimeout)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB sets `synchronous = NORMAL` when it turns WAL on (after `prepareDatabase`), which
@@ -33,9 +35,32 @@ public final class SQLiteStore: RecommendationStore {
         }
     }
 
+    /// Reads, with a busy or locked database (another process holding it past the busy timeout)
+    /// reported as unavailable (503), not as a failure.
+    private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.read(body) } catch let error as DatabaseError { throw Self.mapped(error) }
+    }
+
+    /// Writes in one transaction; busy or locked as ``read(_:)``.
+    private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        do { return try await pool.write(body) } catch let error as DatabaseError { throw Self.mapped(error) }
+    }
+
+    static func mapped(_ error: DatabaseError) -> any Error {
+        switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError(
+                "the SQLite store is locked by another process: \(error.message ?? "busy")", kind: .unavailable)
+        case .SQLITE_FULL, .SQLITE_IOERR:
+            return StoreError("the SQLite store cannot write: \(error.message ?? "I/O error")", kind: .unavailable)
+        default:
+            return error
+        }
+    }
+
     /// The writer's `PRAGMA synchronous` (2 is FULL), for the test that guards durability.
     func synchronousMode() async throws -> Int {
-        try await pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        try await write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     static var migrator: DatabaseMigrator {
@@ -95,7 +120,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func user(_ id: String) async throws -> StoredUser? {
-        try await pool.read { db in
+        try await read { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT features, created_at FROM users WHERE id = ?", arguments: [id])
@@ -110,7 +135,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func saveUser(_ user: StoredUser) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO users (id, features, created_at) VALUES (?, ?, ?)
@@ -121,7 +146,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func deleteUser(_ id: String) async throws -> Bool {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
             let existed = db.changesCount > 0
             try db.execute(sql: "DELETE FROM feedback WHERE user = ?", arguments: [id])
@@ -133,7 +158,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func append(_ batch: FeedbackBatch) async throws -> AppendOutcome {
-        try await pool.write { db in
+        try await write { db in
             if let write = batch.idempotency {
                 if let row = try Row.fetchOne(
                     db, sql: "SELECT request_digest, response FROM idempotency WHERE key = ?", arguments: [write.key])
@@ -183,11 +208,11 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func feedbackHead(user: String) async throws -> Int64 {
-        try await pool.read { db in try Self.head(db, user: user) }
+        try await read { db in try Self.head(db, user: user) }
     }
 
     public func latestFeedback(user: String, limit: Int) async throws -> [StoredFeedback] {
-        try await pool.read { db in
+        try await read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -203,7 +228,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func feedbackLog(user: String) async throws -> [StoredFeedback] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT sequence, item, value, timestamp FROM feedback WHERE user = ? ORDER BY sequence",
                 arguments: [user]
@@ -218,13 +243,13 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func ratedItems(user: String) async throws -> Set<String> {
-        try await pool.read { db in
+        try await read { db in
             Set(try String.fetchAll(db, sql: "SELECT DISTINCT item FROM feedback WHERE user = ?", arguments: [user]))
         }
     }
 
     public func adaptedState(user: String) async throws -> StoredState? {
-        try await pool.read { db in
+        try await read { db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT model_version, last_sequence, state FROM adapted_state WHERE user = ?",
@@ -238,7 +263,7 @@ public final class SQLiteStore: RecommendationStore {
 
     @discardableResult
     public func saveAdaptedState(_ state: StoredState, user: String) async throws -> Bool {
-        try await pool.write { db in try Self.saveState(db, state, user: user) }
+        try await write { db in try Self.saveState(db, state, user: user) }
     }
 
     /// Compare-and-set: a state of the same version never replaces a newer one.
@@ -257,7 +282,7 @@ public final class SQLiteStore: RecommendationStore {
 
     public func saveItem(_ item: StoredItem) async throws -> Int64 {
         let payload = try CatalogueChange.encode(item)
-        return try await pool.write { db in
+        return try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?)",
                 arguments: [item.id, item.title, item.features, item.addedAt.timeIntervalSince1970])
@@ -266,7 +291,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func addedItems() async throws -> [StoredItem] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT id, title, features, added_at FROM items ORDER BY added_at, rowid").map {
                 row in
                 StoredItem(
@@ -277,7 +302,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func setHidden(item: String, _ hidden: Bool) async throws -> Int64 {
-        try await pool.write { db in
+        try await write { db in
             if hidden {
                 try db.execute(sql: "INSERT OR IGNORE INTO hidden_items (id) VALUES (?)", arguments: [item])
             } else {
@@ -288,11 +313,11 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func hiddenItems() async throws -> Set<String> {
-        try await pool.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM hidden_items")) }
+        try await read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM hidden_items")) }
     }
 
     public func recordObservation(item: String, modelVersion: String, payload: Data) async throws -> Int64 {
-        try await pool.write { db in
+        try await write { db in
             try Self.logChange(
                 db, CatalogueChange(kind: .observation, item: item, modelVersion: modelVersion, payload: payload))
         }
@@ -306,7 +331,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func catalogueChanges(after sequence: Int64, limit: Int) async throws -> [CatalogueChange] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -324,14 +349,14 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func catalogueHead() async throws -> Int64 {
-        try await pool.read { db in
+        try await read { db in
             try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM catalogue_changes") ?? 0
         }
     }
 
     public func recordImpressions(user: String, items: [String], at date: Date) async throws {
         guard !items.isEmpty else { return }
-        try await pool.write { db in
+        try await write { db in
             let statement = try db.cachedStatement(sql: "INSERT INTO impressions (user, item, at) VALUES (?, ?, ?)")
             for item in items { try statement.execute(arguments: [user, item, date.timeIntervalSince1970]) }
         }
@@ -342,7 +367,7 @@ public final class SQLiteStore: RecommendationStore {
     public func publishModel(_ bytes: Data, note: String) async throws -> PublishedModel {
         let id = PublishedModel.identifier(of: bytes)
         let now = Date()
-        return try await pool.write { db in
+        return try await write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO models (id, bytes, byte_count) VALUES (?, ?, ?)",
                 arguments: [id, bytes, bytes.count])
@@ -359,12 +384,12 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func modelBytes(id: String) async throws -> Data? {
-        try await pool.read { db in try Data.fetchOne(db, sql: "SELECT bytes FROM models WHERE id = ?", arguments: [id])
+        try await read { db in try Data.fetchOne(db, sql: "SELECT bytes FROM models WHERE id = ?", arguments: [id])
         }
     }
 
     public func modelHistory(limit: Int) async throws -> [PublishedModel] {
-        try await pool.read { db in
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -384,7 +409,7 @@ public final class SQLiteStore: RecommendationStore {
 
     public func sharedSecret(name: String) async throws -> Data {
         let candidate = PublishedModel.randomBytes(32)
-        return try await pool.write { db in
+        return try await write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", arguments: [name, candidate])
             guard let value = try Data.fetchOne(db, sql: "SELECT value FROM secrets WHERE name = ?", arguments: [name])
@@ -394,7 +419,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func counts() async throws -> StoreCounts {
-        try await pool.read { db in
+        try await read { db in
             func count(_ table: String) throws -> Int {
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
             }
@@ -405,7 +430,7 @@ public final class SQLiteStore: RecommendationStore {
     }
 
     public func storedStateBytes(user: String) async throws -> Int? {
-        try await pool.read { db in
+        try await read { db in
             try Int.fetchOne(
                 db,
                 sql:

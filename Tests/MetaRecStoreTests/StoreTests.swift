@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import Testing
 
 @testable import MetaRecPostgresStore
@@ -531,6 +532,29 @@ import Testing
 @Suite struct SQLiteStoreTests {
     /// An acknowledged write survives a power loss only if each commit syncs the WAL: GRDB's WAL
     /// setup lowers the writer to NORMAL, and the store must set it back.
+    /// Another process holding the write lock past the busy timeout is the store being
+    /// unavailable (the service answers 503 and the client retries), not a failure (500).
+    @Test func aWriteLockHeldElsewhereIsUnavailable() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "metarec-busy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("store.sqlite").path
+        let store = try SQLiteStore(path: path, busyTimeout: 0.2)
+        var holder = Configuration()
+        holder.allowsUnsafeTransactions = true  // "another process" keeps its transaction open
+        let other = try DatabaseQueue(path: path, configuration: holder)
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "BEGIN EXCLUSIVE") }
+        await #expect {
+            _ = try await store.append(
+                FeedbackBatch(rows: [StoredFeedback(user: "ann", item: "1", value: 4, timestamp: Date())]))
+        } throws: { ($0 as? StoreError)?.kind == .unavailable }
+        try await other.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+        _ = try await store.append(
+            FeedbackBatch(rows: [StoredFeedback(user: "ann", item: "1", value: 4, timestamp: Date())]))
+        #expect(try await store.counts().feedback == 1, "answers again once the lock is gone")
+        try await store.close()
+    }
+
     @Test func theWriterSyncsEveryCommit() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "metarec-sync-\(UUID().uuidString)")
