@@ -60,7 +60,7 @@ public struct ItemCooccurrence: Sendable {
 }
 
 /// A new user scored by an items × items weight matrix W: score(j) = Σ over the support's items i
-/// of W[i][j]; items without a column score 0. ItemKNN and EASE differ only in W.
+/// with a positive value of W[i][j]; items without a column score 0. ItemKNN and EASE differ only in W.
 public struct ItemItemScorer: CandidateScorer {
     public let name: String
     public let column: [Int32: Int]
@@ -79,7 +79,9 @@ public struct ItemItemScorer: CandidateScorer {
         var profile = [Float](repeating: 0, count: n)
         var seen: Set<Int> = []
         weights.withUnsafeBufferPointer { w in
-            for item in task.supportItemIDs {
+            // Like X, the profile holds positive interactions only: a click log's negatives
+            // (value 0) say what the user passed over, not what to recommend more of.
+            for (item, value) in zip(task.supportItemIDs, task.supportTargets.values) where value > 0 {
                 guard let row = column[item], seen.insert(row).inserted else { continue }
                 for j in 0..<n { profile[j] += w[row * n + j] }
             }

@@ -53,6 +53,8 @@ import Testing
         let knn = ItemKNN.fit(cooccurrence)
         #expect(knn.scores(task([(0, 5)]), candidates: [1, 2, 3]) == [1, 0.5, 0])
         #expect(knn.scores(task([(0, 5), (2, 1)]), candidates: [1]) == [1.5])
+        // A click log's negative (value 0) in the support is not part of the profile.
+        #expect(knn.scores(task([(0, 1), (2, 0)]), candidates: [1]) == [1])
     }
 
     /// EASE with λ = 1: A = G + I = [[3, 2, 1], [2, 3, 1], [1, 1, 3]], det A = 13, and by cofactors
