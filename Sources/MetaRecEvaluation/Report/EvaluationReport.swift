@@ -24,6 +24,10 @@ public struct EvaluationReport: Sendable, Codable {
     public var newItemRule: String?
     /// What the data lets the scenarios measure, e.g. a side without features.
     public var notes: [String]?
+    /// The non-meta full-ranking baselines (popularity, ItemKNN, EASE, content KNN) and the random
+    /// order, and how their choices were made; nil in reports written before full ranking.
+    public var rankingBaselines: [RankingBaselineReport]?
+    public var fullRankingNotes: [String]?
 
     public init(
         dataset: String, seed: UInt64, implicitFeedback: Bool, checksums: [String: String],
@@ -46,6 +50,41 @@ public struct EvaluationReport: Sendable, Codable {
     private func signed(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "n/a" }
         return String(format: "%+.3f", value)
+    }
+
+    /// The full-ranking table: every method and ranking baseline on each scenario's whole item set.
+    func fullRankingMarkdown() -> [String] {
+        let rows: [(String, [String: FullRankingResult])] =
+            methods.map { method in (method.name, method.scenarios.compactMapValues(\.fullRanking)) }
+            + (rankingBaselines ?? []).map { ($0.name, $0.scenarios) }
+        let shown = scenarios.filter { scenario in rows.contains { $0.1[scenario] != nil } }
+        guard !shown.isEmpty else { return [] }
+        let relevant = implicitFeedback ? "the query's clicks" : "query items rated ≥ 4"
+        var lines = [
+            "Full ranking (Docs/protocol.md): candidates are every item of the scenario's item set the user has not rated outside the query; relevant: \(relevant); ties in random order.",
+            "",
+        ]
+        let counts = shown.compactMap { scenario -> String? in
+            guard let result = rows.lazy.compactMap({ $0.1[scenario] }).first else { return nil }
+            return "\(scenario) \(result.tasks) (\(result.tasksWithoutRelevant) without a relevant item left out), "
+                + String(format: "%.0f candidates per task", result.meanCandidates)
+        }
+        lines.append("Tasks ranked: " + counts.joined(separator: "; ") + ".")
+        for note in fullRankingNotes ?? [] { lines.append("Note: \(note)") }
+        lines.append("")
+        lines.append(
+            "| method |"
+                + shown.flatMap { scenario in FullRankingResult.columns.map { " \(scenario) \($0) |" } }.joined())
+        lines.append("|---|" + String(repeating: "---:|", count: shown.count * FullRankingResult.columns.count))
+        for (name, results) in rows {
+            let cells = shown.flatMap { scenario in
+                results[scenario].map { $0.values.map { String(format: " %.4f |", $0) } }
+                    ?? Array(repeating: " n/a |", count: FullRankingResult.columns.count)
+            }
+            lines.append("| \(name) |" + cells.joined())
+        }
+        lines.append("")
+        return lines
     }
 
     public func markdown() -> String {
@@ -136,6 +175,8 @@ public struct EvaluationReport: Sendable, Codable {
             }
             lines.append("")
         }
+
+        lines.append(contentsOf: fullRankingMarkdown())
 
         let sizes = methods.first?.fewShot.map(\.k) ?? []
         if !sizes.isEmpty {

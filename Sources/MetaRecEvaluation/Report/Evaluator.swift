@@ -21,6 +21,9 @@ public struct ScenarioResult: Sendable, Codable, Equatable {
     /// Calibration: mean over tasks of (mean prediction − mean target) on the query set. In
     /// item-cold it says whether new items are predicted too low (a penalty for being new).
     public var bias: Double?
+    /// The scenario's whole item set ranked (Docs/protocol.md, Full ranking); nil in reports
+    /// written before it, or when no task has a relevant query item.
+    public var fullRanking: FullRankingResult?
 }
 
 /// Top-k metrics for implicit feedback, averaged over tasks with a positive and a negative; the
@@ -59,14 +62,19 @@ public struct Evaluator: Sendable {
     public let features: FeatureContext
     private let prepared: [Scenario: [PreparedTask]]
     private let fewShotTasks: [Int: [PreparedTask]]
+    /// Each scenario's tasks ready for full ranking; empty when the evaluator was built without candidates.
+    public let fullRanking: [Scenario: FullRankingTasks]
 
     /// Prepares each scenario's tasks once, and the user-cold tasks truncated to each few-shot size.
     /// - Parameter histories: what is known of each user before the task (``ProtocolSplit/knownHistories()``),
     ///   attached to the tasks of scenarios whose users have a history.
+    /// - Parameter candidates: the full-ranking candidate rule; nil: no full ranking. A query
+    ///   target at or above `relevantAt` is relevant; `rankingSeed` orders tied candidates.
     public init(
         tasks: [Scenario: [ProtocolTask]], features: FeatureContext,
         scenarios: [Scenario] = [.userCold, .itemCold, .bothCold], fewShotSizes: [Int] = [0, 1, 3, 5, 10, -1],
-        threads: Int = 2, histories: [Int32: [Interaction]] = [:]
+        threads: Int = 2, histories: [Int32: [Interaction]] = [:], candidates: RankingCandidates? = nil,
+        relevantAt: Float = 4, rankingSeed: UInt64 = 0
     ) {
         self.scenarios = scenarios.filter { !(tasks[$0] ?? []).isEmpty }
         self.fewShotSizes = fewShotSizes
@@ -91,6 +99,15 @@ public struct Evaluator: Sendable {
                 }
         }
         self.fewShotTasks = fewShot
+        var ranking: [Scenario: FullRankingTasks] = [:]
+        if let candidates {
+            for scenario in self.scenarios {
+                ranking[scenario] = FullRankingTasks(
+                    tasks: tasks[scenario] ?? [], prepared: prepared[scenario] ?? [], candidates: candidates,
+                    relevantAt: relevantAt, seed: rankingSeed)
+            }
+        }
+        self.fullRanking = ranking
     }
 
     public func tasks(_ scenario: Scenario) -> [PreparedTask] { prepared[scenario] ?? [] }
@@ -99,7 +116,11 @@ public struct Evaluator: Sendable {
         let start = Date()
         var results: [String: ScenarioResult] = [:]
         for scenario in scenarios {
-            results[scenario.rawValue] = Self.score(method, prepared[scenario] ?? [], threads: threads)
+            var result = Self.score(method, prepared[scenario] ?? [], threads: threads)
+            // The whole item set: candidates scored in one batch per task after the same adaptation.
+            result.fullRanking = fullRanking[scenario]?.result(
+                PredictorScorer(method, features: features), threads: threads)
+            results[scenario.rawValue] = result
         }
         let curve = fewShotSizes.compactMap { k -> FewShotPoint? in
             guard let tasks = fewShotTasks[k], !tasks.isEmpty else { return nil }
@@ -165,6 +186,18 @@ public struct Evaluator: Sendable {
             mrrAt5: mean(perTask.compactMap(\.mrrAt5)),
             auc: aucs.isEmpty ? nil : mean(aucs), aucTasks: aucs.count, ranking: ranking,
             bias: mean(perTask.map(\.bias)))
+    }
+
+    /// A full-ranking baseline's row over the scenarios with full ranking: `scorers(scenario)`
+    /// gives the scenario's scorer (popularity differs by scenario), nil where it has none.
+    public func evaluateRanking(name: String, _ scorer: (Scenario) -> CandidateScorer?) -> RankingBaselineReport {
+        let start = Date()
+        var results: [String: FullRankingResult] = [:]
+        for scenario in scenarios {
+            guard let tasks = fullRanking[scenario], let scorer = scorer(scenario) else { continue }
+            results[scenario.rawValue] = tasks.result(scorer, threads: threads)
+        }
+        return RankingBaselineReport(name: name, scenarios: results, seconds: Date().timeIntervalSince(start))
     }
 
     /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the

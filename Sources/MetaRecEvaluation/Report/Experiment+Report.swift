@@ -6,19 +6,45 @@ import MetaRecModels
 extension Experiment {
     /// An evaluator of the test scenarios. Built on demand, so `train` and `recommend` never
     /// prepare test tasks they do not score.
-    public func makeEvaluator() -> Evaluator {
+    /// - Parameter candidates: the full-ranking candidate rule; nil: no full ranking.
+    public func makeEvaluator(candidates: RankingCandidates? = nil) -> Evaluator {
         var tasks: [Scenario: [ProtocolTask]] = [:]
         for scenario in Scenario.allCases { tasks[scenario] = split.tasks(scenario) }
-        return Evaluator(tasks: tasks, features: features, threads: threads, histories: split.knownHistories())
+        return Evaluator(
+            tasks: tasks, features: features, threads: threads, histories: split.knownHistories(),
+            candidates: candidates, relevantAt: relevantAt, rankingSeed: seed)
     }
 
     /// Evaluates `methods` on the test scenarios and assembles the protocol's table.
-    public func report(for methods: [ColdStartPredictor], log: ((String) -> Void)? = nil) -> EvaluationReport {
-        let evaluator = makeEvaluator()
+    /// Every method also ranks each scenario's whole item set (Docs/protocol.md, Full ranking),
+    /// beside the non-meta ranking baselines fitted here on warm ratings (EASE's λ on validation users).
+    public func report(
+        for methods: [ColdStartPredictor], fullRanking: Bool = true, log: ((String) -> Void)? = nil
+    ) -> EvaluationReport {
+        let candidates = fullRanking ? rankingCandidates() : nil
+        let evaluator = makeEvaluator(candidates: candidates)
         var reports: [MethodReport] = []
         for method in methods {
             log?("evaluating \(method.name)")
             reports.append(evaluator.evaluate(method))
+        }
+        var rankingRows: [RankingBaselineReport] = []
+        var rankingNotes: [String] = []
+        if let candidates, !evaluator.fullRanking.isEmpty {
+            log?("fitting the full-ranking baselines")
+            let started = Date()
+            let baselines = fitRankingBaselines(candidates: candidates)
+            let fitSeconds = Date().timeIntervalSince(started)
+            var byScenario: [Scenario: [CandidateScorer]] = [:]
+            for scenario in evaluator.scenarios {
+                byScenario[scenario] = baselines.scorers(for: split.tasks(scenario)) + [ConstantScorer()]
+            }
+            let names = byScenario.values.first?.map(\.name) ?? []
+            for name in names {
+                log?("evaluating \(name) (full ranking)")
+                rankingRows.append(evaluator.evaluateRanking(name: name) { byScenario[$0]?.first { $0.name == name } })
+            }
+            rankingNotes.append(baselines.easeSummary + String(format: "; fitting took %.1f s.", fitSeconds))
         }
         var counts: [String: Int] = [:]
         var floors: [String: Double] = [:]
@@ -58,6 +84,10 @@ extension Experiment {
             )
         }
         report.notes = notes.isEmpty ? nil : notes
+        if !rankingRows.isEmpty {
+            report.rankingBaselines = rankingRows
+            report.fullRankingNotes = rankingNotes
+        }
         return report
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 extension ScenarioResult {
     enum CodingKeys: String, CodingKey {
         case tasks, meanAbsoluteError, rootMeanSquaredError, ndcgAt3, ndcgAt5, mrrAt5, auc, aucTasks, ranking, undefined
+        case fullRanking
     }
 
     /// Why each metric that is not a finite number is undefined, by field name.
@@ -32,6 +33,7 @@ extension ScenarioResult {
         try container.encode(auc?.finiteOrNil, forKey: .auc)
         try container.encode(aucTasks, forKey: .aucTasks)
         try container.encode(ranking, forKey: .ranking)
+        try container.encodeIfPresent(fullRanking, forKey: .fullRanking)
         let reasons = undefinedReasons
         if !reasons.isEmpty { try container.encode(reasons, forKey: .undefined) }
     }
@@ -47,6 +49,7 @@ extension ScenarioResult {
         auc = try container.decodeIfPresent(Double.self, forKey: .auc)
         aucTasks = try container.decodeIfPresent(Int.self, forKey: .aucTasks) ?? 0
         ranking = try container.decodeIfPresent(RankingResult.self, forKey: .ranking)
+        fullRanking = try container.decodeIfPresent(FullRankingResult.self, forKey: .fullRanking)
     }
 }
 

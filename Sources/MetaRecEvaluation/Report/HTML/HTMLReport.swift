@@ -26,6 +26,7 @@ public struct HTMLReport: Sendable {
                     : ".")
                 + " MetaRec \(HTML.escape(MetaRecVersion.string)).</p></header>")
         if !summary.scenarios.isEmpty { body.append(protocolTable()) }
+        if let ranking = fullRankingTable() { body.append(ranking) }
         if let plot = fewShotPlot() { body.append(section("Few-shot curve", plot.svg() + fewShotNote())) }
         if !summary.streaming.isEmpty { body.append(streamingSection()) }
         if !summary.itemWarmUp.isEmpty { body.append(warmUpSection()) }
@@ -101,6 +102,28 @@ public struct HTMLReport: Sendable {
             "Protocol table",
             table(header, rows) + "\n<p class=\"note\">Test tasks per scenario: \(HTML.escape(counts)). "
                 + "Lower MAE and RMSE are better, higher AUC and nDCG@3; the random-order row is the nDCG floor.</p>")
+    }
+
+    /// The full-ranking table: methods and the non-meta ranking baselines on the whole item set.
+    func fullRankingTable() -> String? {
+        guard let rows = summary.fullRanking, !rows.isEmpty else { return nil }
+        let shown = summary.scenarios.filter { scenario in rows.contains { $0.scenarios[scenario] != nil } }
+        guard !shown.isEmpty else { return nil }
+        let header = ["method"] + shown.flatMap { scenario in FullRankingResult.columns.map { "\(scenario) \($0)" } }
+        let cells = rows.map { row in
+            [row.name]
+                + shown.flatMap { scenario in
+                    (row.scenarios[scenario] ?? Array(repeating: nil, count: FullRankingResult.columns.count)).map {
+                        $0.formatted()
+                    }
+                }
+        }
+        let relevant = summary.implicitFeedback ? "the query's clicks" : "query items rated ≥ 4"
+        return section(
+            "Full ranking",
+            table(header, cells)
+                + "\n<p class=\"note\">Candidates: every item of the scenario's item set the user has not rated outside the task's query; relevant: \(HTML.escape(relevant)); tasks without a relevant item are left out. Higher is better.</p>"
+        )
     }
 
     /// Few-shot curve: user-cold metric against support size K, one series per method.

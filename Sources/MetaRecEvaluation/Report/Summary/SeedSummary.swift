@@ -59,6 +59,13 @@ public struct SeedSummary: Sendable, Codable {
         public var phases: [PhaseSummary]
     }
 
+    /// One row of the full-ranking table (a method or a ranking baseline), per scenario.
+    public struct RankingRowSummary: Sendable, Codable, Equatable {
+        public var name: String
+        /// Per scenario, the metrics in ``FullRankingResult/columns`` order.
+        public var scenarios: [String: [MeanAndSpread?]]
+    }
+
     public var dataset: String
     public var implicitFeedback: Bool
     public var runs: [Run]
@@ -68,6 +75,8 @@ public struct SeedSummary: Sendable, Codable {
     public var methods: [MethodSummary]
     public var streaming: [StreamSummary]
     public var itemWarmUp: [WarmUpSummary]
+    /// The full-ranking table; nil when no report had one.
+    public var fullRanking: [RankingRowSummary]?
 
     public var seeds: [UInt64] { runs.map(\.seed) }
 
@@ -111,6 +120,7 @@ public struct SeedSummary: Sendable, Codable {
         methods = Self.ordered(tables.flatMap { $0.methods.map(\.name) }).map { name in
             Self.summarise(method: name, rows: tables.compactMap { $0.methods.first { $0.name == name } })
         }
+        fullRanking = Self.summarise(rankingOf: tables)
         streaming = Self.summarise(streams: bundles.compactMap(\.streaming))
         itemWarmUp = Self.summarise(warmUps: bundles.compactMap(\.itemWarmUp))
     }
@@ -140,6 +150,51 @@ public struct SeedSummary: Sendable, Codable {
                 auc: MeanAndSpread(points.map(\.auc)))
         }
         return MethodSummary(name: name, scenarios: scenarios, fewShot: fewShot)
+    }
+
+    /// Methods' full ranking, then the ranking baselines, matched by name across seeds.
+    static func summarise(rankingOf tables: [EvaluationReport]) -> [RankingRowSummary]? {
+        let perSeed: [[(String, [String: FullRankingResult])]] = tables.map { table in
+            table.methods.map { ($0.name, $0.scenarios.compactMapValues(\.fullRanking)) }
+                + (table.rankingBaselines ?? []).map { ($0.name, $0.scenarios) }
+        }
+        let names = ordered(perSeed.flatMap { $0.filter { !$0.1.isEmpty }.map(\.0) })
+        guard !names.isEmpty else { return nil }
+        return names.map { name in
+            let rows = perSeed.compactMap { rows in rows.first { $0.0 == name }?.1 }
+            var scenarios: [String: [MeanAndSpread?]] = [:]
+            for scenario in ordered(rows.flatMap { $0.keys.sorted() }) {
+                let results = rows.compactMap { $0[scenario] }
+                scenarios[scenario] = FullRankingResult.columns.indices.map { column in
+                    MeanAndSpread(results.map { $0.values[column] })
+                }
+            }
+            return RankingRowSummary(name: name, scenarios: scenarios)
+        }
+    }
+
+    /// The full-ranking table as markdown lines (none without one).
+    func fullRankingMarkdown() -> [String] {
+        guard let rows = fullRanking, !rows.isEmpty else { return [] }
+        let shown = scenarios.filter { scenario in rows.contains { $0.scenarios[scenario] != nil } }
+        guard !shown.isEmpty else { return [] }
+        var lines = [
+            "Full ranking (every item of the scenario's item set the user has not rated outside the query; relevant: \(implicitFeedback ? "clicks" : "rated ≥ 4")):",
+            "",
+            "| method |"
+                + shown.flatMap { scenario in FullRankingResult.columns.map { " \(scenario) \($0) |" } }.joined(),
+            "|---|" + String(repeating: "---:|", count: shown.count * FullRankingResult.columns.count),
+        ]
+        for row in rows {
+            let cells = shown.flatMap { scenario in
+                (row.scenarios[scenario] ?? Array(repeating: nil, count: FullRankingResult.columns.count)).map {
+                    " \($0.formatted()) |"
+                }
+            }
+            lines.append("| \(row.name) |" + cells.joined())
+        }
+        lines.append("")
+        return lines
     }
 
     /// Rows matched by partition and condition; curves point by point (each seed's stream has
@@ -212,6 +267,7 @@ public struct SeedSummary: Sendable, Codable {
                     }.joined())
             lines.append("")
         }
+        lines.append(contentsOf: fullRankingMarkdown())
         if let sizes = methods.first?.fewShot.map(\.k), !sizes.isEmpty {
             lines.append("Few-shot curve (user-cold \(fewShotMetricName) with the K earliest support ratings):")
             lines.append("")
