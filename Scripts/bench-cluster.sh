@@ -129,7 +129,7 @@ run() {
     health=$(wrk -t1 -c"$connections" -d"${seconds}s" -s "$work/healthz.lua" "$url" | awk '/^RESULT/ {print $2}')
     figure=$(wrk -t1 -c"$connections" -d"${seconds}s" -s "$work/$script" "$url" | awk '/^RESULT/')
     set -- ${figure:-RESULT - - - wrk-failed}
-    printf '   %-52s %7s req/s  p50 %6s ms  p99 %7s ms  errors %s   (/healthz same run: %s req/s)\n' \
+    printf '   %-58s %7s req/s  p50 %6s ms  p99 %7s ms  errors %s   (/healthz same run: %s req/s)\n' \
         "$label" "$2" "$3" "$4" "$5" "$health"
 }
 

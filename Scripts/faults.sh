@@ -11,7 +11,9 @@
 #      must be 2xx or a JSON 503 (never a 500, no replica exits), and all 2xx again once it is back.
 #  (c) `metarec publish` of a second bundle under load: no failed request, and every replica
 #      answers the new version on /v1/model within the bound.
-# Prints the counts; exits 1 if a check fails. About 2 minutes after the release build (CI calls it).
+# Prints the counts; exits 1 if a check fails. FAULTS_KEEP=1 keeps the logs and the store;
+# FAULTS_SQLITE_LOCK_SECONDS (default 12) sets how long the SQLite store stays locked in (b).
+# About 75 s after the release build (CI calls it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 store_kind=${1:-sqlite}
@@ -36,7 +38,7 @@ cleanup() {
             [ -f "$log" ] && { echo "--- last lines of $log"; tail -15 "$log"; }
         done
     fi
-    rm -rf "$work"
+    if [ -n "${FAULTS_KEEP:-}" ]; then echo "kept $work (FAULTS_KEEP)"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -138,17 +140,19 @@ check_ledger fa "$work/fa.ledger" || fail "(a) an acknowledged row is missing or
 replicas_alive || fail "(a) a replica is not running after the restarts"
 
 echo "== (b) the store goes away under load, then comes back"
-loadgen --run fb --threads 4 --seconds 30 --requests 6000 --mix feedback=1,recommend=1 --retries 40 \
+loadgen --run fb --threads 4 --seconds 30 --requests 30000 --mix feedback=1,recommend=1 --retries 40 \
     --ledger "$work/fb.ledger" --events "$work/fb.events" > "$work/fb.summary" &
 load=$!
 sleep 4
 down=$(date +%s.%N)
 if [ "$STORE_KIND" = sqlite ]; then
-    # No server to stop: another process holds the write lock for 12 s, past the replicas' 10 s busy timeout.
-    (echo ".timeout 5000"; echo ".bail on"; echo "BEGIN EXCLUSIVE;"; echo "SELECT 'locked';"; sleep 12; echo "COMMIT;") \
+    # No server to stop: another process holds the write lock for 12 s (FAULTS_SQLITE_LOCK_SECONDS),
+    # past the replicas' 10 s busy timeout, so writes that waited 10 s must answer 503.
+    lock_seconds=${FAULTS_SQLITE_LOCK_SECONDS:-12}
+    (echo ".timeout 5000"; echo ".bail on"; echo "BEGIN EXCLUSIVE;"; echo "SELECT 'locked';"; sleep "$lock_seconds"; echo "COMMIT;") \
         | sqlite3 "${STORE#sqlite:}" | sed 's/^/   sqlite3: /' &
     lock_pid=$!
-    echo "   SQLite write lock held by another process for 12 s"
+    echo "   SQLite write lock held by another process for $lock_seconds s (the replicas wait 10 s for it)"
     wait "$lock_pid" || true
     lock_pid=""
 else
@@ -168,7 +172,7 @@ replicas_alive || fail "(b) a replica exited"
 check_ledger fb "$work/fb.ledger" || fail "(b) an acknowledged row is missing or stored twice"
 
 echo "== (c) publish a second bundle under load"
-loadgen --run fc --threads 4 --seconds 15 --requests 6000 --mix feedback=1,recommend=2 --retries 40 \
+loadgen --run fc --threads 4 --seconds 15 --requests 20000 --mix feedback=1,recommend=2 --retries 40 \
     --ledger "$work/fc.ledger" --events "$work/fc.events" > "$work/fc.summary" &
 load=$!
 sleep 3
