@@ -33,6 +33,7 @@ model=""
 port=""
 metarec=${METAREC:-}
 learn=0
+postgres_sh=${POSTGRES_SH:-$repo/Scripts/postgres.sh}
 while [ $# -gt 0 ]; do
     case "$1" in
     --replicas) replicas=$2; shift 2 ;;
@@ -123,6 +124,7 @@ $servers        keepalive 64;
         proxy_read_timeout 30s;
         # nginx's own failures (no replica left, all refused) answer like the service: JSON 503.
         error_page 502 504 = @unavailable;
+        recursive_error_pages on;   # also from @idempotent, itself reached through error_page
 
         # GET, HEAD, PUT, DELETE...: retried on the next replica after an error, a timeout, 502 or 503
         # (a POST or PATCH only when the first replica never received it).
@@ -213,8 +215,8 @@ start() {
     case "$store_arg" in
     sqlite) store="sqlite:$dir/store.sqlite" ;;
     postgres)
-        [ -x "$repo/Scripts/postgres.sh" ] || { echo "cluster.sh: --store postgres needs Scripts/postgres.sh (the PostgreSQL store's branch)" >&2; exit 1; }
-        store=$("$repo/Scripts/postgres.sh" start "$dir/pg" "$(free_port)")
+        [ -f "$postgres_sh" ] || { echo "cluster.sh: --store postgres needs Scripts/postgres.sh (the PostgreSQL store's branch)" >&2; exit 1; }
+        store=$(bash "$postgres_sh" start "$dir/pg" "$(free_port)")
         echo "PG_DIR=$dir/pg" > "$dir/pg.env"
         ;;
     sqlite:* | postgres://* | postgresql://*) store=$store_arg ;;
@@ -277,7 +279,7 @@ status() {
         if alive "$pid" serve; then state="pid $pid"; else state="not running"; fi
         version=$(curl -s -m 2 "http://127.0.0.1:$rport/v1/model" | python3 -c 'import json,sys
 try: print(json.load(sys.stdin)["version"][:16])
-except Exception: print("-")' 2> /dev/null || echo -)
+except Exception: print("-")' 2> /dev/null || true)
         echo "replica $i: http://127.0.0.1:$rport $state; /healthz $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$rport/healthz"); model $version"
     done
 }
@@ -303,7 +305,7 @@ stop() {
     if [ -f "$dir/pg.env" ]; then
         # shellcheck disable=SC1091
         . "$dir/pg.env"
-        "$repo/Scripts/postgres.sh" stop "$PG_DIR" || true
+        bash "$postgres_sh" stop "$PG_DIR" || true
     fi
     rm -f "$dir/cluster.env"
     echo "cluster in $dir stopped (logs and store kept in $dir)"

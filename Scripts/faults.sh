@@ -161,7 +161,7 @@ else
     su postgres -s /bin/sh -c "$(pg_config --bindir)/pg_ctl -D $pg_dir/data -m fast -w stop" > /dev/null
     echo "   PostgreSQL stopped (pg_ctl stop -m fast); starting it again in 6 s"
     sleep 6
-    bash Scripts/postgres.sh start "$pg_dir" "$pg_port" > /dev/null 2>&1
+    bash "${POSTGRES_SH:-Scripts/postgres.sh}" start "$pg_dir" "$pg_port" > /dev/null 2>&1
 fi
 up=$(date +%s.%N)
 echo "   store back after $(python3 -c "print(round($up - $down, 1))") s"
