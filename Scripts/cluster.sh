@@ -127,12 +127,14 @@ $servers        keepalive 64;
         recursive_error_pages on;   # also from @idempotent, itself reached through error_page
 
         # GET, HEAD, PUT, DELETE...: retried on the next replica after an error, a timeout, 502 or 503
-        # (a POST or PATCH only when the first replica never received it).
+        # (a POST or PATCH only when the first replica never received it), within 5 s of the
+        # request's start: a replica that waited its 10 s for an unreachable store answers 503 at
+        # once rather than making the client wait another 10 s on the next one (same store).
         location / {
             proxy_pass http://metarec;
             proxy_next_upstream error timeout http_502 http_503;
             proxy_next_upstream_tries 3;
-            proxy_next_upstream_timeout 10s;
+            proxy_next_upstream_timeout 5s;
         }
         # A feedback POST with an Idempotency-Key may be sent again: the store answers a retry
         # with the first answer and stores nothing twice.
@@ -144,13 +146,13 @@ $servers        keepalive 64;
             proxy_pass http://metarec;
             proxy_next_upstream error timeout http_502 http_503;
             proxy_next_upstream_tries 3;
-            proxy_next_upstream_timeout 10s;
+            proxy_next_upstream_timeout 5s;
         }
         location @idempotent {
             proxy_pass http://metarec;
             proxy_next_upstream error timeout http_502 http_503 non_idempotent;
             proxy_next_upstream_tries 3;
-            proxy_next_upstream_timeout 10s;
+            proxy_next_upstream_timeout 5s;
         }
         location @unavailable {
             default_type application/json;

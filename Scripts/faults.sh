@@ -74,7 +74,8 @@ replicas_alive() {
     local i
     for i in $(seq 1 "$REPLICAS"); do kill -0 "$(replica_pid "$i")" 2> /dev/null || return 1; done
 }
-loadgen() { python3 Scripts/loadgen.py --url "$URL" --token-file "$TOKEN_FILE" "$@"; }
+# A replica waits up to 10 s for an unreachable store before its 503: the client waits 25 s.
+loadgen() { python3 Scripts/loadgen.py --url "$URL" --token-file "$TOKEN_FILE" --timeout 25 "$@"; }
 
 # Every acknowledged batch of run $1 (ledger $2) stored exactly once, with an adapted state per user.
 check_ledger() {
