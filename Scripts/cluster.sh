@@ -7,9 +7,9 @@
 #   Scripts/cluster.sh stop   [--dir DIR]
 #   Scripts/cluster.sh replica I [--dir DIR]     # (re)start replica I (1..N) on its port, e.g. after kill -9
 #
-# --store sqlite (the default) shares one SQLite file (WAL, busy timeout) between the replicas;
-# --store postgres starts a throw-away PostgreSQL 15 with Scripts/postgres.sh in DIR/pg (needs a
-# metarec built with the PostgreSQL store); a sqlite:PATH or postgres:// URL uses that store as it is.
+# --store postgres (the default) starts a throw-away PostgreSQL 15 with Scripts/postgres.sh in DIR/pg;
+# --store sqlite shares one SQLite file (WAL, busy timeout) between the replicas; a sqlite:PATH or
+# postgres:// URL uses that store as it is.
 # Without --model a tiny model is trained into DIR. nginx (Debian's; installed with apt-get when
 # missing and we are root) balances the replicas with passive health checks: a replica that fails
 # (refused connection, timeout, 502/503) is skipped for fail_timeout, and idempotent requests (and
@@ -28,7 +28,7 @@ if [ "$command" = replica ]; then
 fi
 dir=${METAREC_CLUSTER_DIR:-/tmp/metarec-cluster}
 replicas=2
-store_arg=sqlite
+store_arg=postgres
 model=""
 port=""
 metarec=${METAREC:-}
