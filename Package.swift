@@ -14,6 +14,8 @@
 //   MetaRecEvaluation  the protocol's tables and few-shot curve, the streaming and item
 //                      warm-up studies
 //   MetaRecStore       the service's store: a small async protocol and its SQLite (GRDB) implementation
+//   MetaRecOnline      the online stage run live (`metarec learn`): the store's feedback stream
+//                      learned from, candidates checked and published through the store
 //   MetaRecServer      the HTTP service (Hummingbird 2): the only library that pulls in NIO
 //   metarec            the command-line tool, a thin shell over the library
 //   metarec-benchmark  release-mode benchmarks that print their figures
@@ -27,6 +29,7 @@ let package = Package(
         .library(name: "MetaRecModels", targets: ["MetaRecModels"]),
         .library(name: "MetaRecEvaluation", targets: ["MetaRecEvaluation"]),
         .library(name: "MetaRecStore", targets: ["MetaRecStore"]),
+        .library(name: "MetaRecOnline", targets: ["MetaRecOnline"]),
         .library(name: "MetaRecServer", targets: ["MetaRecServer"]),
         .executable(name: "metarec", targets: ["metarec"]),
         .executable(name: "metarec-benchmark", targets: ["MetaRecBenchmarks"]),
@@ -70,6 +73,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The online stage beside the service (`metarec learn`): no NIO, no HTTP.
+        .target(name: "MetaRecOnline", dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecStore"]),
         // The HTTP service; only the `metarec` executable and the server tests depend on it.
         .target(
             name: "MetaRecServer",
@@ -93,7 +98,7 @@ let package = Package(
             name: "metarec",
             dependencies: [
                 "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation", "MetaRecStore", "MetaRecServer",
-                .product(name: "Logging", package: "swift-log"),
+                "MetaRecOnline", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -124,6 +129,13 @@ let package = Package(
         .testTarget(
             name: "MetaRecCLITests", dependencies: ["metarec", "MetaRecCore", "MetaRecModels", "MetaRecStore"]),
         .testTarget(name: "MetaRecStoreTests", dependencies: ["MetaRecStore"]),
+        .testTarget(
+            name: "MetaRecOnlineTests",
+            dependencies: [
+                "MetaRecOnline", "MetaRecServer", "MetaRecStore", "MetaRecModels", "MetaRecData", "MetaRecCore",
+                "MetaRecTestSupport",
+            ]
+        ),
         .testTarget(
             name: "MetaRecServerTests",
             dependencies: [
