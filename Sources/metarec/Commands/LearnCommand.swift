@@ -12,13 +12,7 @@ struct LearnCommand: AsyncParsableCommand {
         commandName: "learn",
         abstract: "Keep improving the start for new users from the store's feedback, beside 'metarec serve'.",
         discussion: """
-            Each new user's first rows make a task (--support rows to adapt on, --query rows to score);
-            the query is predicted before the user is learned from (prequential), then the adaptive
-            initialisation is meta-updated, the fixed part frozen. Every --every-users users or
-            --every-seconds seconds the bundle with the new start is checked against the serving
-            version on held-back users and replayed ones, and published if it is not worse by more
-            than --margin. Only meta-learner bundles (maml, fomaml, meta-sgd) can learn online.
-            One learner per store; a restart resumes from the note of the version it published.
+            Each new user's first rows make a task (--support rows to adapt on, --query rows to score); the query is predicted before the user is learned from (prequential), then the adaptive initialisation is meta-updated, the fixed part frozen. Every --every-users users or --every-seconds seconds the bundle with the new start is checked against the serving version on held-back users and replayed ones, and published if it is not worse by more than --margin. Only meta-learner bundles (maml, fomaml, meta-sgd) can learn online. One learner per store; a restart resumes from the note of the version it published.
 
             Examples:
               metarec learn --store sqlite:ml100k.sqlite
