@@ -159,7 +159,10 @@ public final class LiveLearner: @unchecked Sendable {
     }
 
     private func loop(once: Bool) async throws {
-        if serving.version != (try await store.currentModel())?.id {
+        if let current = try await store.currentModel() {
+            // Published since this learner was made (or since its last run): follow it.
+            if current.id != serving.version { try await rebase(to: current.id) }
+        } else {
             // Nothing published yet: the start goes first, as `serve` publishes its model.
             let published = try await store.publishModel(try serving.serialized(), note: "metarec learn: the start")
             serving = try await Self.load(published.id, from: store)
@@ -304,15 +307,7 @@ public final class LiveLearner: @unchecked Sendable {
         let current = try await store.currentModel()
         if let current, current.id != serving.version {
             // Someone published another version: follow it, as every serving process does.
-            let next = try await Self.load(current.id, from: store)
-            let (learner, table) = try Self.learner(of: next, options: options)
-            serving = next
-            online = learner
-            itemTable = table
-            catalogueRows = Self.rows(of: next)
-            objective = learner.learner.model.configuration.objective
-            try await reset(to: next)
-            events(.rebased(version: next.version))
+            try await rebase(to: current.id)
             return true
         }
         guard learnedSinceCheck > 0 else {
@@ -361,6 +356,19 @@ public final class LiveLearner: @unchecked Sendable {
         learnedSinceCheck = 0
         events(.published(published, evaluation))
         return false
+    }
+
+    /// Starts again from a version published by someone else: its start, its position.
+    private func rebase(to id: String) async throws {
+        let next = try await Self.load(id, from: store)
+        let (learner, table) = try Self.learner(of: next, options: options)
+        serving = next
+        online = learner
+        itemTable = table
+        catalogueRows = Self.rows(of: next)
+        objective = learner.learner.model.configuration.objective
+        try await reset(to: next)
+        events(.rebased(version: next.version))
     }
 
     /// The serving bundle with the adaptive initialisation replaced by the online one.

@@ -179,13 +179,32 @@ struct LiveLearnerTests {
         try await FeedbackStream(users: 6, skip: 9).append(to: store)
         try await late.append(to: store)
         let second = EventLog()
-        try await LiveLearner(store: store, options: Self.options(margin: 10)) { second.append($0) }.run(once: true)
+        let learner = try await LiveLearner(store: store, options: Self.options(margin: 10)) { second.append($0) }
+        try await learner.run(once: true)
         #expect(second.starts == [head])
         #expect(second.tasks.count == 7)
         #expect(Set(second.tasks.map(\.user)).isDisjoint(with: first.tasks.map(\.user)))
         // The straddling user's task holds their rows from before the restart: 3 + 10.
         let resumed = try #require(second.tasks.first { $0.user == straddling.users[0].id })
         #expect(resumed.predictions.count == 10)
+
+        // A rollback to the start by someone else: the learner follows it, from the log's
+        // beginning (that version has seen none of the stream), and never republishes its own.
+        let start = try #require(try await store.modelHistory(limit: 10).last)
+        let startBytes = try #require(try await store.modelBytes(id: start.id))
+        _ = try await store.publishModel(startBytes, note: "rollback")
+        let third = EventLog()
+        let rolledBack = try await LiveLearner(store: store, options: Self.options(margin: -10)) { third.append($0) }
+        try await rolledBack.run(once: true)
+        #expect(third.starts == [0])
+        #expect(third.tasks.count == 16)
+        #expect(try await store.currentModel()?.id == start.id, "refused: the rollback stays")
+        // The first instance again, with the rollback published since its last run: it follows.
+        let before = second.events.count
+        try await learner.run(once: true)
+        let after = Array(second.events.dropFirst(before))
+        #expect(after.contains { if case .rebased(start.id) = $0 { true } else { false } })
+        #expect(after.compactMap { if case .started(_, let position) = $0 { position } else { nil } } == [Int64(0)])
         try await store.close()
     }
 
