@@ -152,10 +152,17 @@ public final class LiveLearner: @unchecked Sendable {
             try await loop(once: once)
         } catch is CancellationError {
         } catch {
-            try? await store.releaseLearner(owner: owner)
+            try? await release()
             throw error
         }
-        try await store.releaseLearner(owner: owner)
+        try await release()
+    }
+
+    /// Releases the lock outside this task: a cancelled task's store calls are refused (GRDB
+    /// checks cancellation), and a stopped learner must not keep the lock until it lapses.
+    private func release() async throws {
+        let (store, owner) = (self.store, self.owner)
+        try await Task { try await store.releaseLearner(owner: owner) }.value
     }
 
     private func loop(once: Bool) async throws {
@@ -168,9 +175,12 @@ public final class LiveLearner: @unchecked Sendable {
             serving = try await Self.load(published.id, from: store)
         }
         events(.started(version: serving.version, position: position))
+        var reported: Int64 = -1
         while true {
             try Task.checkCancellation()
             guard try await store.tryLockLearner(owner: owner, for: options.lockSeconds) else {
+                // A store call cut short by a stop must not read as a lost lock.
+                try Task.checkCancellation()
                 throw LiveLearnerError.lockLost
             }
             let rows = try await store.feedback(after: position, limit: options.readLimit)
@@ -186,7 +196,8 @@ public final class LiveLearner: @unchecked Sendable {
                 try await check()
             }
             if atEnd {
-                events(.caughtUp(position: position))
+                if position != reported { events(.caughtUp(position: position)) }
+                reported = position
                 if once { return }
                 try await Task.sleep(for: .seconds(options.pollSeconds))
             }

@@ -4,6 +4,13 @@ import MetaRecModels
 import MetaRecOnline
 import MetaRecStore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Set by SIGTERM: the learner stops as on Ctrl-C.
+nonisolated(unsafe) private var terminationRequested: sig_atomic_t = 0
+
 /// `metarec learn`: the online stage of the meta parameter partition (Zhao et al., arXiv
 /// 1912.04108) run beside `metarec serve` on the same store; ``LiveLearner`` does the work, this
 /// command reads options and prints one line per publish or refusal.
@@ -74,10 +81,12 @@ struct LearnCommand: AsyncParsableCommand {
                 if let line = Self.render(event, verbose: verbose) { print(line) }
             }
             Interruption.install()
+            // SIGTERM (a service manager stopping it) ends it as Ctrl-C does: the lock released.
+            signal(SIGTERM) { _ in terminationRequested = 1 }
             let work = Task { try await learner.run(once: once) }
             let watcher = Task {
                 while !Task.isCancelled {
-                    if Interruption.requested {
+                    if Interruption.requested || terminationRequested != 0 {
                         work.cancel()
                         return
                     }
