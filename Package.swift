@@ -15,6 +15,8 @@
 //                      warm-up studies
 //   MetaRecStore       the service's store: a small async protocol and its SQLite (GRDB) implementation
 //   MetaRecPostgresStore  the same protocol on PostgreSQL (postgres-nio), for several processes sharing one store
+//   MetaRecOnline      the online stage run live (`metarec learn`): the store's feedback stream
+//                      learned from, candidates checked and published through the store
 //   MetaRecServer      the HTTP service (Hummingbird 2): the only library that pulls in NIO
 //   metarec            the command-line tool, a thin shell over the library
 //   metarec-benchmark  release-mode benchmarks that print their figures
@@ -29,6 +31,7 @@ let package = Package(
         .library(name: "MetaRecEvaluation", targets: ["MetaRecEvaluation"]),
         .library(name: "MetaRecStore", targets: ["MetaRecStore"]),
         .library(name: "MetaRecPostgresStore", targets: ["MetaRecPostgresStore"]),
+        .library(name: "MetaRecOnline", targets: ["MetaRecOnline"]),
         .library(name: "MetaRecServer", targets: ["MetaRecServer"]),
         .executable(name: "metarec", targets: ["metarec"]),
         .executable(name: "metarec-benchmark", targets: ["MetaRecBenchmarks"]),
@@ -84,6 +87,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The online stage beside the service (`metarec learn`): no NIO, no HTTP.
+        .target(name: "MetaRecOnline", dependencies: ["MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecStore"]),
         // The HTTP service; only the `metarec` executable and the server tests depend on it.
         .target(
             name: "MetaRecServer",
@@ -108,6 +113,7 @@ let package = Package(
             dependencies: [
                 "MetaRecCore", "MetaRecData", "MetaRecModels", "MetaRecEvaluation", "MetaRecStore", "MetaRecServer",
                 "MetaRecPostgresStore", .product(name: "Logging", package: "swift-log"),
+                "MetaRecOnline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -143,6 +149,13 @@ let package = Package(
         .testTarget(
             name: "MetaRecStoreTests",
             dependencies: ["MetaRecStore", "MetaRecPostgresStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "MetaRecOnlineTests",
+            dependencies: [
+                "MetaRecOnline", "MetaRecServer", "MetaRecStore", "MetaRecModels", "MetaRecData", "MetaRecCore",
+                "MetaRecTestSupport",
+            ]
         ),
         .testTarget(
             name: "MetaRecServerTests",

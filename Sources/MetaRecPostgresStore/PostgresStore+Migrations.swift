@@ -59,7 +59,18 @@ extension PostgresStore {
                     published_at double precision NOT NULL)
                 """,
                 "CREATE TABLE shared_secrets (name text PRIMARY KEY, value bytea NOT NULL)",
-            ])
+            ]),
+        // The online learner's lease (`metarec learn`): one row, its owner and when it lapses, so a
+        // learner that died without releasing it does not block the next one for ever. A lease row
+        // rather than pg_try_advisory_lock, which belongs to one session and so to one pooled connection.
+        Migration(
+            version: 2, name: "learner lease",
+            statements: [
+                """
+                CREATE TABLE learner_lock (
+                    id integer PRIMARY KEY CHECK (id = 1), owner text NOT NULL, expires_at double precision NOT NULL)
+                """
+            ]),
     ]
 
     /// Runs the migrations not yet recorded in `schema_migrations`, each in its own transaction

@@ -146,6 +146,8 @@ public final class PostgresStore: RecommendationStore {
             }
             let before = heads
             if !batch.rows.isEmpty {
+                // After the user locks (one order for every writer), held to the commit.
+                try await Self.lock(.feedbackOrder, scope: self.scope, on: connection)
                 let inserted = try await connection.rows(
                     """
                     INSERT INTO feedback (user_id, item, value, at)
@@ -180,6 +182,44 @@ public final class PostgresStore: RecommendationStore {
                 }
             }
             return .stored(heads: heads, statesSaved: saved)
+        }
+    }
+
+    public func feedback(after sequence: Int64, limit: Int) async throws -> [StoredFeedback] {
+        guard limit > 0 else { return [] }
+        return try await perform("read the feedback log", transaction: false) { connection in
+            try await connection.rows(
+                """
+                SELECT sequence, item, value, at, user_id FROM feedback
+                WHERE sequence > \(sequence) ORDER BY sequence LIMIT \(Int64(limit))
+                """
+            ).map { row in
+                let (sequence, item, value, at, user) = try row.decode((Int64, String, Float, Double, String).self)
+                return StoredFeedback(
+                    user: user, item: item, value: value, timestamp: Date(timeIntervalSince1970: at), sequence: sequence
+                )
+            }
+        }
+    }
+
+    public func tryLockLearner(owner: String, for duration: TimeInterval) async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        let until = now + max(0, duration)
+        return try await perform("take the learner lock", transaction: true) { connection in
+            !(try await connection.rows(
+                """
+                INSERT INTO learner_lock (id, owner, expires_at) VALUES (1, \(owner), \(until))
+                ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                WHERE learner_lock.owner = excluded.owner OR learner_lock.expires_at < \(now)
+                RETURNING 1
+                """
+            ).isEmpty)
+        }
+    }
+
+    public func releaseLearner(owner: String) async throws {
+        try await perform("release the learner lock", transaction: false) { connection in
+            try await connection.run("DELETE FROM learner_lock WHERE owner = \(owner)")
         }
     }
 
@@ -476,6 +516,11 @@ public final class PostgresStore: RecommendationStore {
         case migrations = 0x4D52_0001
         case catalogue = 0x4D52_0002
         case models = 0x4D52_0003
+        /// Feedback rows commit in sequence order, so a reader of the whole log
+        /// (``feedback(after:limit:)``) that moves past a sequence never misses a lower one
+        /// committed later. Appends already queue on the disk's sync; this costs the group commit
+        /// of concurrent appends.
+        case feedbackOrder = 0x4D52_0004
     }
 
     /// The schema's name as the lock's second key ("" for the user's default search path).

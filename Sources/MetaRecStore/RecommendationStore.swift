@@ -205,6 +205,19 @@ public protocol RecommendationStore: Sendable {
     func latestFeedback(user: String, limit: Int) async throws -> [StoredFeedback]
     /// Every row of the user's log, oldest first (re-ratings included).
     func feedbackLog(user: String) async throws -> [StoredFeedback]
+
+    /// Feedback rows of every user with a sequence above `sequence`, in sequence order (at most
+    /// `limit`): the log in arrival order, for the online learner (`metarec learn`). A reader
+    /// that goes on from the last sequence it saw must never miss a row, so a store whose
+    /// sequences can commit out of order returns only rows below the lowest uncommitted one.
+    func feedback(after sequence: Int64, limit: Int) async throws -> [StoredFeedback]
+
+    /// Takes, or renews, the one online learner's lock for `owner` until `duration` seconds from
+    /// now: true if `owner` holds it afterwards, false while another owner holds an unexpired
+    /// lock. One learner per store, so two never publish over each other's start.
+    func tryLockLearner(owner: String, for duration: TimeInterval) async throws -> Bool
+    /// Releases the learner lock if `owner` holds it (nothing otherwise).
+    func releaseLearner(owner: String) async throws
     /// Every item the user has given feedback on.
     func ratedItems(user: String) async throws -> Set<String>
 

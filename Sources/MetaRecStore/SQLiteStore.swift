@@ -116,6 +116,15 @@ public final class SQLiteStore: RecommendationStore {
                 _ = try logChange(db, CatalogueChange(kind: .hidden, item: id))
             }
         }
+        // v3: the online learner's lock (`metarec learn`): one row, its owner and when it lapses,
+        // so a learner that died without releasing it does not block the next one for ever.
+        migrator.registerMigration("v3") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE learner_lock (
+                        id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at REAL NOT NULL);
+                    """)
+        }
         return migrator
     }
 
@@ -233,6 +242,41 @@ public final class SQLiteStore: RecommendationStore {
                 db, sql: "SELECT sequence, item, value, timestamp FROM feedback WHERE user = ? ORDER BY sequence",
                 arguments: [user]
             ).map { Self.feedback($0, user: user) }
+        }
+    }
+
+    public func feedback(after sequence: Int64, limit: Int) async throws -> [StoredFeedback] {
+        // One writer at a time: a row is visible only once every lower sequence is, so reading on
+        // from the last sequence seen never misses one.
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sequence, user, item, value, timestamp FROM feedback
+                    WHERE sequence > ? ORDER BY sequence LIMIT ?
+                    """,
+                arguments: [sequence, max(0, limit)]
+            ).map { Self.feedback($0, user: $0["user"]) }
+        }
+    }
+
+    public func tryLockLearner(owner: String, for duration: TimeInterval) async throws -> Bool {
+        let now = Date().timeIntervalSince1970
+        return try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO learner_lock (id, owner, expires_at) VALUES (1, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                    WHERE learner_lock.owner = excluded.owner OR learner_lock.expires_at < ?
+                    """,
+                arguments: [owner, now + max(0, duration), now])
+            return db.changesCount > 0
+        }
+    }
+
+    public func releaseLearner(owner: String) async throws {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM learner_lock WHERE owner = ?", arguments: [owner])
         }
     }
 

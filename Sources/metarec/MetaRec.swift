@@ -13,7 +13,8 @@ struct MetaRecCommand: AsyncParsableCommand {
         version: MetaRecVersion.string,
         subcommands: [
             DemoCommand.self, TrainCommand.self, EvaluateCommand.self, ReportCommand.self, RecommendCommand.self,
-            OnboardingCommand.self, ServeCommand.self, PublishCommand.self, DataCommand.self, InfoCommand.self,
+            OnboardingCommand.self, ServeCommand.self, PublishCommand.self, LearnCommand.self, DataCommand.self,
+            InfoCommand.self,
         ]
     )
 

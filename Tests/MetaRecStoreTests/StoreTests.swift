@@ -64,6 +64,64 @@ import Testing
         }
     }
 
+    /// The online learner reads the whole log in sequence order, across users, and moves on from
+    /// the last sequence it saw: concurrent appends must never leave a lower sequence behind it.
+    @Test(arguments: StoreKind.underTest)
+    func theWholeLogIsReadInOrderAcrossUsersAndNothingIsLeftBehind(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let writers = 4
+            let batches = 10
+            let reader = Task { () -> [StoredFeedback] in
+                var seen: [StoredFeedback] = []
+                var position: Int64 = 0
+                for _ in 0..<2000 {
+                    let rows = try await store.feedback(after: position, limit: 7)
+                    seen += rows
+                    position = rows.last?.sequence ?? position
+                    if seen.count == writers * batches * 3 { break }
+                    if rows.isEmpty { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                return seen
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<writers {
+                    group.addTask {
+                        for batch in 0..<batches {
+                            let rows = (0..<3).map {
+                                StoredFeedback(
+                                    user: "u\(writer)", item: "\(batch)-\($0)", value: 1, timestamp: Self.created)
+                            }
+                            _ = try await store.append(FeedbackBatch(rows: rows))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let seen = try await reader.value
+            #expect(seen.count == writers * batches * 3, "every row, once, by a reader that only moves forward")
+            #expect(seen.map(\.sequence) == seen.map(\.sequence).sorted())
+            #expect(Set(seen.map(\.user)) == Set((0..<writers).map { "u\($0)" }))
+            #expect(try await store.feedback(after: 0, limit: 0).isEmpty)
+        }
+    }
+
+    /// One learner at a time: a lease with an owner and an expiry, renewed by its owner, taken over
+    /// once it lapses, released by its owner only.
+    @Test(arguments: StoreKind.underTest)
+    func theLearnerLeaseHasOneOwnerAtATime(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            #expect(try await store.tryLockLearner(owner: "a", for: 60))
+            #expect(try await store.tryLockLearner(owner: "a", for: 60), "its owner renews it")
+            #expect(try await store.tryLockLearner(owner: "b", for: 60) == false)
+            try await store.releaseLearner(owner: "b")
+            #expect(try await store.tryLockLearner(owner: "b", for: 60) == false, "only the owner releases it")
+            try await store.releaseLearner(owner: "a")
+            #expect(try await store.tryLockLearner(owner: "b", for: 0))
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(try await store.tryLockLearner(owner: "c", for: 60), "a lapsed lease is taken over")
+        }
+    }
+
     @Test(arguments: StoreKind.underTest)
     func savingAUserReplacesFeaturesAndKeepsCreatedAt(kind: StoreKind) async throws {
         try await withStore(kind) { store in

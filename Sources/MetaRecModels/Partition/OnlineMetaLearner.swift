@@ -61,6 +61,9 @@ public final class OnlineMetaLearner: @unchecked Sendable {
     /// Bytes each user's adapted part takes (Float32).
     public var bytesPerUser: Int { adaptiveNames.reduce(0) { $0 + learner.parameters.tensor($1).count } * 4 }
 
+    /// The tasks kept for replay (what a check against forgetting can score the start on).
+    public var replayReservoir: [PreparedTask] { reservoir }
+
     /// Fills the replay reservoir with earlier users' tasks.
     public func seedReplay(with tasks: [PreparedTask]) {
         for task in tasks { remember(task) }
