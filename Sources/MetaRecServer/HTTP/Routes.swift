@@ -147,7 +147,7 @@ struct Routes: Sendable {
         v1.post("/items") { request, _ in
             try requireAdmin(request)
             let body = try await JSON.decode(ItemBody.self, from: request, limit: options.maximumBodyBytes)
-            let id = body.id.trimmingCharacters(in: .whitespaces)
+            let id = body.id.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !id.isEmpty, body.id.unicodeScalars.count <= 256 else {
                 throw APIError(.badRequest, "id: must be 1 to 256 characters")
             }
