@@ -238,10 +238,11 @@ struct Routes: Sendable {
         let strengthText = query.get("exploration_strength")
         var strength = 1.0
         if let strengthText {
-            guard let value = Double(strengthText), value.isFinite, value >= 0 else {
+            guard let value = Double(strengthText), value.isFinite, value >= 0, value <= 1_000_000 else {
                 throw APIError(
                     .badRequest,
-                    "query parameter 'exploration_strength': expected a finite number >= 0, found '\(strengthText)'")
+                    "query parameter 'exploration_strength': expected a number from 0 to 1000000, found '\(strengthText)'"
+                )
             }
             strength = value
         }
