@@ -159,7 +159,7 @@ struct Routes: Sendable {
         }
         v1.patch("/items/:id") { request, context in
             try requireAdmin(request)
-            let id = try context.parameters.require("id")
+            let id = try pathID(context)
             let body = try await JSON.decode(ItemPatch.self, from: request, limit: options.maximumBodyBytes)
             guard let item = try await service.setHidden(item: id, body.hidden) else {
                 throw APIError(.notFound, "item '\(id)' is not in the catalogue")
@@ -168,7 +168,7 @@ struct Routes: Sendable {
         }
         v1.get("/items/:id") { request, context in
             try authorizeRead(request, user: nil)
-            let id = try context.parameters.require("id")
+            let id = try pathID(context)
             guard let item = service.recommender.item(id) else {
                 throw APIError(.notFound, "item '\(id)' is not in the catalogue")
             }
@@ -211,8 +211,18 @@ struct Routes: Sendable {
 
     // MARK: - Helpers
 
+    /// The `{id}` of the path, percent-decoded (the router hands it over as sent): the id a body
+    /// names, so that `GET /v1/items/%C3%A9` finds the item `POST /v1/items` added as "é".
+    private func pathID(_ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require("id")
+        guard let id = raw.removingPercentEncoding else {
+            throw APIError(.badRequest, "id: '\(raw)' is not valid percent-encoded UTF-8")
+        }
+        return id
+    }
+
     private func userID(_ context: BasicRequestContext) throws -> String {
-        let id = try context.parameters.require("id")
+        let id = try pathID(context)
         guard !id.isEmpty, id.unicodeScalars.count <= 256 else {
             throw APIError(.badRequest, "user id: must be 1 to 256 characters")
         }
