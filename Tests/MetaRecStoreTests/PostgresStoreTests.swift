@@ -55,7 +55,11 @@ import Testing
             return error.kind == .unavailable && error.description.contains("127.0.0.1:\(configuration.port)")
                 && !error.description.contains("hunter2")
         }
-        #expect(ContinuousClock.now - started < .seconds(30), "refused at once, not after the pool's minute of retries")
+        // Alone this takes milliseconds; beside the whole parallel suite on 2 cores it has taken 32 s.
+        // The bound only tells the direct probe from the pool's minute of retries.
+        #expect(
+            ContinuousClock.now - started < .seconds(55), "refused by the probe, not after the pool's minute of retries"
+        )
     }
 
     static var serverAvailable: Bool { StoreKind.underTest.contains(.postgres) }

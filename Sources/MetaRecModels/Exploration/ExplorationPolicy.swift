@@ -53,7 +53,8 @@ public enum ExplorationPolicy: Sendable, Equatable, Hashable, Codable, CustomStr
     }
 
     private static func format(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(value)
+        // Int(value) traps past Int's range: only small whole numbers are written without a point.
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     /// The score each candidate is ranked by. Thompson draws one standard normal per candidate

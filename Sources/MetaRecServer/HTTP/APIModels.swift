@@ -48,6 +48,24 @@ struct FeedbackBody: Codable, Sendable {
         /// Seconds since 1970; the time of arrival when absent.
         var timestamp: Double?
 
+        /// As synthesised, except that an explicit `null` is refused rather than read as absent
+        /// (`{"value": null, "rating": 4}` is not "exactly one of the two").
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            for key in [CodingKeys.value, .rating, .timestamp] where container.contains(key) {
+                if try container.decodeNil(forKey: key) {
+                    throw DecodingError.valueNotFound(
+                        key == .value ? Value.self : Double.self,
+                        .init(codingPath: container.codingPath + [key], debugDescription: "null"))
+                }
+            }
+            user = try container.decode(String.self, forKey: .user)
+            item = try container.decode(String.self, forKey: .item)
+            value = try container.decodeIfPresent(Value.self, forKey: .value)
+            rating = try container.decodeIfPresent(Double.self, forKey: .rating)
+            timestamp = try container.decodeIfPresent(Double.self, forKey: .timestamp)
+        }
+
         /// The value as the model reads it (``ModelBundle/FeedbackScale``); the service checks
         /// it is on the scale.
         func modelValue(scale: ModelBundle.FeedbackScale, index: Int) throws -> Float {

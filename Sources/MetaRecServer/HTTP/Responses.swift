@@ -11,14 +11,17 @@ import NIOCore
 struct APIError: HTTPResponseError {
     var status: HTTPResponse.Status
     var message: String
+    /// Headers the answer carries besides the JSON body's (`Allow` on a 405).
+    var headers: HTTPFields
 
-    init(_ status: HTTPResponse.Status, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.message = message
+        self.headers = headers
     }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSON.response(ErrorView(error: message), status: status)
+        JSON.response(ErrorView(error: message), status: status, headers: headers)
     }
 }
 
@@ -106,6 +109,7 @@ enum JSON {
         case is String.Type: return "a string"
         case is Double.Type, is Float.Type, is Int.Type: return "a number"
         case is Bool.Type: return "true or false"
+        case is FeedbackBody.Value.Type: return "a number, or true or false"
         default: return "\(type)"
         }
     }
@@ -122,7 +126,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return JSON.response(ErrorView(error: error.message), status: error.status)
+            return JSON.response(ErrorView(error: error.message), status: error.status, headers: error.headers)
         } catch let error as RecommenderError {
             return JSON.response(
                 ErrorView(error: error.description), status: error.kind == .unknownItem ? .notFound : .badRequest)

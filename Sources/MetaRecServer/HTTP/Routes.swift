@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import MetaRecData
 import MetaRecModels
@@ -107,7 +108,7 @@ struct Routes: Sendable {
             let scale = service.recommender.bundle.description.feedback
             let now = Date()
             let rows = try body.feedback.enumerated().map { index, entry -> StoredFeedback in
-                guard !entry.user.isEmpty, entry.user.count <= 256 else {
+                guard !entry.user.isEmpty, entry.user.unicodeScalars.count <= 256 else {
                     throw APIError(.badRequest, "feedback[\(index)].user: must be 1 to 256 characters")
                 }
                 guard !entry.item.isEmpty else {
@@ -130,7 +131,7 @@ struct Routes: Sendable {
             let answer = try JSON.encoder.encode(StoredCount(stored: rows.count))
             var idempotency: IdempotentWrite?
             if let key = request.headers[.idempotencyKey] {
-                guard !key.isEmpty, key.count <= 256 else {
+                guard !key.isEmpty, key.unicodeScalars.count <= 256 else {
                     throw APIError(.badRequest, "Idempotency-Key: must be 1 to 256 characters")
                 }
                 idempotency = IdempotentWrite(
@@ -146,8 +147,10 @@ struct Routes: Sendable {
         v1.post("/items") { request, _ in
             try requireAdmin(request)
             let body = try await JSON.decode(ItemBody.self, from: request, limit: options.maximumBodyBytes)
-            let id = body.id.trimmingCharacters(in: .whitespaces)
-            guard !id.isEmpty, id.count <= 256 else { throw APIError(.badRequest, "id: must be 1 to 256 characters") }
+            let id = body.id.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !id.isEmpty, body.id.unicodeScalars.count <= 256 else {
+                throw APIError(.badRequest, "id: must be 1 to 256 characters")
+            }
             guard service.recommender.item(id) == nil else {
                 throw APIError(.conflict, "id: item '\(id)' already exists")
             }
@@ -156,7 +159,7 @@ struct Routes: Sendable {
         }
         v1.patch("/items/:id") { request, context in
             try requireAdmin(request)
-            let id = try context.parameters.require("id")
+            let id = try pathID(context)
             let body = try await JSON.decode(ItemPatch.self, from: request, limit: options.maximumBodyBytes)
             guard let item = try await service.setHidden(item: id, body.hidden) else {
                 throw APIError(.notFound, "item '\(id)' is not in the catalogue")
@@ -165,7 +168,7 @@ struct Routes: Sendable {
         }
         v1.get("/items/:id") { request, context in
             try authorizeRead(request, user: nil)
-            let id = try context.parameters.require("id")
+            let id = try pathID(context)
             guard let item = service.recommender.item(id) else {
                 throw APIError(.notFound, "item '\(id)' is not in the catalogue")
             }
@@ -179,13 +182,50 @@ struct Routes: Sendable {
             let next = offset + page.items.count < page.total ? offset + page.items.count : nil
             return JSON.response(ItemPage(items: page.items.map(ItemView.init), total: page.total, nextOffset: next))
         }
+        addMethodNotAllowed(to: router)
+    }
+
+    /// Every path of openapi.yaml and its methods.
+    static let methods: [(path: RouterPath, methods: [HTTPRequest.Method])] = [
+        ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
+        ("/v1/model", [.get]), ("/v1/sessions", [.post]), ("/v1/admin/status", [.get]),
+        ("/v1/users/:id", [.get, .put, .delete]), ("/v1/users/:id/questions", [.get]),
+        ("/v1/users/:id/recommendations", [.get]), ("/v1/feedback", [.post]), ("/v1/items", [.get, .post]),
+        ("/v1/items/:id", [.get, .patch]),
+    ]
+
+    /// Any other method on these paths is 405 with `Allow` (RFC 9110), not 404: the path exists.
+    private func addMethodNotAllowed(to router: Router<BasicRequestContext>) {
+        let candidates: [HTTPRequest.Method] = [.get, .put, .post, .delete, .patch, .trace, .query]
+        for (path, methods) in Self.methods {
+            let allow = (methods.contains(.get) ? methods + [.head] : methods).map(\.rawValue).joined(separator: ", ")
+            for method in candidates where !methods.contains(method) {
+                router.on(path, method: method) { request, _ -> Response in
+                    throw APIError(
+                        .methodNotAllowed, "\(request.method) is not a method of \(request.uri.path); it has \(allow)",
+                        headers: [.allow: allow])
+                }
+            }
+        }
     }
 
     // MARK: - Helpers
 
+    /// The `{id}` of the path, percent-decoded (the router hands it over as sent): the id a body
+    /// names, so that `GET /v1/items/%C3%A9` finds the item `POST /v1/items` added as "é".
+    private func pathID(_ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require("id")
+        guard let id = raw.removingPercentEncoding else {
+            throw APIError(.badRequest, "id: '\(raw)' is not valid percent-encoded UTF-8")
+        }
+        return id
+    }
+
     private func userID(_ context: BasicRequestContext) throws -> String {
-        let id = try context.parameters.require("id")
-        guard !id.isEmpty, id.count <= 256 else { throw APIError(.badRequest, "user id: must be 1 to 256 characters") }
+        let id = try pathID(context)
+        guard !id.isEmpty, id.unicodeScalars.count <= 256 else {
+            throw APIError(.badRequest, "user id: must be 1 to 256 characters")
+        }
         return id
     }
 
@@ -208,10 +248,11 @@ struct Routes: Sendable {
         let strengthText = query.get("exploration_strength")
         var strength = 1.0
         if let strengthText {
-            guard let value = Double(strengthText), value.isFinite, value >= 0 else {
+            guard let value = Double(strengthText), value.isFinite, value >= 0, value <= 1_000_000 else {
                 throw APIError(
                     .badRequest,
-                    "query parameter 'exploration_strength': expected a finite number >= 0, found '\(strengthText)'")
+                    "query parameter 'exploration_strength': expected a number from 0 to 1000000, found '\(strengthText)'"
+                )
             }
             strength = value
         }

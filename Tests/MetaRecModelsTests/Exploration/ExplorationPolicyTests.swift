@@ -8,6 +8,13 @@ import Testing
     let means = [3.1, 4.0, 2.5, 4.0, 3.9]
     let deviations = [0.9, 0.1, 1.5, 0.6, 0.0]
 
+    /// A whole-number strength past Int's range once trapped when named in a message (found by
+    /// schemathesis through the recommendations route).
+    @Test func aHugeWholeStrengthIsNamedWithoutATrap() {
+        #expect("\(ExplorationPolicy.upperConfidence(strength: 1.6e308))".hasPrefix("ucb(1.6e+308"))
+        #expect("\(ExplorationPolicy.thompson(strength: 2))" == "thompson(2)")
+    }
+
     @Test func greedyRanksByMeanWithTiesByIndex() {
         var random = SeededGenerator(seed: 0)
         #expect(
