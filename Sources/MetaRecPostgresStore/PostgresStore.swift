@@ -641,22 +641,13 @@ public final class PostgresStore: RecommendationStore {
     }
 
     /// Floats as little-endian IEEE 754 binary32, 4 bytes each (as SQLiteStore keeps them).
-    static func bytes(_ values: [Float]) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
-    }
+    static func bytes(_ values: [Float]) -> Data { Float32Bytes.encode(values) }
 
     static func floats(_ data: Data) throws -> [Float] {
-        guard data.count % 4 == 0 else {
+        guard let floats = Float32Bytes.decode(data) else {
             throw StoreError("a stored adapted state has \(data.count) bytes, not a multiple of 4")
         }
-        let bytes = [UInt8](data)
-        return stride(from: 0, to: bytes.count, by: 4).map { i in
-            Float(
-                bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
-                    | UInt32(bytes[i + 3]) << 24)
-        }
+        return floats
     }
 }
 

@@ -487,19 +487,10 @@ public final class SQLiteStore: RecommendationStore {
         try pool.close()
     }
 
-    /// Floats as little-endian IEEE 754 binary32, 4 bytes each.
-    static func bytes(_ values: [Float]) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
-    }
+    static func bytes(_ values: [Float]) -> Data { Float32Bytes.encode(values) }
 
+    /// A stored state's floats (a length that is not a multiple of 4 loses its trailing bytes).
     static func floats(_ data: Data) -> [Float] {
-        let bytes = [UInt8](data)
-        return stride(from: 0, to: bytes.count - bytes.count % 4, by: 4).map { i in
-            Float(
-                bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(
-                    bytes[i + 3]) << 24)
-        }
+        Float32Bytes.decode(data.prefix(data.count - data.count % 4)) ?? []
     }
 }

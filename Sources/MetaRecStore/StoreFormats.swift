@@ -37,3 +37,24 @@ extension CatalogueChange {
             addedAt: Date(timeIntervalSince1970: payload.addedAt))
     }
 }
+
+/// Floats as every store keeps them: little-endian IEEE 754 binary32, 4 bytes each, so a value
+/// read back is bit for bit the value written (states, new-item observations).
+public enum Float32Bytes {
+    public static func encode(_ values: [Float]) -> Data {
+        var data = Data(capacity: values.count * 4)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    /// The floats `data` holds; nil when its length is not a multiple of 4 (not written here).
+    public static func decode(_ data: Data) -> [Float]? {
+        guard data.count % 4 == 0 else { return nil }
+        let bytes = [UInt8](data)
+        return stride(from: 0, to: bytes.count, by: 4).map { i in
+            Float(
+                bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
+                    | UInt32(bytes[i + 3]) << 24)
+        }
+    }
+}

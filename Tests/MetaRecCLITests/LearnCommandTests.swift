@@ -10,29 +10,13 @@ import Testing
 /// `metarec learn --once` on a store with a stream of new users: the learned start is published
 /// with the learner's note; a bundle without a partition is refused with the reason.
 @Suite(.serialized) struct LearnCommandTests {
-    let directory: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-learn-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    let runner = CommandRunner("learn")
+    var directory: URL { runner.directory }
 
-    let small = [
-        "--synthetic-users", "200", "--synthetic-items", "60", "--synthetic-interactions", "6000", "--quiet",
-    ]
-
-    func run(_ arguments: [String]) async throws {
-        var command = try MetaRecCommand.parseAsRoot(arguments)
-        if var asyncCommand = command as? any AsyncParsableCommand {
-            try await asyncCommand.run()
-        } else {
-            try command.run()
-        }
-    }
+    func run(_ arguments: [String]) async throws { try await runner.run(arguments) }
 
     func train(_ method: String) async throws -> String {
-        let path = directory.appendingPathComponent("\(method).safetensors").path
-        try await run(["train", "--method", method, "--epochs", "1", "--seed", "1", "--out", path] + small)
-        return path
+        try await runner.train(method, into: "\(method).safetensors")
     }
 
     @Test func learnOncePublishesTheLearnedStartAndRefusesAHead() async throws {

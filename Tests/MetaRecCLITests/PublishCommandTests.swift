@@ -10,30 +10,13 @@ import Testing
 /// `metarec publish` against a store: publish, list, roll back by id, and refuse a bundle that
 /// would serve nonsense before storing anything; `recommend` says so when nothing is left to rank.
 @Suite(.serialized) struct PublishCommandTests {
-    let directory: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("metarec-publish-\(UUID().uuidString)")
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }()
+    let runner = CommandRunner("publish")
+    var directory: URL { runner.directory }
 
-    let small = [
-        "--synthetic-users", "200", "--synthetic-items", "60", "--synthetic-interactions", "6000", "--quiet",
-    ]
-
-    func run(_ arguments: [String]) async throws {
-        var command = try MetaRecCommand.parseAsRoot(arguments)
-        if var asyncCommand = command as? any AsyncParsableCommand {
-            try await asyncCommand.run()
-        } else {
-            try command.run()
-        }
-    }
+    func run(_ arguments: [String]) async throws { try await runner.run(arguments) }
 
     func train(_ name: String, seed: Int) async throws -> String {
-        let path = directory.appendingPathComponent(name).path
-        try await run(
-            ["train", "--method", "covariance", "--epochs", "1", "--seed", "\(seed)", "--out", path] + small)
-        return path
+        try await runner.train("covariance", into: name, seed: seed)
     }
 
     @Test func publishListRollBackAndRefuse() async throws {

@@ -119,9 +119,10 @@ final class LiveModel: @unchecked Sendable {
                 _ = recommender.setHidden(change.item, change.kind == .hidden)
             case .observation:
                 guard change.modelVersion == recommender.bundle.version else { return }
-                recommender.apply(
-                    Recommender.NewItemObservation(
-                        item: change.item, values: RecommendationService.floats(change.payload)))
+                guard let values = Float32Bytes.decode(change.payload) else {
+                    throw StoreError("an observation of \(change.payload.count) bytes is not a list of floats")
+                }
+                recommender.apply(Recommender.NewItemObservation(item: change.item, values: values))
             }
         } catch {
             monitor.note(

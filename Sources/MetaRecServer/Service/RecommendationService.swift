@@ -211,7 +211,8 @@ public final class RecommendationService: Sendable {
                         observations.append(
                             CatalogueChange(
                                 kind: .observation, item: observation.item,
-                                modelVersion: recommender.bundle.version, payload: Self.bytes(observation.values)))
+                                modelVersion: recommender.bundle.version,
+                                payload: Float32Bytes.encode(observation.values)))
                     }
                 }
                 let state = try recommender.adapt(userFeatures: features, feedback: known)
@@ -306,22 +307,6 @@ public final class RecommendationService: Sendable {
 
     private func decodeFeatures(_ data: Data) throws -> [String: FeatureValue] {
         try JSONDecoder().decode([String: FeatureValue].self, from: data)
-    }
-
-    /// Floats as little-endian IEEE 754 binary32.
-    static func bytes(_ values: [Float]) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
-    }
-
-    static func floats(_ data: Data) -> [Float] {
-        let bytes = [UInt8](data)
-        return stride(from: 0, to: bytes.count - bytes.count % 4, by: 4).map { i in
-            Float(
-                bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16
-                    | UInt32(bytes[i + 3]) << 24)
-        }
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> String {
