@@ -26,7 +26,7 @@ async function refresh() {
     const status = await MetaRecAPI.get("/v1/admin/status", dashboard.token);
     const model = status.model;
     dashboard.model = model;
-    figures($("model-figures"), [["version", model.version], ["method", model.method], ["objective", model.objective],
+    figures($("model-figures"), [["version", String(model.version).slice(0, 12)], ["method", model.method], ["objective", model.objective],
       ["scale", model.scale.min + " to " + model.scale.max], ["uncertainty", model.hasUncertainty ? "yes" : "no"]]);
     const requests = status.requests;
     // Requests per second since the last refresh (from the total), and over the last minute.

@@ -119,7 +119,9 @@ function showRecommendations(answer) {
       el("span", { class: "move " + (move ? move.kind : ""), "aria-label": move ? move.label : "unchanged", text: move ? move.text : "" })));
   });
   state.ranks = next;
-  $("model").textContent = "Model " + answer.model.version + " (" + state.model.method + ").";
+  // A version is a SHA-256: its first 12 digits name it (the whole one is in the tooltip).
+  $("model").textContent = "Model " + String(answer.model.version).slice(0, 12) + " (" + state.model.method + ").";
+  $("model").title = "model version " + answer.model.version;
 }
 
 async function loadRecommendations() {
