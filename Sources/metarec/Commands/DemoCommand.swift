@@ -58,70 +58,19 @@ struct DemoCommand: ParsableCommand {
             "\(dataset.name): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactions.count) interactions"
         )
 
-        var methods: [ColdStartPredictor] = experiment.baselines()
-        let network = try reporter.phase("pretrained network") {
-            try experiment.trainPretrained(monitor: reporter.monitor)
+        var recipe = DemoRecipe(configuration: configuration)
+        recipe.fromPretrained = model.fromPretrained
+        recipe.innerRateIsFixed = model.innerLearningRate != nil
+        recipe.knownUserMasking = knownUserMasking
+        if quick { recipe.tanp.maxEpochs = 3 }
+        let methods: [ColdStartPredictor]
+        do {
+            methods = try recipe.train(experiment, phases: reporter)
+        } catch let interrupted as TrainingInterrupted {
+            throw Interruption.Stopped(description: interrupted.description)
         }
-        try Interruption.check("the pretrained network")
-        methods.append(network)
-        let fineTuned = experiment.fineTuned(network)
-        methods.append(fineTuned)
-
-        // Known users stay known (issue 12): existing users meeting new items start from a
-        // learned user-id embedding; masking teaches the unknown rows and the missing id an average.
-        var knownOptions = configuration.pretraining
-        knownOptions.unseenMaskingRate = knownUserMasking
-        var knownConfiguration = configuration.model
-        knownConfiguration.userIDEmbedding = true
-        let known = try reporter.phase("pretrained network (user id)") {
-            try experiment.trainPretrained(
-                options: knownOptions, model: knownConfiguration, phase: "pretrained network (user id)",
-                monitor: reporter.monitor)
-        }
-        try Interruption.check("the pretrained network (user id)")
-        known.variant = "user id, masking \(knownUserMasking)"
-        methods.append(known)
-        methods.append(experiment.fineTuned(known))
-
-        // Meta-training starts at random; --from-pretrained starts from the pretrained network.
-        for (label, order, learnsRates) in [
-            ("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true),
-        ] {
-            let options = model.metaOptions(
-                configuration, order: order, learnsRates: learnsRates,
-                chosenRate: model.fromPretrained ? fineTuned.fineTuning?.learningRate : nil)
-            methods.append(
-                try reporter.phase(label) {
-                    try experiment.trainMetaLearner(
-                        options: options, initial: model.fromPretrained ? network.parameters : nil,
-                        phase: label, monitor: reporter.monitor)
-                })
-            try Interruption.check(label)
-        }
-        methods.append(
-            try reporter.phase("covariance head") { try experiment.trainCovarianceHead(monitor: reporter.monitor) })
-        try Interruption.check("the covariance head")
-        var tanp = TaNP.Configuration()
-        if quick { tanp.maxEpochs = 3 }
-        methods.append(
-            try reporter.phase("TaNP") { try experiment.trainTaNP(configuration: tanp, monitor: reporter.monitor) })
-        try Interruption.check("TaNP")
-        // MAMO (issue 14): MAML from a start personalised by memories read with the user's
-        // profile; it meta-trains with the run's MAML options, so --quick and --epochs bound it.
-        methods.append(try reporter.phase("MAMO") { try experiment.trainMAMO(monitor: reporter.monitor) })
-        try Interruption.check("MAMO")
-
         var report = reporter.phase("evaluation") { experiment.report(for: methods, log: reporter.note) }
-        // What validation chose: steps per support size (few-shot first), and how known users start
-        // in item-cold (from the prior or their history).
-        let schedules = methods.compactMap { method -> String? in
-            let rule = (method as? MetaLearner)?.options.adaptation ?? (method as? PretrainedNetwork)?.fineTuning
-            return rule?.supportSchedule.map { "\(method.name), steps by support size: \($0.summary)" }
-        }
-        let histories = methods.compactMap { method in
-            (method as? KnownHistoryChoosing)?.knownHistorySelection.map { "\(method.name): \($0.summary)" }
-        }
-        report.notes = (report.notes ?? []) + schedules + histories
+        report.notes = (report.notes ?? []) + DemoRecipe.selectionNotes(methods)
         print(report.markdown())
         let bundle = ReportBundle(
             splitSeed: experiment.seed, initialisationSeed: experiment.initialisationSeed, protocol: report)
