@@ -285,37 +285,16 @@ public enum ItemWarmUp {
 }
 
 extension Experiment {
-    /// Warm items: existing items with at least one warm interaction (the rows of the ID table that training moved).
-    public var trainedItems: [Int32] { Array(Set(split.warmInteractions.map(\.item))).sorted() }
-
-    /// Trains a meta-embedding generator on the warm items for `base` (which must have item-id
-    /// embeddings); its scale is the standard deviation of the trained ID embeddings.
-    /// - Parameter innerRates: candidate inner rates α; one generator is trained per rate and the
-    ///   one with the best validation objective (held-out warm items) is kept. Nil or empty: `options.innerLearningRate`.
+    /// Trains a meta-embedding generator for `base`, selected among `innerRates` on held-out warm
+    /// items (``Experiment/trainMetaEmbedding(model:parameters:options:innerRates:monitor:log:)``).
+    /// - Parameter innerRates: candidate inner rates α; nil or empty: `options.innerLearningRate`.
     public func trainMetaEmbedding(
         base: PretrainedNetwork, options: MetaEmbeddingOptions = .init(), innerRates: [Float]? = nil,
         monitor: TrainingMonitor = .silent, log: ((String) -> Void)? = nil
     ) throws -> MetaEmbeddingGenerator {
-        guard base.parameters[MeLUModel.itemIDEmbeddingName] != nil else {
-            throw MetaEmbeddingError(
-                "the base network has no item-id embeddings; train it with MeLUModel.Configuration(itemIDEmbedding: true)"
-            )
-        }
-        let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(base.parameters, items: trainedItems)
-        var best: (score: Double, generator: MetaEmbeddingGenerator)?
-        for rate in (innerRates ?? []).isEmpty ? [options.innerLearningRate] : innerRates! {
-            var candidate = options
-            candidate.seed = initialisationSeed
-            candidate.innerLearningRate = rate
-            let generator = try MetaEmbeddingGenerator(
-                model: base.model, base: base.parameters, options: candidate,
-                scale: max(statistics.standardDeviation, 1e-4))
-            let summary = try generator.fit(training: split.warmInteractions, features: features, monitor: monitor)
-            let score = summary.validationObjective[summary.bestEpoch]
-            log?(String(format: "meta-embedding: inner rate %g, validation objective %.4f", Double(rate), score))
-            if best == nil || score < best!.score { best = (score, generator) }
-        }
-        return best!.generator
+        try trainMetaEmbedding(
+            model: base.model, parameters: base.parameters, options: options, innerRates: innerRates ?? [],
+            monitor: monitor, log: log)
     }
 
     /// MetaEmb's warm-up table on this experiment's new items: initialisations zero (the base model

@@ -137,19 +137,14 @@ public struct BundleRecipe: Sendable {
         guard newItemGenerator, !phases.monitor.isInterrupted(), network.configuration.itemIDEmbedding,
             !network.items.fields.isEmpty
         else { return nil }
-        let trained = Array(Set(experiment.split.warmInteractions.map(\.item))).sorted()
-        let statistics = MetaEmbeddingGenerator.idEmbeddingStatistics(parameters, items: trained)
         do {
-            var options = MetaEmbeddingOptions()
-            options.seed = experiment.initialisationSeed
-            let generator = try MetaEmbeddingGenerator(
-                model: network, base: parameters, options: options, scale: max(statistics.standardDeviation, 1e-4))
-            try phases.phase("meta-embedding generator") {
-                _ = try generator.fit(
-                    training: experiment.split.warmInteractions, features: experiment.features,
-                    monitor: phases.monitor)
+            // The inner rate is selected on held-out warm items, as `evaluate --item-warmup` does.
+            return try withoutActuallyEscaping(note) { note in
+                try phases.phase("meta-embedding generator") {
+                    try experiment.trainMetaEmbedding(
+                        model: network, parameters: parameters, monitor: phases.monitor, log: note)
+                }
             }
-            return generator
         } catch {
             note("no meta-embedding generator (new items get a zero id embedding): \(error)")
             return nil

@@ -95,7 +95,7 @@ struct EvaluateCommand: ParsableCommand {
         help:
             "Item warm-up: candidate inner (and warm-up) rates of the generator, comma-separated; the one with the best objective on held-out warm items is used."
     )
-    var generatorRates: String = "0.01,0.03,0.1,0.3"
+    var generatorRates: String = MetaEmbeddingOptions.candidateInnerRates.map { "\($0)" }.joined(separator: ",")
 
     @OptionGroup var exploration: ExplorationReplayArguments
 

@@ -142,7 +142,7 @@ struct RecommendCommand: ParsableCommand {
                     "--new-item \(index + 1): expected JSON {\"id\", \"title\", \"features\"}: \(error)")
             }
             do {
-                try recommender.addItem(id: item.id, title: item.title ?? item.id, features: item.features ?? [:])
+                _ = try recommender.addItem(id: item.id, title: item.title ?? item.id, features: item.features ?? [:])
             } catch let error as RecommenderError {
                 throw ValidationError("--new-item \(index + 1): \(error)")
             }
