@@ -170,17 +170,10 @@ struct ModelArguments: ParsableArguments {
         return configuration
     }
 
-    /// Meta-training options for one variant of the run's.
-    /// - Parameter chosenRate: the inner rate selected on validation users, used unless
-    ///   --inner-learning-rate was given.
-    func metaOptions(
-        _ configuration: RunConfiguration, order: MetaGradientOrder, learnsRates: Bool = false,
-        chosenRate: Float? = nil
-    ) -> MetaTrainingOptions {
+    /// Meta-training options of the run's, with this gradient order.
+    func metaOptions(_ configuration: RunConfiguration, order: MetaGradientOrder) -> MetaTrainingOptions {
         var options = configuration.metaTraining
-        if innerLearningRate == nil, let chosenRate { options.adaptation.learningRate = chosenRate }
         options.order = order
-        options.learnsInnerRates = learnsRates
         return options
     }
 
