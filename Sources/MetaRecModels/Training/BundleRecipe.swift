@@ -152,6 +152,26 @@ public struct BundleRecipe: Sendable {
     }
 }
 
+extension BundleRecipe {
+    /// The model `metarec serve` trains when it is given none: MAML adapting only the per-unit
+    /// scale and shift of the hidden layers (a few hundred numbers per user, the meta parameter
+    /// partition's adaptive part) on the built-in synthetic data, 8 epochs, with its generator.
+    public static func serviceFallback(phases: some TrainingPhases = SilentPhases(), note: (String) -> Void = { _ in })
+        throws -> ModelBundle
+    {
+        let dataset = try DataSource.synthetic(DataSource.SyntheticSize()).load()
+        var configuration = RunConfiguration.standard
+        configuration.model.modulation = true
+        configuration.metaTraining.adaptation.partition = .modulation
+        configuration.setEpochs(8, patience: configuration.metaTraining.patience)
+        let experiment = try Experiment(dataset: dataset, configuration: configuration)
+        let description = ModelArchive.DataDescription(
+            name: dataset.name, source: "synthetic", seed: configuration.split.seed, implicitThreshold: nil)
+        return try BundleRecipe(method: .maml, metaTraining: configuration.metaTraining)
+            .train(experiment, data: description, phases: phases, note: note)
+    }
+}
+
 /// A recipe stopped by its monitor (Ctrl-C) between phases.
 public struct TrainingInterrupted: Error, CustomStringConvertible, Sendable {
     public var during: String

@@ -157,22 +157,12 @@ struct ServeCommand: AsyncParsableCommand {
         return (value, "generated in \(path)")
     }
 
-    /// The fallback: MAML with a modulation partition on the built-in synthetic data, 8 epochs,
-    /// through the library's recipe (the same one `metarec train` runs).
+    /// The library's fallback model (``BundleRecipe/serviceFallback(phases:note:)``), written
+    /// under a file lock so that replicas started together train it once.
     static func trainFallback(to url: URL) throws {
         let lock = try FileLock(exclusiveFor: url)
         defer { lock.release() }
-        let dataset = try DataSource.synthetic(DataSource.SyntheticSize()).load()
-        var configuration = RunConfiguration.standard
-        configuration.model.modulation = true
-        configuration.metaTraining.adaptation.partition = .modulation
-        configuration.setEpochs(8, patience: configuration.metaTraining.patience)
-        let experiment = try Experiment(dataset: dataset, configuration: configuration)
-        let description = ModelArchive.DataDescription(
-            name: dataset.name, source: "synthetic", seed: configuration.split.seed, implicitThreshold: nil)
-        let reporter = ProgressReporter(verbosity: .quiet)
-        try BundleRecipe(method: .maml, metaTraining: configuration.metaTraining)
-            .train(experiment, data: description, phases: reporter, note: { log($0) })
+        try BundleRecipe.serviceFallback(phases: ProgressReporter(verbosity: .quiet), note: { log($0) })
             .write(to: url)
     }
 
