@@ -23,9 +23,11 @@ final class RivalPublishingStore: RecommendationStore, @unchecked Sendable {
     }
 
     func publishModel(_ bytes: Data, note: String, expectedCurrent: String?) async throws -> PublishedModel? {
+        // The learner's first publish is its start (expecting nothing); the race is on a candidate.
         let first = lock.withLock {
-            defer { raced = true }
-            return !raced && expectedCurrent != nil
+            guard !raced, expectedCurrent != nil else { return false }
+            raced = true
+            return true
         }
         if first { _ = try await base.publishModel(rival, note: "rival") }
         return try await base.publishModel(bytes, note: note, expectedCurrent: expectedCurrent)
