@@ -64,7 +64,7 @@ if [ -n "$model" ]; then
     url="http://127.0.0.1:$port"
     for _ in $(seq 1 300); do curl -fsS -m 1 "$url/healthz" > /dev/null 2>&1 && break; sleep 0.2; done
     curl -fsS -m 1 "$url/healthz" > /dev/null || { tail -20 "$dir/serve.log" >&2; exit 1; }
-    "$metarec" learn --store "$store" --every-seconds 30 --verbose "${learn_args[@]}" > "$dir/learn.log" 2>&1 < /dev/null &
+    "$metarec" learn --store "$store" --every-seconds 20 "${learn_args[@]}" > "$dir/learn.log" 2>&1 < /dev/null &
     learn_pid=$!
     echo "service $url, learner pid $learn_pid; logs in $dir" >&2
 fi
@@ -121,8 +121,11 @@ if features_path:
             user, features = parts[0], {"age": int(parts[1]), "gender": parts[2], "occupation": parts[3]}
         if user in by_user and (keep is None or user in keep):
             call("PUT", "/v1/users/" + user, {"features": features})
+def in_time(row):  # time order, ties by item (numerically when the ids are numbers)
+    stamp, item, _ = row
+    return (stamp, 0, int(item), "") if item.isdigit() else (stamp, 1, 0, item)
 for user in order:
-    first = sorted(by_user[user])[: int(rows)]
+    first = sorted(by_user[user], key=in_time)[: int(rows)]
     batch = [{"user": user, "item": item, "value": value, "timestamp": stamp} for stamp, item, value in first]
     call("POST", "/v1/feedback", {"feedback": batch}, {"Idempotency-Key": "learn-replay-" + user})
 print(len(order))
@@ -131,32 +134,29 @@ PYTHON
 fed_seconds=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")
 echo "fed $fed users in ${fed_seconds} s" >&2
 
-# Waits until the learner has read everything (its report's `through` reaches the log's head).
-head=$(curl -fsS -m 10 -H "Authorization: Bearer $(cat "$token_file")" "$url/v1/admin/status" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["feedback"])')
+# Waits until the learner has read everything: its latest report in the store (one per check, at
+# least every --every-seconds while users arrive) has read through the log's head.
+auth="Authorization: Bearer $(cat "$token_file")"
+head=$(curl -fsS -m 10 -H "$auth" "$url/v1/admin/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["feedback"])')
+for _ in $(seq 1 3600); do
+    through=$(curl -fsS -m 10 -H "$auth" "$url/v1/admin/learner?limit=1" \
+        | python3 -c 'import json,sys; r=json.load(sys.stdin)["reports"]; print(r[-1]["through"] if r else 0)')
+    [ "$through" -ge "$head" ] && break
+    [ -n "$learn_pid" ] && ! kill -0 "$learn_pid" 2> /dev/null && { tail -5 "$dir/learn.log" >&2; exit 1; }
+    sleep 2
+done
+echo "the learner read through sequence $through of $head in $(python3 -c "import time; print(f'{time.time() - $start:.1f}')") s" >&2
+curl -fsS -m 10 -H "$auth" "$url/v1/admin/learner?limit=1" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["reports"][-1]
+f = lambda v, d=4: "n/a" if v is None else "%.*f" % (d, v)
+print("learner: prequential stream GAUC %s, MAE %s over %d users (%d held back); %s users/s, one meta-update %s ms"
+      % (f(r.get("streamGAUC")), f(r.get("streamMAE")), r["usersLearned"] + r["usersHeldBack"], r["usersHeldBack"],
+         f(r.get("usersPerSecond"), 1), f(None if r.get("metaUpdateSeconds") is None else r["metaUpdateSeconds"] * 1e3, 2)))'
 if [ -n "$learn_pid" ]; then
-    # Its own learner: stop it once it has read to the head; SIGTERM makes it check and report.
-    for _ in $(seq 1 3600); do
-        grep -q "read to sequence $head\$" "$dir/learn.log" 2> /dev/null && break
-        kill -0 "$learn_pid" 2> /dev/null || break
-        sleep 1
-    done
+    # Its own learner: SIGTERM stops it as Ctrl-C does; its last line is the run's summary.
     kill -TERM "$learn_pid" 2> /dev/null || true
     wait "$learn_pid" 2> /dev/null || true
     learn_pid=""
-    tail -3 "$dir/learn.log" >&2
     grep '^learned ' "$dir/learn.log" | tail -1
-else
-    for _ in $(seq 1 3600); do
-        through=$(curl -fsS -m 10 -H "Authorization: Bearer $(cat "$token_file")" "$url/v1/admin/learner?limit=1" \
-            | python3 -c 'import json,sys; r=json.load(sys.stdin)["reports"]; print(r[-1]["through"] if r else 0)')
-        [ "$through" -ge "$head" ] && break
-        sleep 2
-    done
-    curl -fsS -m 10 -H "Authorization: Bearer $(cat "$token_file")" "$url/v1/admin/learner?limit=1" | python3 -c '
-import json, sys
-r = json.load(sys.stdin)["reports"][-1]
-f = lambda v: "n/a" if v is None else "%.4f" % v
-print("learner: prequential stream GAUC %s, MAE %s over %d users (%d held back); through sequence %d"
-      % (f(r.get("streamGAUC")), f(r.get("streamMAE")), r["usersLearned"] + r["usersHeldBack"], r["usersHeldBack"], r["through"]))'
 fi

@@ -110,6 +110,12 @@ function plotStreamGAUC(reports) {
   };
   line("recentGAUC", "recent");
   line("streamGAUC", "cumulative");
+  // Legend, top right.
+  const legendX = width - right - 170;
+  nodes.push(svg("line", { class: "cumulative", x1: legendX, x2: legendX + 24, y1: top + 8, y2: top + 8 }));
+  nodes.push(svg("text", { x: legendX + 30, y: top + 12 }, "all users so far"));
+  nodes.push(svg("line", { class: "recent", x1: legendX, x2: legendX + 24, y1: top + 26, y2: top + 26 }));
+  nodes.push(svg("text", { x: legendX + 30, y: top + 30 }, "most recent 100"));
   for (const report of points) {
     const cx = x(report.through), cy = y(report.streamGAUC);
     if (report.outcome === "published") {
@@ -131,7 +137,7 @@ function showVersionHistory(history) {
     }
   }
   rows.sort((a, b) => b.time - a.time);
-  const shown = rows.slice(0, 20);
+  const shown = rows.slice(0, 15);
   $("version-history").replaceChildren(...(shown.length ? shown.map((row) => el("tr", { "data-outcome": row.what },
     el("td", { text: row.time.toLocaleString() }), el("td", { class: row.what, text: row.what === "refused" ? "refused (serving stayed)" : "published" }),
     el("td", { text: String(row.version).slice(0, 12), title: row.version }), el("td", { text: row.text })))

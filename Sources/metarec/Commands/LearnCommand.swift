@@ -81,7 +81,7 @@ struct LearnCommand: AsyncParsableCommand {
         let once = self.once
         do {
             let learner = try await LiveLearner(store: store, bundle: bundle, options: options) { event in
-                if let line = Self.render(event, verbose: verbose) { print(line) }
+                if let line = Self.render(event, verbose: verbose) { Self.emit(line) }
             }
             Interruption.install()
             // SIGTERM (a service manager stopping it) ends it as Ctrl-C does: the lock released.
@@ -98,7 +98,7 @@ struct LearnCommand: AsyncParsableCommand {
             }
             defer { watcher.cancel() }
             try await work.value
-            print(learner.figures.summary)
+            Self.emit(learner.figures.summary)
             try await store.close()
         } catch let error as LiveLearnerError {
             try? await store.close()
@@ -107,6 +107,11 @@ struct LearnCommand: AsyncParsableCommand {
             try? await store.close()
             throw error
         }
+    }
+
+    /// Writes a line at once (unbuffered), so a log file shows a long-running learner as it goes.
+    static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func render(_ event: LiveLearner.Event, verbose: Bool) -> String? {
