@@ -59,7 +59,12 @@ public struct LearnerFigures: Sendable {
     mutating func recordRefused(label: String) { refused[label, default: 0] += 1 }
 
     public var users: Int { usersLearned + usersHeldBack }
-    public var usersPerSecond: Double? { busySeconds > 0 && users > 0 ? Double(users) / busySeconds : nil }
+    public var usersPerSecond: Double? { usersPerSecond(busyAlso: 0) }
+    /// With `seconds` of busy time not yet added (a read still in progress).
+    func usersPerSecond(busyAlso seconds: Double) -> Double? {
+        let busy = busySeconds + max(0, seconds)
+        return busy > 0 && users > 0 ? Double(users) / busy : nil
+    }
     public var streamMAE: Double? { errorCount == 0 ? nil : errorSum / Double(errorCount) }
     public var streamGAUC: Double? { aucCount == 0 ? nil : aucSum / Double(aucCount) }
     public var recentMAE: Double? { recent.isEmpty ? nil : recent.reduce(0) { $0 + $1.error } / Double(recent.count) }

@@ -115,6 +115,8 @@ public final class LiveLearner: @unchecked Sendable {
     private var lastCheck = ContinuousClock.now
     /// Stream scores, pace and outcomes since this learner started (kept across rebases).
     public private(set) var figures: LearnerFigures
+    /// When the current read began (nil while waiting for feedback): busy time not yet in `figures`.
+    private var busySince: ContinuousClock.Instant?
 
     /// Learns from the version the store serves, or publishes `bundle` first when the store
     /// serves nothing yet. Refuses a bundle that cannot learn online (``LiveLearnerError``).
@@ -196,14 +198,15 @@ public final class LiveLearner: @unchecked Sendable {
                 try Task.checkCancellation()
                 throw LiveLearnerError.lockLost
             }
-            let busy = ContinuousClock.now
+            busySince = .now
             let rows = try await store.feedback(after: position, limit: options.readLimit)
             for row in rows {
                 try await ingest(row)
                 position = row.sequence
                 if tasksSinceCheck >= options.everyUsers, try await check() { break }
             }
-            figures.addBusy(seconds: Self.seconds(since: busy))
+            figures.addBusy(seconds: Self.seconds(since: busySince))
+            busySince = nil
             let atEnd = rows.count < options.readLimit
             if tasksSinceCheck > 0
                 && ((once && atEnd) || ContinuousClock.now - lastCheck >= .seconds(options.everySeconds))
@@ -416,7 +419,8 @@ public final class LiveLearner: @unchecked Sendable {
         let report = LearnerReport(
             outcome: outcome, servingVersion: serving, publishedVersion: published, reason: reason?.text,
             reasonLabel: reason?.label, through: position, usersLearned: figures.usersLearned,
-            usersHeldBack: figures.usersHeldBack, usersPerSecond: figures.usersPerSecond,
+            usersHeldBack: figures.usersHeldBack,
+            usersPerSecond: figures.usersPerSecond(busyAlso: Self.seconds(since: busySince)),
             streamGAUC: figures.streamGAUC, streamMAE: figures.streamMAE, recentGAUC: figures.recentGAUC,
             recentMAE: figures.recentMAE, candidateHeldOut: evaluation?.candidateHeldOut.finite,
             servingHeldOut: evaluation?.servingHeldOut.finite, candidateReplay: evaluation?.candidateReplay.finite,
@@ -426,7 +430,8 @@ public final class LiveLearner: @unchecked Sendable {
         events(.reported(report))
     }
 
-    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+    private static func seconds(since start: ContinuousClock.Instant?) -> Double {
+        guard let start else { return 0 }
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }

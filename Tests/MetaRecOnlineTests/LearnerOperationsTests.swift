@@ -154,6 +154,23 @@ struct LearnerOperationsTests {
         try await store.close()
     }
 
+    @Test func everyCheckDuringARunIsReportedWithItsPace() async throws {
+        let (_, _, url) = try ServingFixture.metaLearnerBundle()
+        let store = try LiveLearnerTests.store()
+        try await FeedbackStream(users: 18).append(to: store)
+        var options = LiveLearnerTests.options(margin: 10)
+        options.everyUsers = 4
+        // Checks come in the middle of one read of the log: the pace counts the read so far.
+        try await LiveLearner(store: store, bundle: try ModelBundle(contentsOf: url), options: options).run(once: true)
+        let reports = Array(try await store.learnerReports(limit: 100).reversed())
+        #expect(reports.count == 5, "after users 4, 8, 12, 16, and the last 2")
+        #expect(reports.map { $0.usersLearned + $0.usersHeldBack } == [4, 8, 12, 16, 18])
+        #expect(reports.allSatisfy { ($0.usersPerSecond ?? 0) > 0 })
+        #expect(reports.map(\.through) == reports.map(\.through).sorted())
+        #expect(reports.last?.published == reports.filter { $0.outcome == .published }.count)
+        try await store.close()
+    }
+
     @Test func aRefusalIsReportedWithItsReasonLabel() async throws {
         let (_, _, url) = try ServingFixture.metaLearnerBundle()
         let store = try LiveLearnerTests.store()

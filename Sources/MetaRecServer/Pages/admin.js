@@ -139,7 +139,7 @@ function showVersionHistory(history) {
   rows.sort((a, b) => b.time - a.time);
   const shown = rows.slice(0, 15);
   $("version-history").replaceChildren(...(shown.length ? shown.map((row) => el("tr", { "data-outcome": row.what },
-    el("td", { text: row.time.toLocaleString() }), el("td", { class: row.what, text: row.what === "refused" ? "refused (serving stayed)" : "published" }),
+    el("td", { text: row.time.toLocaleString() }), el("td", { class: row.what, text: row.what }),
     el("td", { text: String(row.version).slice(0, 12), title: row.version }), el("td", { text: row.text })))
     : [el("tr", {}, el("td", { colspan: "4", class: "muted", text: "Nothing published yet." }))]));
 }
