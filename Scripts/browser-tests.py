@@ -5,7 +5,9 @@
    SVG carries data (series with points).
 2. Against `metarec serve` on a loopback port: the onboarding page loads with no console errors,
    three ratings given by clicking change the recommendation list, and the dashboard's add-item
-   form makes the item appear and shows where it ranks.
+   form makes the item appear and shows where it ranks. Before the dashboard, a stream of
+   synthetic users' feedback goes through the API and `metarec learn --once` learns from it: the
+   dashboard's stream-GAUC plot must draw it, and its version history must list what was published.
 
 Screenshots of every page go to --screenshots (default: screenshots/, git-ignored).
 Usage: Scripts/browser-tests.py --metarec .build/release/metarec [--screenshots screenshots]
@@ -203,7 +205,52 @@ def test_phone_width(url, folder):
         driver.quit()
 
 
-def test_dashboard(driver, url, token, user, folder):
+def api(url, token, method, path, body=None, headers=None):
+    request = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null")
+
+
+def feed_and_learn(metarec, url, token, store):
+    """Feedback from 16 synthetic users through the API, then `metarec learn --once` on the store."""
+    print("Learner: a stream of 16 users, then metarec learn --once")
+    model = api(url, token, "GET", "/v1/model")
+    low, high = model["scale"]["min"], model["scale"]["max"]
+    items = [item["id"] for item in api(url, token, "GET", "/v1/items?offset=0&limit=200")["items"]]
+    check(len(items) >= 8, f"the catalogue has items to rate ({len(items)})")
+    import random
+    rng = random.Random(7)
+    for n in range(16):
+        user = f"stream-{n}"
+        rows = [{"user": user, "item": item, "value": rng.choice([low, high] if model["objective"] == "click" else range(int(low), int(high) + 1))}
+                for item in rng.sample(items, 8)]
+        api(url, token, "POST", "/v1/feedback", {"feedback": rows}, {"Idempotency-Key": "browser-stream-" + user})
+    learned = subprocess.run([metarec, "learn", "--store", store, "--once", "--support", "3", "--query", "5", "--every-users", "4",
+                              "--hold-out-every", "3", "--margin", "10"], capture_output=True, text=True, timeout=600)
+    print("  " + learned.stdout.strip().replace("\n", "\n  "))
+    check(learned.returncode == 0, f"metarec learn --once succeeded ({learned.stderr.strip()[-300:]})")
+
+
+def test_learner_panel(driver):
+    wait = WebDriverWait(driver, 30)
+    wait.until(lambda d: int(d.find_element(By.ID, "gauc-plot").get_attribute("data-points") or "0") > 0)
+    points = int(driver.find_element(By.ID, "gauc-plot").get_attribute("data-points"))
+    check(points >= 2, f"the stream GAUC plot has {points} reports")
+    line = driver.find_elements(By.CSS_SELECTOR, "#gauc-plot polyline[data-series=streamGAUC]")
+    check(len(line) == 1 and len(line[0].get_attribute("points").split()) == points, "the plot draws the cumulative stream GAUC through every report")
+    box = line[0].rect
+    check(box["width"] > 100, f"the line spans the plot ({box['width']:.0f} px wide)")
+    published = driver.find_elements(By.CSS_SELECTOR, "#version-history tr[data-outcome=published]")
+    check(len(published) >= 2, f"the version history lists {len(published)} published versions (the start and the learner's)")
+    notes = " ".join(row.text for row in published)
+    check("metarec learn through=" in notes, "the history shows the learner's version with its note")
+    figures = {item.find_element(By.TAG_NAME, "dt").text: item.find_element(By.TAG_NAME, "dd").text
+               for item in driver.find_elements(By.CSS_SELECTOR, "#learner-figures div")}
+    check(figures.get("stream GAUC", "n/a") != "n/a", f"the learner's stream GAUC is shown ({figures.get('stream GAUC')})")
+
+
+def test_dashboard(driver, url, token, user, folder, learner=False):
     print("Dashboard")
     driver.get(url + "/admin")
     wait = WebDriverWait(driver, 60)
@@ -226,15 +273,19 @@ def test_dashboard(driver, url, token, user, folder):
     check(" rank" in result or "top" in result, "the dashboard says where it ranks for the user")
     rows = WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#latest-items tr[data-item='{item}']"))
     check(len(rows) == 1, "the new item appears among the latest catalogue items")
+    if learner:
+        test_learner_panel(driver)
     check(not console_errors(driver), "the dashboard logs no console errors")
     screenshot(driver, folder, "dashboard.png")
 
 
-def test_pages(url, token, folder):
+def test_pages(url, token, folder, learn=None):
     driver = make_driver()
     try:
         user = test_onboarding(driver, url, folder)
-        test_dashboard(driver, url, token, user, folder)
+        if learn:
+            learn()
+        test_dashboard(driver, url, token, user, folder, learner=learn is not None)
     finally:
         driver.quit()
     test_phone_width(url, folder)
@@ -274,7 +325,9 @@ def main():
                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             wait_for_server(url, server, arguments.server_seconds)
-            test_pages(url, token, arguments.screenshots)
+            home = os.path.join(work, "home")
+            test_pages(url, token, arguments.screenshots,
+                       learn=lambda: feed_and_learn(metarec, url, token, "sqlite:" + os.path.join(home, "synthetic.sqlite")))
             test_click_model(metarec, arguments.screenshots, work, arguments.server_seconds)
         except Exception:
             log.flush()

@@ -6,6 +6,7 @@
 #   Scripts/cluster.sh status [--dir DIR]
 #   Scripts/cluster.sh stop   [--dir DIR]
 #   Scripts/cluster.sh replica I [--dir DIR]     # (re)start replica I (1..N) on its port, e.g. after kill -9
+#   Scripts/cluster.sh learn [--dir DIR]         # (re)start the learner
 #
 # --store postgres (the default) starts a throw-away PostgreSQL 15 with Scripts/postgres.sh in DIR/pg;
 # --store sqlite shares one SQLite file (WAL, busy timeout) between the replicas; a sqlite:PATH or
@@ -15,7 +16,10 @@
 # (refused connection, timeout, 502/503) is skipped for fail_timeout, and idempotent requests (and
 # POSTs carrying an Idempotency-Key) are retried on the next replica. Everything lives in DIR
 # (default /tmp/metarec-cluster): cluster.env, nginx.conf, logs, pid files, the admin token.
-# --learn starts `metarec learn --store STORE` beside the replicas once that command exists (hook).
+# --learn starts `metarec learn --store STORE` beside the replicas (one learner per store; extra
+# options in LEARN_ARGS, e.g. LEARN_ARGS="--every-users 20"): it learns from the feedback the
+# replicas store, publishes better starts through the store, and records its figures there (the
+# dashboard at /admin and every replica's /metrics show them). Log: DIR/learn.log.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -185,15 +189,18 @@ ensure_nginx() {
     fi
 }
 
-# Hook: `metarec learn` (not written yet) will follow the store and publish new versions.
+# `metarec learn` beside the replicas: it follows the store and publishes new versions through it.
 start_learner() {
-    if "$METAREC" help learn > /dev/null 2>&1; then
-        nohup "$METAREC" learn --store "$STORE" >> "$dir/learn.log" 2>&1 < /dev/null &
-        echo $! > "$dir/learn.pid"
-        echo "learner: pid $! (log $dir/learn.log)" >&2
-    else
-        echo "cluster.sh: --learn: this metarec has no 'learn' command yet; not started" >&2
+    if [ -f "$dir/learn.pid" ] && alive "$(cat "$dir/learn.pid")" learn; then
+        echo "learner is running (pid $(cat "$dir/learn.pid"))" >&2
+        return 0
     fi
+    # shellcheck disable=SC2086
+    PGPASSWORD=${PGPASSWORD:-} nohup "$METAREC" learn --store "$STORE" ${LEARN_ARGS:-} >> "$dir/learn.log" 2>&1 < /dev/null &
+    echo $! > "$dir/learn.pid"
+    sleep 1
+    alive "$(cat "$dir/learn.pid")" learn || { tail -5 "$dir/learn.log" >&2; echo "cluster.sh: the learner did not start" >&2; return 1; }
+    echo "learner: pid $(cat "$dir/learn.pid") (log $dir/learn.log)" >&2
 }
 
 start() {
@@ -249,6 +256,7 @@ NGINX_PORT=$NGINX_PORT
 URL='http://127.0.0.1:$NGINX_PORT'
 TOKEN_FILE='$dir/admin.token'
 REFRESH_INTERVAL=${REFRESH_INTERVAL:-1}
+LEARN_ARGS='${LEARN_ARGS:-}'
 ENV
     load_env
     # The first replica creates the store's tables; the others start beside it.
@@ -284,13 +292,22 @@ try: print(json.load(sys.stdin)["version"][:16])
 except Exception: print("-")' 2> /dev/null || true)
         echo "replica $i: http://127.0.0.1:$rport $state; /healthz $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$rport/healthz"); model $version"
     done
+    if [ -f "$dir/learn.pid" ] && alive "$(cat "$dir/learn.pid")" learn; then
+        echo "learner: pid $(cat "$dir/learn.pid"); last: $(tail -1 "$dir/learn.log" 2> /dev/null)"
+    fi
 }
 
 stop() {
     [ -f "$dir/cluster.env" ] || { echo "cluster.sh: no cluster in $dir" >&2; return 0; }
     load_env
     local i pid
-    if [ -f "$dir/learn.pid" ] && alive "$(cat "$dir/learn.pid")" learn; then kill -TERM "$(cat "$dir/learn.pid")" || true; fi
+    if [ -f "$dir/learn.pid" ] && alive "$(cat "$dir/learn.pid")" learn; then
+        # SIGTERM: the learner stops as on Ctrl-C, releases its lock and prints its summary line.
+        pid=$(cat "$dir/learn.pid")
+        kill -TERM "$pid" || true
+        for _ in $(seq 1 100); do alive "$pid" learn || break; sleep 0.1; done
+        rm -f "$dir/learn.pid"
+    fi
     if [ -f "$dir/nginx.pid" ] && alive "$(cat "$dir/nginx.pid")" nginx; then
         nginx -c "$dir/nginx.conf" -s quit 2> /dev/null || kill -TERM "$(cat "$dir/nginx.pid")" || true
     fi
@@ -318,5 +335,6 @@ start) start ;;
 status) status ;;
 stop) stop ;;
 replica) load_env; start_replica "$replica_index" ;;
-*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+learn) load_env; start_learner ;;
+*) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

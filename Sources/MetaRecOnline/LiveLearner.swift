@@ -58,6 +58,8 @@ public final class LiveLearner: @unchecked Sendable {
         public var pollSeconds: Double = 1
         /// Seconds the learner lock lasts unless renewed (it is renewed on every read).
         public var lockSeconds: Double = 120
+        /// Most recent tasks the "recent" stream scores are computed over.
+        public var recentWindow = 100
         public var online = OnlineMetaLearner.Options()
         public init() {}
     }
@@ -82,6 +84,8 @@ public final class LiveLearner: @unchecked Sendable {
         case published(PublishedModel, Evaluation)
         /// A candidate was not published, and why.
         case refused(reason: String, Evaluation?)
+        /// The figures recorded in the store at a check (for the dashboard and `/metrics`).
+        case reported(LearnerReport)
         /// Another version was published meanwhile; the learner starts again from it.
         case rebased(version: String)
         /// A user whose rows cannot make a task (features this model cannot read): not learned from.
@@ -109,6 +113,10 @@ public final class LiveLearner: @unchecked Sendable {
     private var tasksSinceCheck = 0
     private var learnedSinceCheck = 0
     private var lastCheck = ContinuousClock.now
+    /// Stream scores, pace and outcomes since this learner started (kept across rebases).
+    public private(set) var figures: LearnerFigures
+    /// When the current read began (nil while waiting for feedback): busy time not yet in `figures`.
+    private var busySince: ContinuousClock.Instant?
 
     /// Learns from the version the store serves, or publishes `bundle` first when the store
     /// serves nothing yet. Refuses a bundle that cannot learn online (``LiveLearnerError``).
@@ -139,6 +147,7 @@ public final class LiveLearner: @unchecked Sendable {
         itemTable = table
         catalogueRows = Self.rows(of: base)
         objective = learner.learner.model.configuration.objective
+        figures = LearnerFigures(objective: objective, recentWindow: options.recentWindow)
         try await reset(to: base)
     }
 
@@ -170,9 +179,15 @@ public final class LiveLearner: @unchecked Sendable {
             // Published since this learner was made (or since its last run): follow it.
             if current.id != serving.version { try await rebase(to: current.id) }
         } else {
-            // Nothing published yet: the start goes first, as `serve` publishes its model.
-            let published = try await store.publishModel(try serving.serialized(), note: "metarec learn: the start")
-            serving = try await Self.load(published.id, from: store)
+            // Nothing published yet: the start goes first, as `serve` publishes its model, unless
+            // a server published its own meanwhile.
+            if let published = try await store.publishModel(
+                try serving.serialized(), note: "metarec learn: the start", expectedCurrent: nil)
+            {
+                serving = try await Self.load(published.id, from: store)
+            } else if let current = try await store.currentModel() {
+                try await rebase(to: current.id)
+            }
         }
         events(.started(version: serving.version, position: position))
         var reported: Int64 = -1
@@ -183,12 +198,15 @@ public final class LiveLearner: @unchecked Sendable {
                 try Task.checkCancellation()
                 throw LiveLearnerError.lockLost
             }
+            busySince = .now
             let rows = try await store.feedback(after: position, limit: options.readLimit)
             for row in rows {
                 try await ingest(row)
                 position = row.sequence
                 if tasksSinceCheck >= options.everyUsers, try await check() { break }
             }
+            figures.addBusy(seconds: Self.seconds(since: busySince))
+            busySince = nil
             let atEnd = rows.count < options.readLimit
             if tasksSinceCheck > 0
                 && ((once && atEnd) || ContinuousClock.now - lastCheck >= .seconds(options.everySeconds))
@@ -285,9 +303,13 @@ public final class LiveLearner: @unchecked Sendable {
             predictions = online.learner.predict(task)
             heldOut.append(task)
             if heldOut.count > options.heldOutCapacity { heldOut.removeFirst(heldOut.count - options.heldOutCapacity) }
+            figures.record(predictions: predictions, targets: task.queryTargets.values, updateSeconds: nil)
         } else {
-            predictions = online.process(task).predictions  // predicted inside, before the meta-update
+            let step = online.process(task)  // predicted inside, before the meta-update
+            predictions = step.predictions
             learnedSinceCheck += 1
+            figures.record(
+                predictions: predictions, targets: task.queryTargets.values, updateSeconds: step.updateSeconds)
         }
         tasksSinceCheck += 1
         let score = selectionScore([task], objective: objective, threads: 1) { _ in predictions }
@@ -321,17 +343,18 @@ public final class LiveLearner: @unchecked Sendable {
             try await rebase(to: current.id)
             return true
         }
+        defer { figures.clearUpdateSeconds() }
         guard learnedSinceCheck > 0 else {
-            events(.refused(reason: "no user was learned from since the last check (all held back)", nil))
+            try await refuse("nothing_learned", "no user was learned from since the last check (all held back)", nil)
             return false
         }
         let (candidate, bytes) = try self.candidate()
         guard candidate.version != serving.version else {
-            events(.refused(reason: "the start did not change", nil))
+            try await refuse("unchanged", "the start did not change", nil)
             return false
         }
         guard !heldOut.isEmpty else {
-            events(.refused(reason: "no held-back user's task yet to check the candidate on", nil))
+            try await refuse("no_held_back", "no held-back user's task yet to check the candidate on", nil)
             return false
         }
         let evaluation = try evaluate(candidate)
@@ -340,33 +363,77 @@ public final class LiveLearner: @unchecked Sendable {
             evaluation.servingReplay,
         ]
         if evaluation.replayTasks == 0 || scores.contains(where: { !$0.isFinite }) {
-            events(.refused(reason: "the scores are undefined (held-back tasks with one class only?)", evaluation))
+            try await refuse(
+                "undefined", "the scores are undefined (held-back tasks with one class only?)", evaluation)
             return false
         }
         let worse = objective == .click ? "1 − GAUC" : "MAE"
         if evaluation.candidateHeldOut > evaluation.servingHeldOut + options.margin {
-            events(
-                .refused(
-                    reason:
-                        "held-back \(worse) \(Self.format(evaluation.candidateHeldOut)) against \(Self.format(evaluation.servingHeldOut)) serving (margin \(options.margin))",
-                    evaluation))
+            try await refuse(
+                "held_back_worse",
+                "held-back \(worse) \(Self.format(evaluation.candidateHeldOut)) against \(Self.format(evaluation.servingHeldOut)) serving (margin \(options.margin))",
+                evaluation)
             return false
         }
         if evaluation.candidateReplay > evaluation.servingReplay + options.margin {
-            events(
-                .refused(
-                    reason:
-                        "replayed users' \(worse) \(Self.format(evaluation.candidateReplay)) against \(Self.format(evaluation.servingReplay)) serving (margin \(options.margin)): it forgets",
-                    evaluation))
+            try await refuse(
+                "replay_worse",
+                "replayed users' \(worse) \(Self.format(evaluation.candidateReplay)) against \(Self.format(evaluation.servingReplay)) serving (margin \(options.margin)): it forgets",
+                evaluation)
             return false
         }
         let note =
             "metarec learn through=\(position) learned=\(learnedSinceCheck) heldout=\(Self.format(evaluation.candidateHeldOut)) serving=\(Self.format(evaluation.servingHeldOut)) from=\(serving.version.prefix(12))"
-        let published = try await store.publishModel(bytes, note: note)
+        guard let published = try await store.publishModel(bytes, note: note, expectedCurrent: serving.version)
+        else {
+            // Published or rolled back between the check above and now: the comparison no longer
+            // holds, and the learner starts again from what serves.
+            try await refuse(
+                "current_changed",
+                "another version was published while the candidate was checked against \(serving.version.prefix(12))",
+                evaluation)
+            if let current = try await store.currentModel() { try await rebase(to: current.id) }
+            return true
+        }
+        let servingVersion = serving.version
         serving = candidate
         learnedSinceCheck = 0
+        figures.recordPublished()
         events(.published(published, evaluation))
+        try await report(.published, serving: servingVersion, published: published.id, evaluation: evaluation)
         return false
+    }
+
+    /// Says why the candidate is not published, and records it.
+    private func refuse(_ label: String, _ reason: String, _ evaluation: Evaluation?) async throws {
+        figures.recordRefused(label: label)
+        events(.refused(reason: reason, evaluation))
+        try await report(.refused, serving: serving.version, reason: (reason, label), evaluation: evaluation)
+    }
+
+    /// Records the figures at a check in the store: what the dashboard plots and `/metrics` shows.
+    private func report(
+        _ outcome: LearnerReport.Outcome, serving: String, published: String? = nil,
+        reason: (text: String, label: String)? = nil, evaluation: Evaluation?
+    ) async throws {
+        let report = LearnerReport(
+            outcome: outcome, servingVersion: serving, publishedVersion: published, reason: reason?.text,
+            reasonLabel: reason?.label, through: position, usersLearned: figures.usersLearned,
+            usersHeldBack: figures.usersHeldBack,
+            usersPerSecond: figures.usersPerSecond(busyAlso: Self.seconds(since: busySince)),
+            streamGAUC: figures.streamGAUC, streamMAE: figures.streamMAE, recentGAUC: figures.recentGAUC,
+            recentMAE: figures.recentMAE, candidateHeldOut: evaluation?.candidateHeldOut.finite,
+            servingHeldOut: evaluation?.servingHeldOut.finite, candidateReplay: evaluation?.candidateReplay.finite,
+            servingReplay: evaluation?.servingReplay.finite, metaUpdateSeconds: figures.pendingUpdateSeconds,
+            published: figures.published, refused: figures.refused)
+        try await store.recordLearnerReport(report)
+        events(.reported(report))
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant?) -> Double {
+        guard let start else { return 0 }
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     /// Starts again from a version published by someone else: its start, its position.
@@ -463,6 +530,11 @@ public final class LiveLearner: @unchecked Sendable {
     }
 
     static func format(_ value: Double) -> String { String(format: "%.4f", value) }
+}
+
+extension Double {
+    /// Nil for NaN and infinities: JSON has no place for them.
+    fileprivate var finite: Double? { isFinite ? self : nil }
 }
 
 /// Why the learner cannot start or go on.

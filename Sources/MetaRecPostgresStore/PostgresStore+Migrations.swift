@@ -71,6 +71,16 @@ extension PostgresStore {
                     id integer PRIMARY KEY CHECK (id = 1), owner text NOT NULL, expires_at double precision NOT NULL)
                 """
             ]),
+        // The online learner's reports (`metarec learn`), for the dashboard and `/metrics`.
+        Migration(
+            version: 3, name: "learner reports",
+            statements: [
+                """
+                CREATE TABLE learner_reports (
+                    sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, recorded_at double precision NOT NULL,
+                    report bytea NOT NULL)
+                """
+            ]),
     ]
 
     /// Runs the migrations not yet recorded in `schema_migrations`, each in its own transaction

@@ -411,24 +411,59 @@ public final class PostgresStore: RecommendationStore {
     // MARK: - Models
 
     public func publishModel(_ bytes: Data, note: String) async throws -> PublishedModel {
+        try await perform("publish model", transaction: true) { connection in
+            try await Self.lock(.models, scope: self.scope, on: connection)
+            return try await Self.publish(bytes, note: note, on: connection)
+        }
+    }
+
+    public func publishModel(_ bytes: Data, note: String, expectedCurrent: String?) async throws -> PublishedModel? {
+        try await perform("publish model", transaction: true) { connection in
+            // The models lock serialises publishes: the version read here stays current until commit.
+            try await Self.lock(.models, scope: self.scope, on: connection)
+            let current = try await connection.rows(
+                "SELECT model_id FROM model_publications ORDER BY sequence DESC LIMIT 1"
+            ).first?.decode(String.self)
+            guard current == expectedCurrent else { return nil }
+            return try await Self.publish(bytes, note: note, on: connection)
+        }
+    }
+
+    public func recordLearnerReport(_ report: LearnerReport) async throws -> Int64 {
+        let payload = try report.encoded()
+        let at = report.recordedAt.timeIntervalSince1970
+        return try await perform("record a learner report", transaction: false) { connection in
+            try await connection.int64(
+                "INSERT INTO learner_reports (recorded_at, report) VALUES (\(at), \(payload)) RETURNING sequence")
+        }
+    }
+
+    public func learnerReports(limit: Int) async throws -> [LearnerReport] {
+        guard limit > 0 else { return [] }
+        let rows = try await perform("read learner reports", transaction: false) { connection in
+            try await connection.rows(
+                "SELECT sequence, report FROM learner_reports ORDER BY sequence DESC LIMIT \(Int64(limit))"
+            ).map { try $0.decode((Int64, Data).self) }
+        }
+        return try rows.map { try LearnerReport.decoded($0.1, sequence: $0.0) }
+    }
+
+    static func publish(_ bytes: Data, note: String, on connection: PostgresConnection) async throws -> PublishedModel {
         let id = PublishedModel.identifier(of: bytes)
         let now = Date().timeIntervalSince1970
-        return try await perform("publish model", transaction: true) { connection in
-            try await Self.lock(.models, scope: self.scope, on: connection)
-            try await connection.run(
-                """
-                INSERT INTO model_bundles (id, bytes, byte_count) VALUES (\(id), \(bytes), \(Int64(bytes.count)))
-                ON CONFLICT (id) DO NOTHING
-                """)
-            let sequence = try await connection.int64(
-                """
-                INSERT INTO model_publications (model_id, note, published_at) VALUES (\(id), \(note), \(now))
-                RETURNING sequence
-                """)
-            return PublishedModel(
-                id: id, sequence: sequence, publishedAt: Date(timeIntervalSince1970: now), note: note,
-                byteCount: bytes.count)
-        }
+        try await connection.run(
+            """
+            INSERT INTO model_bundles (id, bytes, byte_count) VALUES (\(id), \(bytes), \(Int64(bytes.count)))
+            ON CONFLICT (id) DO NOTHING
+            """)
+        let sequence = try await connection.int64(
+            """
+            INSERT INTO model_publications (model_id, note, published_at) VALUES (\(id), \(note), \(now))
+            RETURNING sequence
+            """)
+        return PublishedModel(
+            id: id, sequence: sequence, publishedAt: Date(timeIntervalSince1970: now), note: note,
+            byteCount: bytes.count)
     }
 
     public func currentModel() async throws -> PublishedModel? {

@@ -180,6 +180,101 @@ public struct PublishedModel: Sendable, Equatable {
     }
 }
 
+/// What the online learner reports at each check of a candidate: its progress and prequential
+/// scores so far, the candidate's and the serving version's scores on held-back and replayed
+/// users, and what became of the candidate. Stored as JSON, so a field added later needs no
+/// migration (optional fields decode as nil from older rows).
+public struct LearnerReport: Sendable, Equatable, Codable {
+    public enum Outcome: String, Sendable, Codable {
+        case published
+        case refused
+    }
+    /// The store's order of reports (0 before storing).
+    public var sequence: Int64 = 0
+    public var recordedAt: Date
+    public var outcome: Outcome
+    /// The version the candidate was compared with (the one answering when it was checked).
+    public var servingVersion: String
+    /// The published version (outcome `published`).
+    public var publishedVersion: String?
+    /// Why it was refused, in words, and as a short label for metrics (`held_back_worse`, ...).
+    public var reason: String?
+    public var reasonLabel: String?
+    /// The feedback sequence read through.
+    public var through: Int64
+    /// Users' tasks since the learner started: learned from, and held back (scored only).
+    public var usersLearned: Int
+    public var usersHeldBack: Int
+    /// Tasks per second of the learner's busy time since it started (reading, scoring, learning).
+    public var usersPerSecond: Double?
+    /// Prequential scores of every task since the learner started, and of the most recent ones.
+    /// GAUC: mean per-user AUC (ratings: relevant at 4 and above, clicks: 1), over users with both classes.
+    public var streamGAUC: Double?
+    public var streamMAE: Double?
+    public var recentGAUC: Double?
+    public var recentMAE: Double?
+    /// Lower is better (MAE, or 1 − GAUC for clicks).
+    public var candidateHeldOut: Double?
+    public var servingHeldOut: Double?
+    public var candidateReplay: Double?
+    public var servingReplay: Double?
+    /// Median seconds of one meta-update over the tasks since the last check.
+    public var metaUpdateSeconds: Double?
+    /// Candidates published and refused since the learner started (refused: by reason label).
+    public var published: Int
+    public var refused: [String: Int]
+    public init(
+        recordedAt: Date = Date(), outcome: Outcome, servingVersion: String, publishedVersion: String? = nil,
+        reason: String? = nil, reasonLabel: String? = nil, through: Int64, usersLearned: Int, usersHeldBack: Int,
+        usersPerSecond: Double? = nil, streamGAUC: Double? = nil, streamMAE: Double? = nil, recentGAUC: Double? = nil,
+        recentMAE: Double? = nil, candidateHeldOut: Double? = nil, servingHeldOut: Double? = nil,
+        candidateReplay: Double? = nil, servingReplay: Double? = nil, metaUpdateSeconds: Double? = nil,
+        published: Int = 0, refused: [String: Int] = [:]
+    ) {
+        self.recordedAt = recordedAt
+        self.outcome = outcome
+        self.servingVersion = servingVersion
+        self.publishedVersion = publishedVersion
+        self.reason = reason
+        self.reasonLabel = reasonLabel
+        self.through = through
+        self.usersLearned = usersLearned
+        self.usersHeldBack = usersHeldBack
+        self.usersPerSecond = usersPerSecond
+        self.streamGAUC = streamGAUC
+        self.streamMAE = streamMAE
+        self.recentGAUC = recentGAUC
+        self.recentMAE = recentMAE
+        self.candidateHeldOut = candidateHeldOut
+        self.servingHeldOut = servingHeldOut
+        self.candidateReplay = candidateReplay
+        self.servingReplay = servingReplay
+        self.metaUpdateSeconds = metaUpdateSeconds
+        self.published = published
+        self.refused = refused
+    }
+
+    /// The JSON kept in the store (its `sequence` is the store's, set when read back).
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = .sortedKeys
+        return try encoder.encode(self)
+    }
+
+    public static func decoded(_ data: Data, sequence: Int64) throws -> LearnerReport {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .secondsSince1970
+        do {
+            var report = try decoder.decode(LearnerReport.self, from: data)
+            report.sequence = sequence
+            return report
+        } catch {
+            throw StoreError("learner report \(sequence) cannot be read: \(error)")
+        }
+    }
+}
+
 /// What the service keeps: users, items added at run time and which items are hidden, the
 /// feedback log (append-only), impressions, each user's adapted state, the published model
 /// versions and shared secrets. Every method returns only once its write is durable.
@@ -250,6 +345,21 @@ public protocol RecommendationStore: Sendable {
     func modelBytes(id: String) async throws -> Data?
     /// Every publish and rollback, newest first.
     func modelHistory(limit: Int) async throws -> [PublishedModel]
+
+    // MARK: The online learner's publishing and reports (`metarec learn`)
+
+    /// Publishes as ``publishModel(_:note:)`` does, but only if the version answering is still
+    /// `expectedCurrent` (nil: nothing published yet), checked in the same transaction: a learner
+    /// compared its candidate with that version, and must not publish over a version someone
+    /// else published or rolled back to meanwhile. Nil (nothing written) when it changed.
+    func publishModel(_ bytes: Data, note: String, expectedCurrent: String?) async throws -> PublishedModel?
+    /// Appends one of the learner's reports (its figures at a check, and what became of the
+    /// candidate); returns its sequence. Kept in the store so that every replica's dashboard and
+    /// `/metrics` show the same history, whichever process the learner runs in.
+    @discardableResult
+    func recordLearnerReport(_ report: LearnerReport) async throws -> Int64
+    /// The most recent `limit` reports, newest first.
+    func learnerReports(limit: Int) async throws -> [LearnerReport]
 
     /// The value of a named secret shared by every process, created at random on first use.
     func sharedSecret(name: String) async throws -> Data

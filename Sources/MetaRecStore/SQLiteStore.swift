@@ -125,6 +125,14 @@ public final class SQLiteStore: RecommendationStore {
                         id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT NOT NULL, expires_at REAL NOT NULL);
                     """)
         }
+        // v4: the online learner's reports (`metarec learn`), for the dashboard and `/metrics`.
+        migrator.registerMigration("v4") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE learner_reports (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT, recorded_at REAL NOT NULL, report BLOB NOT NULL);
+                    """)
+        }
         return migrator
     }
 
@@ -409,18 +417,50 @@ public final class SQLiteStore: RecommendationStore {
     // MARK: - Model versions
 
     public func publishModel(_ bytes: Data, note: String) async throws -> PublishedModel {
+        try await write { db in try Self.publish(db, bytes, note: note) }
+    }
+
+    static func publish(_ db: Database, _ bytes: Data, note: String) throws -> PublishedModel {
         let id = PublishedModel.identifier(of: bytes)
         let now = Date()
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO models (id, bytes, byte_count) VALUES (?, ?, ?)",
+            arguments: [id, bytes, bytes.count])
+        try db.execute(
+            sql: "INSERT INTO model_publications (model, published_at, note) VALUES (?, ?, ?)",
+            arguments: [id, now.timeIntervalSince1970, note])
+        return PublishedModel(
+            id: id, sequence: db.lastInsertedRowID, publishedAt: now, note: note, byteCount: bytes.count)
+    }
+
+    public func publishModel(_ bytes: Data, note: String, expectedCurrent: String?) async throws -> PublishedModel? {
+        // One write transaction: no other publish can come between the check and the insert.
+        try await write { db in
+            let current = try String.fetchOne(
+                db, sql: "SELECT model FROM model_publications ORDER BY sequence DESC LIMIT 1")
+            guard current == expectedCurrent else { return nil }
+            return try Self.publish(db, bytes, note: note)
+        }
+    }
+
+    public func recordLearnerReport(_ report: LearnerReport) async throws -> Int64 {
+        let payload = try report.encoded()
         return try await write { db in
             try db.execute(
-                sql: "INSERT OR IGNORE INTO models (id, bytes, byte_count) VALUES (?, ?, ?)",
-                arguments: [id, bytes, bytes.count])
-            try db.execute(
-                sql: "INSERT INTO model_publications (model, published_at, note) VALUES (?, ?, ?)",
-                arguments: [id, now.timeIntervalSince1970, note])
-            return PublishedModel(
-                id: id, sequence: db.lastInsertedRowID, publishedAt: now, note: note, byteCount: bytes.count)
+                sql: "INSERT INTO learner_reports (recorded_at, report) VALUES (?, ?)",
+                arguments: [report.recordedAt.timeIntervalSince1970, payload])
+            return db.lastInsertedRowID
         }
+    }
+
+    public func learnerReports(limit: Int) async throws -> [LearnerReport] {
+        let rows = try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sequence, report FROM learner_reports ORDER BY sequence DESC LIMIT ?",
+                arguments: [max(0, limit)]
+            ).map { (row: Row) -> (Int64, Data) in (row["sequence"], row["report"]) }
+        }
+        return try rows.map { try LearnerReport.decoded($0.1, sequence: $0.0) }
     }
 
     public func currentModel() async throws -> PublishedModel? {

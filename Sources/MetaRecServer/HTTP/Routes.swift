@@ -21,7 +21,10 @@ struct Routes: Sendable {
             return JSON.response(HealthView(status: "ready"))
         }
         router.get("/metrics") { _, _ in
-            Response(
+            // The learner's figures, from the store (none until a learner has reported; the
+            // request figures are still worth answering with while the store is unreachable).
+            if let report = try? await service.store.learnerReports(limit: 1).first { metrics.record(learner: report) }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
@@ -43,6 +46,12 @@ struct Routes: Sendable {
         v1.get("/admin/status") { request, _ in
             try requireAdmin(request)
             return JSON.response(try await status())
+        }
+
+        v1.get("/admin/learner") { request, _ in
+            try requireAdmin(request)
+            let limit = try integer(request, "limit", default: 200, in: 1...1000)
+            return JSON.response(try await LearnerHistoryView.read(from: service.store, limit: limit))
         }
 
         v1.put("/users/:id") { request, context in
@@ -188,7 +197,7 @@ struct Routes: Sendable {
     /// Every path of openapi.yaml and its methods.
     static let methods: [(path: RouterPath, methods: [HTTPRequest.Method])] = [
         ("/healthz", [.get]), ("/readyz", [.get]), ("/metrics", [.get]), ("/openapi.yaml", [.get]),
-        ("/v1/model", [.get]), ("/v1/sessions", [.post]), ("/v1/admin/status", [.get]),
+        ("/v1/model", [.get]), ("/v1/sessions", [.post]), ("/v1/admin/status", [.get]), ("/v1/admin/learner", [.get]),
         ("/v1/users/:id", [.get, .put, .delete]), ("/v1/users/:id/questions", [.get]),
         ("/v1/users/:id/recommendations", [.get]), ("/v1/feedback", [.post]), ("/v1/items", [.get, .post]),
         ("/v1/items/:id", [.get, .patch]),

@@ -19,7 +19,7 @@ struct LearnCommand: AsyncParsableCommand {
         commandName: "learn",
         abstract: "Keep improving the start for new users from the store's feedback, beside 'metarec serve'.",
         discussion: """
-            Each new user's first rows make a task (--support rows to adapt on, --query rows to score); the query is predicted before the user is learned from (prequential), then the adaptive initialisation is meta-updated, the fixed part frozen. Every --every-users users or --every-seconds seconds the bundle with the new start is checked against the serving version on held-back users and replayed ones, and published if it is not worse by more than --margin. Only meta-learner bundles (maml, fomaml, meta-sgd) can learn online. One learner per store; a restart resumes from the note of the version it published.
+            Each new user's first rows make a task (--support rows to adapt on, --query rows to score); the query is predicted before the user is learned from (prequential), then the adaptive initialisation is meta-updated, the fixed part frozen. Every --every-users users or --every-seconds seconds the bundle with the new start is checked against the serving version on held-back users and replayed ones, and published if it is not worse by more than --margin and the serving version is still the one it was checked against. Each check's figures (users learned, users/s, prequential stream GAUC and MAE, held-back and replay scores, one meta-update's time, what was published or refused and why) go into the store: every replica's /metrics and admin page show them. Only meta-learner bundles (maml, fomaml, meta-sgd) can learn online. One learner per store; a restart resumes from the note of the version it published.
 
             Examples:
               metarec learn --store sqlite:ml100k.sqlite
@@ -81,7 +81,7 @@ struct LearnCommand: AsyncParsableCommand {
         let once = self.once
         do {
             let learner = try await LiveLearner(store: store, bundle: bundle, options: options) { event in
-                if let line = Self.render(event, verbose: verbose) { print(line) }
+                if let line = Self.render(event, verbose: verbose) { Self.emit(line) }
             }
             Interruption.install()
             // SIGTERM (a service manager stopping it) ends it as Ctrl-C does: the lock released.
@@ -98,6 +98,7 @@ struct LearnCommand: AsyncParsableCommand {
             }
             defer { watcher.cancel() }
             try await work.value
+            Self.emit(learner.figures.summary)
             try await store.close()
         } catch let error as LiveLearnerError {
             try? await store.close()
@@ -106,6 +107,11 @@ struct LearnCommand: AsyncParsableCommand {
             try? await store.close()
             throw error
         }
+    }
+
+    /// Writes a line at once (unbuffered), so a log file shows a long-running learner as it goes.
+    static func emit(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func render(_ event: LiveLearner.Event, verbose: Bool) -> String? {
@@ -125,6 +131,8 @@ struct LearnCommand: AsyncParsableCommand {
             return "model \(version.prefix(12)) was published meanwhile: learning from it"
         case .skipped(let user, let reason):
             return "user \(user) skipped: \(reason)"
+        case .reported:
+            return nil
         case .caughtUp(let position):
             return verbose ? "read to sequence \(position)" : nil
         }
