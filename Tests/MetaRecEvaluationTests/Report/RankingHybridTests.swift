@@ -17,8 +17,10 @@ import Testing
     }
 
     @Test func testUsersDoNotMoveTheChoice() throws {
-        let data = BuiltInData.synthetic(seed: 2, users: 200, items: 80, targetInteractions: 8_000).dataset
+        // Dense enough that validation users meet enough new items for item-cold validation tasks.
+        let data = BuiltInData.synthetic(seed: 2, users: 200, items: 100, targetInteractions: 16_000).dataset
         let original = try Experiment(dataset: data, seed: 0, threads: 2)
+        #expect(!original.split.tasks(.itemColdValidation).isEmpty)
         let testUsers = Set(
             (original.split.tasks(.userCold) + original.split.tasks(.bothCold)).map(\.user))
         #expect(!testUsers.isEmpty)

@@ -47,9 +47,10 @@ import Testing
         #expect(HybridScorer.standardised([4, 4, 4]) == [0, 0, 0])
     }
 
-    /// Scorer "ascending" ranks item 29 first, "descending" item 0. With 30 candidates, validation
-    /// tasks whose liked item is 29 choose weights (1, 0) (recall@20 1 against 0 for the even mix,
-    /// whose zeros keep the given order, and for (0, 1)); liked item 0 chooses (0, 1).
+    /// Scorer "ascending" ranks item 29 first, "descending" item 0; the even mix is all zeros, so
+    /// it keeps the given order 0 … 29. With 30 candidates, validation tasks whose liked item is 29
+    /// choose (1, 0): recall@20 1, 0 and 0 for (1, 0), (0, 1) and the mix. Liked item 0: 0, 1 and 1,
+    /// and the tie goes to the earlier entry, (0, 1).
     @Test func weightsFollowTheValidationTasks() {
         struct ByID: CandidateScorer {
             let name: String
@@ -63,13 +64,14 @@ import Testing
                 tasks: [task(), task()], candidates: [items, items],
                 relevant: Array(repeating: items.map { $0 == liked }, count: 2))
         }
-        let grid: [[Float]] = [[0.5, 0.5], [1, 0], [0, 1]]
+        let grid: [[Float]] = [[1, 0], [0, 1], [0.5, 0.5]]
         let high = HybridScorer.choose(
             name: "h", components: components, grid: grid, validation: tasks(liked: 29), threads: 1)
         #expect(high.scorer.weights == [1, 0])
-        #expect(high.validationRecall == [0, 1, 0])
+        #expect(high.validationRecall == [1, 0, 0])
         let low = HybridScorer.choose(
             name: "h", components: components, grid: grid, validation: tasks(liked: 0), threads: 1)
         #expect(low.scorer.weights == [0, 1])
+        #expect(low.validationRecall == [0, 1, 1])
     }
 }
