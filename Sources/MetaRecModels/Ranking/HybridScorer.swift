@@ -118,10 +118,11 @@ public struct HybridScorer: CandidateScorer {
     }
 
     /// Weights (method, item-item, popularity prior): the method's share from 0 to 1 against the
-    /// item-item signal, with a popularity prior of 0, 0.25 or 0.5 beside them.
+    /// item-item signal, with a popularity prior from 0 to 4 beside them (at 4 popularity all but
+    /// decides, the popularity row's ranking with the others breaking its ties).
     public static let defaultGrid: [[Float]] = {
         var grid: [[Float]] = []
-        for prior: Float in [0, 0.25, 0.5] {
+        for prior: Float in [0, 0.25, 0.5, 1, 2, 4] {
             for step in 0...10 {
                 let method = Float(step) / 10
                 grid.append([method, 1 - method, prior])
