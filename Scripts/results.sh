@@ -4,7 +4,8 @@
 # NLBA), the exploration replay and the onboarding study; then the seeds merged by `metarec report`.
 # Usage: Scripts/results.sh [DATA] [OUT] [PARTS]
 #   PARTS: a comma-separated choice of demo, notext (the demo without text features), warmup,
-#   exploration and onboarding; all of them by default.
+#   exploration and onboarding; all of them by default. Also: ranking (the demo with MAML's BPR and
+#   sampled-softmax variants, for ratings and for clicks: Docs/ranking.md), not in the default.
 set -euo pipefail
 data=${1:-../shared/data/ml-100k}
 out=${2:-results}
@@ -16,6 +17,12 @@ has() { [[ ",$parts," == *",$1,"* ]]; }
 for seed in 0 1 2; do
     if has demo; then
         "$metarec" demo --data "$data" --seed "$seed" --quiet --json "$out/seed$seed.json" >"$out/demo-seed$seed.md"
+    fi
+    if has ranking; then
+        "$metarec" demo --data "$data" --seed "$seed" --ranking-objectives bpr,softmax --quiet \
+            --json "$out/ranking-seed$seed.json" >"$out/ranking-seed$seed.md"
+        "$metarec" demo --data "$data" --seed "$seed" --implicit-threshold 4 --ranking-objectives bpr,softmax \
+            --quiet --json "$out/ranking-clicks-seed$seed.json" >"$out/ranking-clicks-seed$seed.md"
     fi
     if has notext; then
         "$metarec" demo --data "$data" --seed "$seed" --no-text-features --quiet \
@@ -40,4 +47,8 @@ done
 if has demo; then
     "$metarec" report "$out"/seed0.json "$out"/seed1.json "$out"/seed2.json --markdown "$out/report.md" \
         --html "$out/report.html" >/dev/null
+fi
+if has ranking; then
+    "$metarec" report "$out"/ranking-seed{0,1,2}.json --markdown "$out/ranking.md" >/dev/null
+    "$metarec" report "$out"/ranking-clicks-seed{0,1,2}.json --markdown "$out/ranking-clicks.md" >/dev/null
 fi

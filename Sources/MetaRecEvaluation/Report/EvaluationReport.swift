@@ -84,6 +84,14 @@ public struct EvaluationReport: Sendable, Codable {
             lines.append("| \(name) |" + cells.joined())
         }
         lines.append("")
+        let curves: [(String, [String: FullRankingResult])] =
+            methods.compactMap { method in method.fullRankingFewShot.map { (method.name, $0) } }
+            + (rankingBaselines ?? []).compactMap { row in row.fewShot.map { (row.name, $0) } }
+        lines.append(
+            contentsOf: FullRankingFewShot.markdown(
+                curves.map { name, points in
+                    (name, points.mapValues { [$0.recallAt20, $0.ndcgAt10].map { String(format: "%.4f", $0) } })
+                }))
         return lines
     }
 
@@ -199,5 +207,27 @@ public struct EvaluationReport: Sendable, Codable {
             lines.append("")
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// The full-ranking few-shot table: user-cold recall@20 and nDCG@10 with only the K earliest
+/// support ratings, one column per K.
+enum FullRankingFewShot {
+    /// - Parameter rows: each row's name and, by K, its formatted recall@20 and nDCG@10.
+    static func markdown(_ rows: [(String, [String: [String]])]) -> [String] {
+        let sizes = Set(rows.flatMap { $0.1.keys }).compactMap(Int.init).sorted()
+        guard !sizes.isEmpty else { return [] }
+        var lines = [
+            "Full ranking, few-shot (user-cold with only the K earliest support ratings; recall@20 / nDCG@10):",
+            "",
+            "| method |" + sizes.map { " K = \($0) |" }.joined(),
+            "|---|" + String(repeating: "---:|", count: sizes.count),
+        ]
+        for (name, points) in rows {
+            let cells = sizes.map { k in points[String(k)].map { " \($0.joined(separator: " / ")) |" } ?? " n/a |" }
+            lines.append("| \(name) |" + cells.joined())
+        }
+        lines.append("")
+        return lines
     }
 }

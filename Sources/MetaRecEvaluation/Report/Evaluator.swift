@@ -46,6 +46,9 @@ public struct MethodReport: Sendable, Codable {
     /// K of -1 stands for "all".
     public var fewShot: [FewShotPoint]
     public var seconds: Double
+    /// User-cold full ranking with only the K earliest support ratings, keyed by K ("0", "1",
+    /// "3", "5", "10"); nil in reports written before it or without full ranking.
+    public var fullRankingFewShot: [String: FullRankingResult]?
 }
 
 public struct FewShotPoint: Sendable, Codable, Equatable {
@@ -64,6 +67,9 @@ public struct Evaluator: Sendable {
     private let fewShotTasks: [Int: [PreparedTask]]
     /// Each scenario's tasks ready for full ranking; empty when the evaluator was built without candidates.
     public let fullRanking: [Scenario: FullRankingTasks]
+    /// The user-cold full-ranking tasks with each few-shot support size (K ≥ 0), candidates as
+    /// with the whole support.
+    public let fullRankingFewShot: [Int: FullRankingTasks]
 
     /// Prepares each scenario's tasks once, and the user-cold tasks truncated to each few-shot size.
     /// - Parameter histories: what is known of each user before the task (``ProtocolSplit/knownHistories()``),
@@ -89,16 +95,22 @@ public struct Evaluator: Sendable {
         }
         self.prepared = prepared
         var fewShot: [Int: [PreparedTask]] = [:]
+        var rankingFewShot: [Int: FullRankingTasks] = [:]
         let userCold = tasks[.userCold] ?? []
         for k in fewShotSizes {
+            let truncated = k < 0 ? userCold : userCold.map { $0.truncatedSupport(toEarliest: k) }
             fewShot[k] =
                 k < 0
                 ? prepared[.userCold] ?? []
-                : Parallel.map(userCold, workers: threads) {
-                    PreparedTask($0.truncatedSupport(toEarliest: k), features: features)
-                }
+                : Parallel.map(truncated, workers: threads) { PreparedTask($0, features: features) }
+            if let candidates, k >= 0, !userCold.isEmpty {
+                rankingFewShot[k] = FullRankingTasks(
+                    tasks: truncated, prepared: fewShot[k] ?? [], candidates: candidates, relevantAt: relevantAt,
+                    seed: rankingSeed)
+            }
         }
         self.fewShotTasks = fewShot
+        self.fullRankingFewShot = rankingFewShot
         var ranking: [Scenario: FullRankingTasks] = [:]
         if let candidates {
             for scenario in self.scenarios {
@@ -127,8 +139,20 @@ public struct Evaluator: Sendable {
             let result = Self.score(method, tasks, threads: threads)
             return FewShotPoint(k: k, meanAbsoluteError: result.meanAbsoluteError, auc: result.auc)
         }
-        return MethodReport(
+        var report = MethodReport(
             name: method.name, scenarios: results, fewShot: curve, seconds: Date().timeIntervalSince(start))
+        report.fullRankingFewShot = rankingFewShot(PredictorScorer(method, features: features))
+        return report
+    }
+
+    /// `scorer`'s user-cold full ranking at each few-shot support size; nil without full ranking.
+    public func rankingFewShot(_ scorer: CandidateScorer) -> [String: FullRankingResult]? {
+        guard !fullRankingFewShot.isEmpty else { return nil }
+        var results: [String: FullRankingResult] = [:]
+        for (k, tasks) in fullRankingFewShot {
+            if let result = tasks.result(scorer, threads: threads) { results[String(k)] = result }
+        }
+        return results.isEmpty ? nil : results
     }
 
     /// The protocol's metrics of `method` on `tasks`, averaged over tasks. AUC counts a target
@@ -197,7 +221,10 @@ public struct Evaluator: Sendable {
             guard let tasks = fullRanking[scenario], let scorer = scorer(scenario) else { continue }
             results[scenario.rawValue] = tasks.result(scorer, threads: threads)
         }
-        return RankingBaselineReport(name: name, scenarios: results, seconds: Date().timeIntervalSince(start))
+        var report = RankingBaselineReport(
+            name: name, scenarios: results, seconds: Date().timeIntervalSince(start))
+        report.fewShot = scorer(.userCold).flatMap(rankingFewShot)
+        return report
     }
 
     /// nDCG@3 of a random order of each task's query items, averaged over `draws` orders: the

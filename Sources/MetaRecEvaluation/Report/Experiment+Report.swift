@@ -45,6 +45,22 @@ extension Experiment {
                 rankingRows.append(evaluator.evaluateRanking(name: name) { byScenario[$0]?.first { $0.name == name } })
             }
             rankingNotes.append(baselines.easeSummary + String(format: "; fitting took %.1f s.", fitSeconds))
+            // Issue 21, part 3: the best adaptive method mixed with an item-item signal and a
+            // popularity prior, everything chosen on validation users.
+            let hybrid = chooseRankingHybrid(
+                methods: methods, baselines: baselines, candidates: candidates, log: log)
+            if hybrid.existingItems != nil || hybrid.newItems != nil {
+                log?("evaluating the ranking hybrid (full ranking)")
+                rankingRows.append(
+                    evaluator.evaluateRanking(name: RankingHybridChoice.rowName) { scenario in
+                        hybrid.scorer(
+                            for: scenario,
+                            popularity: Popularity(
+                                warm: split.warmInteractions, supports: split.tasks(scenario).flatMap(\.support),
+                                isNewItem: split.isNewItem))
+                    })
+                rankingNotes.append(hybrid.summary)
+            }
         }
         var counts: [String: Int] = [:]
         var floors: [String: Double] = [:]

@@ -59,6 +59,9 @@ public struct RankingBaselineReport: Sendable, Codable {
     public var name: String
     public var scenarios: [String: FullRankingResult]
     public var seconds: Double
+    /// User-cold full ranking with the K earliest support ratings, keyed by K (as
+    /// ``MethodReport/fullRankingFewShot``); nil in reports written before it.
+    public var fewShot: [String: FullRankingResult]?
 
     public init(name: String, scenarios: [String: FullRankingResult], seconds: Double) {
         self.name = name

@@ -14,7 +14,8 @@ extension MetaLearner: ColdStartPredictor {
     public var name: String {
         let base = options.learnsInnerRates ? "Meta-SGD" : (options.order == .second ? "MAML" : "first-order MAML")
         let start = options.startsFromPretrained ? ", from pretrained" : ""
-        return "\(base) (\(options.adaptation.partition), \(options.adaptation.steps) steps\(start))"
+        let ranking = options.ranking.map { $0.objective == .pointwise ? "" : ", \($0.objective.rawValue) loss" } ?? ""
+        return "\(base) (\(options.adaptation.partition), \(options.adaptation.steps) steps\(start)\(ranking))"
     }
 }
 

@@ -35,6 +35,9 @@ public struct MetaTrainingOptions: Sendable, Codable, Equatable {
     /// user's first ratings (issue 14). nil or 0 (archives written before it existed): none.
     public var smallSupportShare: Float? = 0.25
     public var smallSupportSizes: [Int]? = [1, 3, 5]
+    /// A ranking term in the query loss (BPR or sampled softmax, Ranking/RankingObjective.swift);
+    /// nil (archives written before it existed): pointwise.
+    public var ranking: RankingLoss?
 
     public init() {}
 }
@@ -93,8 +96,9 @@ public final class MetaLearner: @unchecked Sendable {
         let fast = model.adapt(
             parameters, to: task, rule: options.adaptation, rates: innerRates,
             createGraph: options.order == .second)
-        return model.loss(
-            model.predict(user: task.userBatch, items: task.queryItems, parameters: fast), task.queryTargets)
+        let predictions = model.predict(user: task.userBatch, items: task.queryItems, parameters: fast)
+        if let ranking = options.ranking { return ranking.loss(predictions, task.queryTargets, pointwise: model.loss) }
+        return model.loss(predictions, task.queryTargets)
     }
 
     /// The mean meta-gradient and mean query loss over a meta-batch, with the tasks spread over
@@ -148,6 +152,7 @@ public final class MetaLearner: @unchecked Sendable {
         let optimizer = Adam(groups: [ParameterGroup(metaParameters, learningRate: options.outerLearningRate)])
         let batchSize = options.metaBatchSize
         var order = users
+        let negativePool = options.ranking.map { _ in RankingLoss.itemPool(ratingsByUser) } ?? []
         let loop = TrainingLoop(
             phase: phase, maxEpochs: options.maxEpochs, patience: options.patience, monitor: monitor,
             divergenceHint:
@@ -161,8 +166,12 @@ public final class MetaLearner: @unchecked Sendable {
             },
             step: { _, step in
                 let members = order[((step - 1) * batchSize)..<min(order.count, step * batchSize)]
-                let tasks = members.map {
-                    sampleTask(user: $0, ratings: ratingsByUser[$0]!, features: features, random: &random)
+                let tasks = members.map { user in
+                    let task = sampleTask(
+                        user: user, ratings: ratingsByUser[user]!, features: features, random: &random)
+                    return options.ranking?.withNegatives(
+                        task, rated: ratingsByUser[user]!, pool: negativePool, features: features, random: &random)
+                        ?? task
                 }
                 let (meanGradients, loss) = metaGradient(tasks)
                 let targets = metaParameters

@@ -36,6 +36,14 @@ public struct FullRankingTasks: Sendable {
         self.relevant = relevant
     }
 
+    /// Tasks whose candidates and relevant flags are given as they are (hand-made worlds).
+    init(tasks: [PreparedTask], candidates: [[Int32]], relevant: [[Bool]]) {
+        precondition(tasks.count == candidates.count && tasks.count == relevant.count, "one list per task")
+        self.tasks = tasks
+        self.candidates = candidates
+        self.relevant = relevant
+    }
+
     /// Each task's metrics under `scorer`; nil for a task without a relevant candidate.
     public func scores(_ scorer: CandidateScorer, threads: Int) -> [FullRankingScores?] {
         Parallel.map(Array(tasks.indices), workers: threads) { index in

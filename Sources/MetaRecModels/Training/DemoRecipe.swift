@@ -23,13 +23,17 @@ public struct DemoRecipe: Sendable {
     /// while pretraining, so that new users and unseen values start from an average.
     public var knownUserMasking: Float = 0.2
     public var tanp = TaNP.Configuration()
+    /// Extra MAML rows whose query loss also ranks liked items above sampled catalogue items
+    /// (``RankingObjective``; issue 21): one row per objective, after Meta-SGD.
+    public var rankingObjectives: [RankingObjective] = []
 
     public init(configuration: RunConfiguration) {
         metaTraining = configuration.metaTraining
     }
 
     /// Trains every method in the table's order: the baselines, the pretrained network and its
-    /// fine-tuning (without and with a user-id embedding), MAML, first-order MAML, Meta-SGD, the
+    /// fine-tuning (without and with a user-id embedding), MAML, first-order MAML, Meta-SGD (then
+    /// MAML with each ranking objective asked for), the
     /// covariance head, TaNP and MAMO. Throws ``TrainingInterrupted`` when the monitor says stop.
     public func train(_ experiment: Experiment, phases: some TrainingPhases = SilentPhases()) throws
         -> [ColdStartPredictor]
@@ -67,6 +71,18 @@ public struct DemoRecipe: Sendable {
             if let chosenRate { options.adaptation.learningRate = chosenRate }
             options.order = order
             options.learnsInnerRates = learnsRates
+            methods.append(
+                try checked(label) {
+                    try experiment.trainMetaLearner(
+                        options: options, initial: fromPretrained ? network.parameters : nil, phase: label,
+                        monitor: phases.monitor)
+                })
+        }
+        for objective in rankingObjectives {
+            var options = metaTraining
+            if let chosenRate { options.adaptation.learningRate = chosenRate }
+            options.ranking = RankingLoss(objective: objective, relevantAt: experiment.relevantAt)
+            let label = "MAML (\(objective.rawValue) loss)"
             methods.append(
                 try checked(label) {
                     try experiment.trainMetaLearner(

@@ -34,9 +34,30 @@ struct DemoCommand: ParsableCommand {
     @Flag(help: "One line per phase with its duration, no progress.")
     var quiet = false
 
+    @Option(
+        help:
+            "Also meta-train MAML with a ranking term in its query loss (comma-separated: bpr, softmax); full ranking keeps the adaptive method with the best validation recall@20."
+    )
+    var rankingObjectives = ""
+
+    /// The parsed `--ranking-objectives`.
+    var parsedRankingObjectives: [RankingObjective] {
+        get throws {
+            try rankingObjectives.split(separator: ",").map { name in
+                let trimmed = name.trimmingCharacters(in: .whitespaces)
+                guard let objective = RankingObjective(rawValue: trimmed), objective != .pointwise else {
+                    throw ValidationError(
+                        "--ranking-objectives: unknown objective '\(trimmed)' (expected bpr or softmax)")
+                }
+                return objective
+            }
+        }
+    }
+
     func validate() throws {
         try OptionChecks.outputFile(json, "--json")
         try OptionChecks.outputFile(html, "--html")
+        _ = try parsedRankingObjectives
         guard knownUserMasking >= 0, knownUserMasking < 1 else {
             throw ValidationError("--known-user-masking must be in [0, 1), got \(knownUserMasking)")
         }
@@ -62,6 +83,7 @@ struct DemoCommand: ParsableCommand {
         recipe.fromPretrained = model.fromPretrained
         recipe.innerRateIsFixed = model.innerLearningRate != nil
         recipe.knownUserMasking = knownUserMasking
+        recipe.rankingObjectives = try parsedRankingObjectives
         if quick { recipe.tanp.maxEpochs = 3 }
         let methods: [ColdStartPredictor]
         do {

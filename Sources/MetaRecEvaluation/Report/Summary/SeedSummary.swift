@@ -64,6 +64,8 @@ public struct SeedSummary: Sendable, Codable {
         public var name: String
         /// Per scenario, the metrics in ``FullRankingResult/columns`` order.
         public var scenarios: [String: [MeanAndSpread?]]
+        /// User-cold recall@20 and nDCG@10 by few-shot K ("0", "1", ...); nil without a curve.
+        public var fewShot: [String: [MeanAndSpread?]]?
     }
 
     public var dataset: String
@@ -158,6 +160,12 @@ public struct SeedSummary: Sendable, Codable {
             table.methods.map { ($0.name, $0.scenarios.compactMapValues(\.fullRanking)) }
                 + (table.rankingBaselines ?? []).map { ($0.name, $0.scenarios) }
         }
+        let curvesPerSeed: [[String: [String: FullRankingResult]]] = tables.map { table in
+            var curves: [String: [String: FullRankingResult]] = [:]
+            for method in table.methods { curves[method.name] = method.fullRankingFewShot }
+            for row in table.rankingBaselines ?? [] { curves[row.name] = row.fewShot }
+            return curves
+        }
         let names = ordered(perSeed.flatMap { $0.filter { !$0.1.isEmpty }.map(\.0) })
         guard !names.isEmpty else { return nil }
         return names.map { name in
@@ -169,7 +177,13 @@ public struct SeedSummary: Sendable, Codable {
                     MeanAndSpread(results.map { $0.values[column] })
                 }
             }
-            return RankingRowSummary(name: name, scenarios: scenarios)
+            let curves = curvesPerSeed.compactMap { $0[name] }
+            var fewShot: [String: [MeanAndSpread?]] = [:]
+            for k in Set(curves.flatMap(\.keys)) {
+                let points = curves.compactMap { $0[k] }
+                fewShot[k] = [MeanAndSpread(points.map(\.recallAt20)), MeanAndSpread(points.map(\.ndcgAt10))]
+            }
+            return RankingRowSummary(name: name, scenarios: scenarios, fewShot: fewShot.isEmpty ? nil : fewShot)
         }
     }
 
@@ -194,6 +208,11 @@ public struct SeedSummary: Sendable, Codable {
             lines.append("| \(row.name) |" + cells.joined())
         }
         lines.append("")
+        lines.append(
+            contentsOf: FullRankingFewShot.markdown(
+                rows.compactMap { row in
+                    row.fewShot.map { (row.name, $0.mapValues { $0.map { $0.formatted() } }) }
+                }))
         return lines
     }
 
