@@ -61,6 +61,9 @@ public final class MetaLearner: @unchecked Sendable {
     /// before; chosen on item-cold validation (``Experiment``).
     public var knownHistoryLatest: Int?
     public var knownHistorySelection: KnownHistorySelection?
+    /// Whether meta-batches run as batched products where the partition allows
+    /// (``runsBatched``); off only to compare with the task-by-task path.
+    var batchesTasks = true
 
     public init(
         model: MeLUModel, options: MetaTrainingOptions, parameters: ParameterSet? = nil,
@@ -105,14 +108,19 @@ public final class MetaLearner: @unchecked Sendable {
     ) {
         let targets = selected ?? metaParameters
         let threads = max(1, min(options.threads, tasks.count))
-        let partials = Parallel.map(Array(0..<threads), workers: threads) { thread -> ([[Float]], Float) in
+        let batched = runsBatched
+        let groups =
+            batched
+            ? Self.batchedGroups(supportSizes: tasks.map(\.supportCount), threads: threads)
+            : (0..<threads).map { thread in stride(from: thread, to: tasks.count, by: threads).map { [$0] } }
+        let partials = Parallel.map(groups, workers: threads) { groups -> ([[Float]], Float) in
             var sums = targets.map { [Float](repeating: 0, count: $0.count) }
             var lossSum: Float = 0
-            for index in stride(from: thread, to: tasks.count, by: threads) {
-                let loss = queryLoss(tasks[index])
+            for group in groups {
+                let loss = batched ? batchedQueryLossSum(group.map { tasks[$0] }) : queryLoss(tasks[group[0]])
                 lossSum += loss.scalar
-                let taskGradients = gradients(of: loss, withRespectTo: targets)
-                for (slot, gradient) in taskGradients.enumerated() {
+                let groupGradients = gradients(of: loss, withRespectTo: targets)
+                for (slot, gradient) in groupGradients.enumerated() {
                     accumulate(gradient, into: &sums[slot])
                 }
             }
