@@ -18,14 +18,14 @@ extension MetaLearner {
     static let batchedGroupSize = 16
 
     /// Whether ``metaGradient(_:withRespectTo:)`` can run its tasks batched: the adaptive part is
-    /// exactly the decision layers (no modulation), the inner rate is one number (no Meta-SGD), and
-    /// there is a hidden layer to hold the first layer's identity.
+    /// exactly the decision layers (no modulation), with one inner rate or Meta-SGD's rates for
+    /// each of them, and there is a hidden layer.
     var runsBatched: Bool {
-        guard batchesTasks, innerRates.isEmpty, !model.configuration.modulation,
-            !model.configuration.hiddenSizes.isEmpty
-        else { return false }
+        guard batchesTasks, !model.configuration.modulation, !model.configuration.hiddenSizes.isEmpty else {
+            return false
+        }
         let adaptive = Set(options.adaptation.partition.adaptive(parameters.names))
-        return adaptive == Set(decisionLayerNames)
+        return adaptive == Set(decisionLayerNames) && (innerRates.isEmpty || Set(innerRates.keys) == adaptive)
     }
 
     /// The decision layers' parameter names, input side first.
@@ -75,19 +75,27 @@ extension MetaLearner {
                 .reshaped([count, perTask, hidden[0]])
         }
 
-        // The later layers' weights, one copy per task, and the rows' padding.
-        let laterNames = Array(decisionLayerNames.dropFirst(2))
-        let initialLater = laterNames.map { name -> Tensor in
+        // Per-task copies of the adapted layers: with Meta-SGD's per-element rates all of them (a
+        // step on the first layer is then no longer a product of the support rows), else the
+        // layers after the first.
+        let learnedRates = !innerRates.isEmpty
+        let adaptedNames = learnedRates ? decisionLayerNames : Array(decisionLayerNames.dropFirst(2))
+        let initial = adaptedNames.map { name -> Tensor in
             let tensor = parameters.tensor(name)
-            let matrix = tensor.rank == 1 ? tensor.reshaped([1, tensor.count]) : tensor
-            return matrix.repeatedAlongNewAxis(count)
+            return (tensor.rank == 1 ? tensor.reshaped([1, tensor.count]) : tensor).repeatedAlongNewAxis(count)
         }
+        func update(_ gradient: Tensor, _ slot: Int) -> Tensor {
+            guard let rates = innerRates[adaptedNames[slot]] else { return gradient * rate }
+            return (gradient.reshaped([count, rates.count]) * rates.reshaped([rates.count])).reshaped(gradient.shape)
+        }
+        func layersAfterFirst(_ adapted: [Tensor]) -> [Tensor] { learnedRates ? Array(adapted.dropFirst(2)) : adapted }
         let supportLayout = PaddedTargets(tasks, rows: supportRows, \.supportTargets, \.supportCount)
         let queryLayout = PaddedTargets(tasks, rows: queryRows, \.queryTargets, \.queryCount)
 
-        var later = initialLater
-        var gradientSum: Tensor? = nil
+        var adapted = initial
+        // The support rows, and the sum of the steps' gradients at their first pre-activation.
         var support: Tensor? = nil
+        var preActivationGradientSum: Tensor? = nil
         if steps > 0 && supportRows > 0 {
             // First order: the inner gradients are constants, so the support rows enter only
             // through the query rows' own representation and need no graph.
@@ -96,43 +104,55 @@ extension MetaLearner {
                 ? stacked(supportRows, \.supportItems)
                 : GradientMode.withoutRecording { stacked(supportRows, \.supportItems) }
             support = rows
-            let gram = batchedMatmul(rows, rows, transposeB: true) + 1
-            var preActivation: Tensor
-            if secondOrder {
-                preActivation = firstLayer(rows)
-            } else {
-                preActivation = GradientMode.withoutRecording { firstLayer(rows) }.asParameter()
-                later = later.map { $0.detached().asParameter() }
+            let gram = learnedRates ? nil : batchedMatmul(rows, rows, transposeB: true) + 1
+            var preActivation: Tensor? = nil
+            if !learnedRates {
+                preActivation =
+                    secondOrder ? firstLayer(rows) : GradientMode.withoutRecording { firstLayer(rows) }.asParameter()
             }
+            if !secondOrder { adapted = adapted.map { $0.detached().asParameter() } }
+            var constantGradientSums: [Tensor] = []
             for _ in 0..<steps {
-                let outputs = head(preActivation, later, ones: supportLayout.ones)
-                let loss = lossSum(outputs, supportLayout)
+                let first =
+                    preActivation
+                    ?? batchedMatmul(rows, adapted[0]) + batchedMatmul(supportLayout.ones, adapted[1])
+                let loss = lossSum(head(first, layersAfterFirst(adapted), ones: supportLayout.ones), supportLayout)
+                let offset = preActivation == nil ? 0 : 1
                 let stepGradients = gradients(
-                    of: loss, withRespectTo: [preActivation] + later, createGraph: secondOrder)
-                var nextPreActivation = preActivation - batchedMatmul(gram, stepGradients[0]) * rate
-                var nextLater = zip(later, stepGradients.dropFirst()).map { $0 - $1 * rate }
-                if !secondOrder {
-                    nextPreActivation = nextPreActivation.detached().asParameter()
-                    nextLater = nextLater.map { $0.detached().asParameter() }
+                    of: loss, withRespectTo: (preActivation.map { [$0] } ?? []) + adapted, createGraph: secondOrder)
+                var next = adapted.indices.map { adapted[$0] - update(stepGradients[$0 + offset], $0) }
+                if let current = preActivation, let gram {
+                    let moved = current - batchedMatmul(gram, stepGradients[0]) * rate
+                    preActivation = secondOrder ? moved : moved.detached().asParameter()
+                    preActivationGradientSum =
+                        preActivationGradientSum.map { $0 + stepGradients[0] } ?? stepGradients[0]
                 }
-                gradientSum = gradientSum.map { $0 + stepGradients[0] } ?? stepGradients[0]
-                preActivation = nextPreActivation
-                later = nextLater
+                if !secondOrder {
+                    next = next.map { $0.detached().asParameter() }
+                    let taken = Array(stepGradients[offset...])
+                    constantGradientSums =
+                        constantGradientSums.isEmpty ? taken : zip(constantGradientSums, taken).map { $0 + $1 }
+                }
+                adapted = next
             }
             if !secondOrder {
-                // The adapted weights are the initial ones moved by constants.
-                later = zip(initialLater, later).map { initial, adapted in
-                    initial + GradientMode.withoutRecording { adapted.detached() - initial.detached() }
-                }
+                // The adapted weights are the initial ones moved by constant gradients (times
+                // Meta-SGD's rates, which still learn).
+                adapted = initial.indices.map { initial[$0] - update(constantGradientSums[$0], $0) }
             }
         }
         let query = stacked(queryRows, \.queryItems)
-        var queryPreActivation = firstLayer(query)
-        if let gradientSum, let support {
-            let cross = batchedMatmul(query, support, transposeB: true) + 1
-            queryPreActivation = queryPreActivation - batchedMatmul(cross, gradientSum) * rate
+        var queryPreActivation: Tensor
+        if learnedRates {
+            queryPreActivation = batchedMatmul(query, adapted[0]) + batchedMatmul(queryLayout.ones, adapted[1])
+        } else {
+            queryPreActivation = firstLayer(query)
+            if let preActivationGradientSum, let support {
+                let cross = batchedMatmul(query, support, transposeB: true) + 1
+                queryPreActivation = queryPreActivation - batchedMatmul(cross, preActivationGradientSum) * rate
+            }
         }
-        return lossSum(head(queryPreActivation, later, ones: queryLayout.ones), queryLayout)
+        return lossSum(head(queryPreActivation, layersAfterFirst(adapted), ones: queryLayout.ones), queryLayout)
     }
 
     /// The network after the first layer's pre-activation, with stacked per-task weights

@@ -28,17 +28,25 @@ import Testing
         }
     }
 
-    func learner(order: MetaGradientOrder, threads: Int, objective: Objective = .rating, hidden: [Int] = [16, 8])
-        -> MetaLearner
-    {
+    func learner(
+        order: MetaGradientOrder, threads: Int, objective: Objective = .rating, hidden: [Int] = [16, 8],
+        learnsRates: Bool = false
+    ) -> MetaLearner {
         var options = MetaTrainingOptions()
         options.order = order
+        options.learnsInnerRates = learnsRates
         options.threads = threads
         options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 3, learningRate: 0.1)
         var model = world.model(embedding: 4, hidden: hidden)
         model.configuration.objective = objective
         if objective == .click { model.configuration.outputBias = 0 }
-        return MetaLearner(model: model, options: options)
+        let learner = MetaLearner(model: model, options: options)
+        // Rates that differ by element, as after some Meta-SGD training.
+        var random = SeededGenerator(seed: 4)
+        for rate in learner.innerRates.values {
+            for index in rate.values.indices { rate.values[index] *= Float(0.5 + random.uniform()) }
+        }
+        return learner
     }
 
     func expectSameGradients(_ learner: MetaLearner, _ tasks: [PreparedTask], _ what: String) {
@@ -49,7 +57,9 @@ import Testing
         #expect(!learner.runsBatched)
         let reference = learner.metaGradient(tasks)
         #expect(abs(batched.loss - reference.loss) <= 1e-5 * max(1, abs(reference.loss)), "\(what): loss")
-        for (slot, name) in learner.parameters.names.enumerated() {
+        let names = learner.parameters.names + learner.innerRates.keys.sorted().map { "rate of \($0)" }
+        #expect(names.count == reference.gradients.count)
+        for (slot, name) in names.enumerated() {
             let scale = max(1e-3, reference.gradients[slot].map(abs).max() ?? 0)
             let worst = zip(batched.gradients[slot], reference.gradients[slot]).map { abs($0 - $1) }.max() ?? 0
             #expect(worst <= 1e-5 * max(1, scale), "\(what): \(name) differs by \(worst) (scale \(scale))")
@@ -68,6 +78,13 @@ import Testing
         expectSameGradients(
             learner(order: order, threads: 2, objective: .click, hidden: [8]), mixedTasks(12, clicks: true),
             "\(order) order, clicks")
+    }
+
+    @Test(arguments: [MetaGradientOrder.second, .first])
+    func batchedEqualsTaskByTaskForMetaSGD(order: MetaGradientOrder) {
+        let learner = learner(order: order, threads: 2, learnsRates: true)
+        #expect(learner.innerRates.count == 6)
+        expectSameGradients(learner, mixedTasks(20), "Meta-SGD, \(order) order")
     }
 
     /// Finite differences of the batched loss itself, at a few elements of a shared weight, a
@@ -97,15 +114,15 @@ import Testing
         }
     }
 
-    @Test func otherPartitionsAndMetaSGDRunTaskByTask() {
+    @Test func otherPartitionsAndModulationRunTaskByTask() {
         var options = MetaTrainingOptions()
         options.adaptation = AdaptationRule(partition: .lastLayer, steps: 2, learningRate: 0.1)
         #expect(!MetaLearner(model: world.model(), options: options).runsBatched)
         options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 2, learningRate: 0.1)
-        options.learnsInnerRates = true
-        #expect(!MetaLearner(model: world.model(), options: options).runsBatched)
-        options.learnsInnerRates = false
         #expect(MetaLearner(model: world.model(), options: options).runsBatched)
+        var modulated = world.model()
+        modulated.configuration.modulation = true
+        #expect(!MetaLearner(model: modulated, options: options).runsBatched)
     }
 
     @Test func groupsAreSortedBySupportAndDealtToThreads() {
