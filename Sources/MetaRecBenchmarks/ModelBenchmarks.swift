@@ -31,7 +31,10 @@ func runModelBenchmarks() {
     }
     let tasks = (0..<32).map { task(users[$0 % users.count]) }
 
+    // The tasks of a meta-batch run as batched products split over the threads (MetaLearner+Batched).
+    print("load average before meta-training: \(loadAverage())")
     for (label, order) in [("second order", MetaGradientOrder.second), ("first order", .first)] {
+        var perThreads: [Int: Double] = [:]
         for threads in [1, 2] {
             var options = MetaTrainingOptions()
             options.order = order
@@ -39,10 +42,14 @@ func runModelBenchmarks() {
             options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 5, learningRate: 0.02)
             let learner = MetaLearner(model: model, options: options)
             let seconds = medianSecondsPerCall(batches: 5, batchSeconds: 1) { _ = learner.metaGradient(tasks) }
+            perThreads[threads] = 32 / seconds
             print(
                 "meta-step, \(label), 32 tasks x 5 steps x (20 support + 10 query), \(threads) thread(s): "
                     + "\(format(seconds * 1e3, 2)) ms = \(format(32 / seconds, 0)) tasks/s")
         }
+        print(
+            "  \(label): 2 threads give \(format(perThreads[2]! / perThreads[1]!, 2))x one (load average \(loadAverage()))"
+        )
     }
 
     var random2 = SeededGenerator(seed: 2)
@@ -74,4 +81,10 @@ func runModelBenchmarks() {
             + "p50 \(format(timing.p50 * 1e3, 2)) ms, p99 \(format(timing.p99 * 1e3, 2)) ms, mean \(format(timing.mean * 1e3, 2)) ms"
     )
     print("peak resident memory of this benchmark: \((ResourceUsage.peakResidentBytes() ?? 0) / 1_048_576) MiB")
+}
+
+/// The 1, 5 and 15 minute load averages, for reading a figure against what else ran.
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
+        .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "unknown"
 }

@@ -64,6 +64,9 @@ public final class MetaLearner: @unchecked Sendable {
     /// before; chosen on item-cold validation (``Experiment``).
     public var knownHistoryLatest: Int?
     public var knownHistorySelection: KnownHistorySelection?
+    /// Whether meta-batches run as batched products where the partition allows
+    /// (``runsBatched``); off only to compare with the task-by-task path.
+    var batchesTasks = true
 
     public init(
         model: MeLUModel, options: MetaTrainingOptions, parameters: ParameterSet? = nil,
@@ -109,14 +112,19 @@ public final class MetaLearner: @unchecked Sendable {
     ) {
         let targets = selected ?? metaParameters
         let threads = max(1, min(options.threads, tasks.count))
-        let partials = Parallel.map(Array(0..<threads), workers: threads) { thread -> ([[Float]], Float) in
+        let batched = runsBatched
+        let groups =
+            batched
+            ? Self.batchedGroups(supportSizes: tasks.map(\.supportCount), threads: threads)
+            : (0..<threads).map { thread in stride(from: thread, to: tasks.count, by: threads).map { [$0] } }
+        let partials = Parallel.map(groups, workers: threads) { groups -> ([[Float]], Float) in
             var sums = targets.map { [Float](repeating: 0, count: $0.count) }
             var lossSum: Float = 0
-            for index in stride(from: thread, to: tasks.count, by: threads) {
-                let loss = queryLoss(tasks[index])
+            for group in groups {
+                let loss = batched ? batchedQueryLossSum(group.map { tasks[$0] }) : queryLoss(tasks[group[0]])
                 lossSum += loss.scalar
-                let taskGradients = gradients(of: loss, withRespectTo: targets)
-                for (slot, gradient) in taskGradients.enumerated() {
+                let groupGradients = gradients(of: loss, withRespectTo: targets)
+                for (slot, gradient) in groupGradients.enumerated() {
                     accumulate(gradient, into: &sums[slot])
                 }
             }
@@ -124,16 +132,20 @@ public final class MetaLearner: @unchecked Sendable {
         }
         var total = partials[0].0
         var lossTotal = partials[0].1
-        for thread in 1..<threads {
-            lossTotal += partials[thread].1
-            for slot in total.indices {
-                for j in total[slot].indices { total[slot][j] += partials[thread].0[slot][j] }
+        let scale = 1 / Float(tasks.count)
+        // Through buffers: indexing nested arrays checks uniqueness per element, which showed in
+        // the profile for the embedding tables.
+        for slot in total.indices {
+            total[slot].withUnsafeMutableBufferPointer { sum in
+                for thread in 1..<threads {
+                    partials[thread].0[slot].withUnsafeBufferPointer { part in
+                        for j in 0..<sum.count { sum[j] += part[j] }
+                    }
+                }
+                for j in 0..<sum.count { sum[j] *= scale }
             }
         }
-        let scale = 1 / Float(tasks.count)
-        for slot in total.indices {
-            for j in total[slot].indices { total[slot][j] *= scale }
-        }
+        for thread in 1..<threads { lossTotal += partials[thread].1 }
         return (total, lossTotal * scale)
     }
 
@@ -278,9 +290,13 @@ func selectable(_ score: Double) -> Double? { score.isNaN ? nil : score }
 func accumulate(_ gradient: Tensor, into sum: inout [Float]) {
     if let rows = gradient.rowIndices {
         let width = gradient.shape[1]
-        for (slot, row) in rows.enumerated() {
-            let base = Int(row) * width
-            for j in 0..<width { sum[base + j] += gradient.values[slot * width + j] }
+        gradient.values.withUnsafeBufferPointer { g in
+            sum.withUnsafeMutableBufferPointer { s in
+                for (slot, row) in rows.enumerated() {
+                    let base = Int(row) * width
+                    for j in 0..<width { s[base + j] += g[slot * width + j] }
+                }
+            }
         }
     } else {
         gradient.values.withUnsafeBufferPointer { g in

@@ -124,3 +124,74 @@ extension FeatureSpace {
         return parts
     }
 }
+
+extension EntityBatch {
+    /// The batches one after another, each followed by empty rows up to `rows` (no index in any
+    /// list, zero dense values, no id, so they embed to zeros): the rows of a meta-batch's tasks,
+    /// stacked for one pass through the embeddings.
+    static func stacked(_ batches: [EntityBatch], paddedTo rows: Int) -> EntityBatch {
+        precondition(batches.allSatisfy { $0.rows <= rows }, "EntityBatch.stacked: a batch has more than \(rows) rows")
+        func lists(_ pick: (EntityBatch) -> IndexLists) -> IndexLists {
+            var indices: [Int32] = []
+            var offsets: [Int32] = [0]
+            offsets.reserveCapacity(batches.count * rows + 1)
+            for batch in batches {
+                let source = pick(batch)
+                indices.append(contentsOf: source.indices)
+                for row in 0..<rows {
+                    offsets.append(
+                        Int32(indices.count) - Int32(source.indices.count) + source.offsets[min(row + 1, batch.rows)])
+                }
+            }
+            return IndexLists(indices: indices, offsets: offsets)
+        }
+        let first = batches[0]
+        return EntityBatch(
+            rows: batches.count * rows,
+            lists: first.lists.indices.map { field in lists { $0.lists[field] } },
+            dense: first.dense.indices.map { field in
+                let width = first.dense[field].shape[1]
+                var values = [Float](repeating: 0, count: batches.count * rows * width)
+                for (index, batch) in batches.enumerated() {
+                    let source = batch.dense[field].values
+                    for j in source.indices { values[index * rows * width + j] = source[j] }
+                }
+                return Tensor(shape: [batches.count * rows, width], values: values)
+            },
+            ids: lists(\.ids))
+    }
+
+    /// Each batch's first row repeated `rows` times, one after another: a meta-batch's users,
+    /// one row per stacked item row.
+    static func repeatingFirstRows(of batches: [EntityBatch], rows: Int) -> EntityBatch {
+        func lists(_ pick: (EntityBatch) -> IndexLists) -> IndexLists {
+            var indices: [Int32] = []
+            var offsets: [Int32] = [0]
+            offsets.reserveCapacity(batches.count * rows + 1)
+            for batch in batches {
+                let source = pick(batch)
+                let row = source.indices[Int(source.offsets[0])..<Int(source.offsets[1])]
+                for _ in 0..<rows {
+                    indices.append(contentsOf: row)
+                    offsets.append(Int32(indices.count))
+                }
+            }
+            return IndexLists(indices: indices, offsets: offsets)
+        }
+        let first = batches[0]
+        return EntityBatch(
+            rows: batches.count * rows,
+            lists: first.lists.indices.map { field in lists { $0.lists[field] } },
+            dense: first.dense.indices.map { field in
+                let width = first.dense[field].shape[1]
+                var values: [Float] = []
+                values.reserveCapacity(batches.count * rows * width)
+                for batch in batches {
+                    let row = batch.dense[field].values.prefix(width)
+                    for _ in 0..<rows { values.append(contentsOf: row) }
+                }
+                return Tensor(shape: [batches.count * rows, width], values: values)
+            },
+            ids: lists(\.ids))
+    }
+}
