@@ -19,9 +19,12 @@ extension MetaLearner {
 
     /// Whether ``metaGradient(_:withRespectTo:)`` can run its tasks batched: the adaptive part is
     /// exactly the decision layers (no modulation), with one inner rate or Meta-SGD's rates for
-    /// each of them, and there is a hidden layer.
+    /// each of them, there is a hidden layer, and the query loss is the pointwise one (a ranking
+    /// term, ``RankingLoss``, runs task by task).
     var runsBatched: Bool {
-        guard batchesTasks, !model.configuration.modulation, !model.configuration.hiddenSizes.isEmpty else {
+        guard batchesTasks, options.ranking == nil, !model.configuration.modulation,
+            !model.configuration.hiddenSizes.isEmpty
+        else {
             return false
         }
         let adaptive = Set(options.adaptation.partition.adaptive(parameters.names))

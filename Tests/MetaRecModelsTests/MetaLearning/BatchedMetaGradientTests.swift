@@ -123,6 +123,9 @@ import Testing
         var modulated = world.model()
         modulated.configuration.modulation = true
         #expect(!MetaLearner(model: modulated, options: options).runsBatched)
+        // A ranking term in the query loss is not in the batched loss: those run task by task.
+        options.ranking = RankingLoss(objective: .bpr, relevantAt: 4)
+        #expect(!MetaLearner(model: world.model(), options: options).runsBatched)
     }
 
     @Test func groupsAreSortedBySupportAndDealtToThreads() {
