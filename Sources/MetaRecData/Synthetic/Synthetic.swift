@@ -96,7 +96,8 @@ public enum SyntheticItemContent: Sendable, Equatable {
 
 /// Drift over the rating period, for a stream where the online stage of the meta parameter
 /// partition (Zhao et al., arXiv 1912.04108) has something to learn (issue 20). Users arrive
-/// across the period in user-id order and each rates for a short span; the archetype mix tilts
+/// across the period in user-id order (up to a few weeks: each rating span ends before the
+/// period does) and each rates for a short span; the archetype mix tilts
 /// and each archetype's genre preferences move along a straight path from the period's start to
 /// its end; more items are released during the period, so new items keep arriving.
 public struct SyntheticDrift: Sendable, Equatable, CustomStringConvertible {

@@ -34,8 +34,8 @@ import Testing
         var firstSeen: [Int32: Int64] = [:]
         for x in experiment.dataset.interactions { firstSeen[x.user] = min(firstSeen[x.user] ?? .max, x.timestamp) }
         let lastOffline = experiment.split.existingUsers.compactMap { firstSeen[$0] }.max()!
-        #expect(stream.allSatisfy { task in task.support.allSatisfy { $0.timestamp >= lastOffline } })
-        let starts = stream.map { $0.support.map(\.timestamp).min()! }
+        let starts = stream.map { firstSeen[$0.user]! }
+        #expect(starts.allSatisfy { $0 >= lastOffline })
         #expect(zip(starts, starts.dropFirst()).allSatisfy { $0 <= $1 })
     }
 
