@@ -13,11 +13,23 @@ public struct SplitOptions: Sendable, Equatable {
     public var maximumTaskSize: Int
     /// Query ratings per task, drawn at random with the seed; the rest is support.
     public var querySize: Int
+    /// How users are ordered before the cut: shuffled with the seed (the protocol), or by their
+    /// first interaction, so that meta-training sees only the earliest users and the new users
+    /// are the latest (a stream with drift, issue 20).
+    public var userOrder: UserOrder
+
+    /// See ``userOrder``.
+    public enum UserOrder: String, Sendable, Equatable, Codable {
+        case shuffled
+        case arrival
+    }
 
     public init(
         seed: UInt64 = 0, userFractions: (existing: Double, validation: Double, new: Double) = (0.7, 0.1, 0.2),
-        newItemFraction: Double = 0.2, minimumTaskSize: Int = 13, maximumTaskSize: Int = 100, querySize: Int = 10
+        newItemFraction: Double = 0.2, minimumTaskSize: Int = 13, maximumTaskSize: Int = 100, querySize: Int = 10,
+        userOrder: UserOrder = .shuffled
     ) {
+        self.userOrder = userOrder
         self.seed = seed
         self.userFractions = userFractions
         self.newItemFraction = newItemFraction
@@ -29,7 +41,7 @@ public struct SplitOptions: Sendable, Equatable {
     public static func == (a: SplitOptions, b: SplitOptions) -> Bool {
         a.seed == b.seed && a.userFractions == b.userFractions && a.newItemFraction == b.newItemFraction
             && a.minimumTaskSize == b.minimumTaskSize && a.maximumTaskSize == b.maximumTaskSize
-            && a.querySize == b.querySize
+            && a.querySize == b.querySize && a.userOrder == b.userOrder
     }
 
     func validate() throws {
@@ -149,10 +161,19 @@ public struct ProtocolSplit: Sendable {
         self.options = options
         let root = SeededGenerator(seed: options.seed)
 
-        // 1. Users: shuffle, cut 70 / 10 / 20.
+        // 1. Users: shuffle (or order by arrival), cut 70 / 10 / 20.
         var order = (0..<dataset.userCount).map(Int32.init)
         var userRandom = root.derived("users")
         userRandom.shuffle(&order)
+        if options.userOrder == .arrival {
+            var arrival = [Int64](repeating: .max, count: dataset.userCount)
+            for x in dataset.interactions where x.timestamp < arrival[Int(x.user)] {
+                arrival[Int(x.user)] = x.timestamp
+            }
+            order = (0..<dataset.userCount).map(Int32.init).sorted {
+                (arrival[Int($0)], $0) < (arrival[Int($1)], $1)
+            }
+        }
         let n = order.count
         let existingCount = Int((Double(n) * options.userFractions.existing + 1e-9).rounded(.down))
         let validationCount = min(

@@ -31,6 +31,20 @@ public struct SyntheticGroundTruth: Sendable {
     /// Standard deviation of the per-rating noise.
     public var noise: Float
     public var feedback: FeedbackKind
+    /// With drift: per user, when they arrived, as a fraction of the rating period (0...1);
+    /// empty without drift.
+    public var userArrival: [Float] = []
+    /// With drift: archetypeCount × genres.count, how far each archetype's preferences have
+    /// moved by the period's end; a user who arrives at fraction t has the archetype's
+    /// preferences plus t times this. Empty without drift.
+    public var archetypeDrift: [[Float]] = []
+
+    /// The user's archetype's genre preference, where it was when the user arrived.
+    public func preference(user: Int, genre: Int) -> Float {
+        let a = userArchetype[user]
+        guard !archetypeDrift.isEmpty else { return archetypePreference[a][genre] }
+        return archetypePreference[a][genre] + userArrival[user] * archetypeDrift[a][genre]
+    }
 
     /// The latent (noise-free, unrounded) rating.
     public func latentRating(user: Int, item: Int) -> Float {
@@ -38,7 +52,7 @@ public struct SyntheticGroundTruth: Sendable {
         let g = itemGenres[item]
         var taste: Float = 0
         let base = user * genres.count
-        for k in g { taste += archetypePreference[a][k] + userTaste[base + k] }
+        for k in g { taste += preference(user: user, genre: k) + userTaste[base + k] }
         let scale = g.isEmpty ? 0 : genreScale / Float(g.count).squareRoot()
         return globalMean + archetypeOffset[a] + userBias[user] + itemQuality[item] + directorEffect[itemDirector[item]]
             + taste * scale
@@ -80,6 +94,32 @@ public enum SyntheticItemContent: Sendable, Equatable {
     case vectorOnly(dimension: Int)
 }
 
+/// Drift over the rating period, for a stream where the online stage of the meta parameter
+/// partition (Zhao et al., arXiv 1912.04108) has something to learn (issue 20). Users arrive
+/// across the period in user-id order (up to a few weeks: each rating span ends before the
+/// period does) and each rates for a short span; the archetype mix tilts
+/// and each archetype's genre preferences move along a straight path from the period's start to
+/// its end; more items are released during the period, so new items keep arriving.
+public struct SyntheticDrift: Sendable, Equatable, CustomStringConvertible {
+    /// How far each archetype's preferences move over the whole period, in units of the spread
+    /// of the preferences themselves (N(0, 1)): half of the move is shared by all archetypes,
+    /// half is the archetype's own.
+    public var tasteShift: Float = 1.5
+    /// The archetypes' log-weights tilt by up to ± this from the period's start to its end
+    /// (0: the mix stays uniform).
+    public var mixShift: Float = 2
+    /// Share of items released during the rating period (0.2 without drift).
+    public var releasedDuringPeriod: Float = 0.4
+    /// Days over which one user rates, drawn uniformly from this range.
+    public var userSpanDays: ClosedRange<Float> = 30...120
+
+    public init() {}
+
+    public var description: String {
+        "taste-shift=\(tasteShift) mix-shift=\(mixShift) released-during-period=\(releasedDuringPeriod) user-span-days=\(userSpanDays.lowerBound)-\(userSpanDays.upperBound)"
+    }
+}
+
 /// Built-in data: the synthetic set the README's first command and the tests run on.
 public enum BuiltInData {
     public static let syntheticGenres = [
@@ -98,9 +138,12 @@ public enum BuiltInData {
     ///   rating period, so the newest items (the protocol's new items) get fewer ratings.
     ///
     /// `targetInteractions` is met exactly unless users run out of unrated released items.
+    /// `drift` (nil by default, which leaves the data exactly as before) makes users arrive over
+    /// time with shifting tastes; see ``SyntheticDrift``.
     public static func synthetic(
         seed: UInt64 = 0, users: Int = 1000, items: Int = 800, targetInteractions: Int = 60_000,
-        feedback: FeedbackKind = .explicit, itemContent: SyntheticItemContent = .features
+        feedback: FeedbackKind = .explicit, itemContent: SyntheticItemContent = .features,
+        drift: SyntheticDrift? = nil
     ) -> SyntheticDataset {
         let userCount = max(users, 1)
         let itemCount = max(items, 2)
@@ -113,6 +156,27 @@ public enum BuiltInData {
         var random = root.derived("archetypes")
         let preference = (0..<archetypes).map { _ in (0..<G).map { _ in random.normal(mean: 0, standardDeviation: 1) } }
         let offset = (0..<archetypes).map { _ in random.normal(mean: 0, standardDeviation: 0.2) }
+        // Drift draws come from their own stream, so the data without drift is unchanged.
+        var driftRandom = root.derived("drift")
+        var archetypeDrift: [[Float]] = []
+        var mixSlope: [Float] = []
+        var arrival: [Float] = []
+        if let drift {
+            let shared = (0..<G).map { _ in driftRandom.normal(mean: 0, standardDeviation: 1) }
+            archetypeDrift = (0..<archetypes).map { _ in
+                (0..<G).map { g in
+                    drift.tasteShift * (shared[g] + driftRandom.normal(mean: 0, standardDeviation: 1))
+                        / Float(2).squareRoot()
+                }
+            }
+            // Slopes evenly spread over -1...1 in a random order: some archetypes fade, others grow.
+            var slots = Array(0..<archetypes)
+            driftRandom.shuffle(&slots)
+            mixSlope = slots.map { Float(2 * $0) / Float(max(archetypes - 1, 1)) - 1 }
+            // Arrival fractions, sorted: user ids are in arrival order.
+            arrival = (0..<userCount).map { _ in driftRandom.uniform() }.sorted()
+        }
+        let releasedDuringPeriod = drift?.releasedDuringPeriod ?? 0.2
 
         // Items: genres (skewed popularity), long-tailed directors, quality, release dates.
         random = root.derived("items")
@@ -138,7 +202,7 @@ public enum BuiltInData {
             itemGenres.append(chosen.sorted())
             itemDirector.append(pick(directorCumulative, &random))
             quality.append(random.normal(mean: 0, standardDeviation: 0.35))
-            if random.uniform() < 0.2 {
+            if random.uniform() < releasedDuringPeriod {
                 release.append(periodStart + Int64(random.uniform() * Float(periodEnd - periodStart)))
             } else {
                 let u = random.uniform()
@@ -165,8 +229,13 @@ public enum BuiltInData {
         var occupation: [[String]] = []
         archetype.reserveCapacity(userCount)
         taste.reserveCapacity(userCount * G)
-        for _ in 0..<userCount {
-            let a = random.integer(below: archetypes)
+        for u in 0..<userCount {
+            var a = random.integer(below: archetypes)
+            if let drift {
+                // The mix at the user's arrival: log-weight slope × mixShift × (t − ½).
+                let weights = mixSlope.map { Double(exp($0 * drift.mixShift * (arrival[u] - 0.5))) }
+                a = pick(cumulative(weights), &driftRandom)
+            }
             archetype.append(a)
             bias.append(random.normal(mean: 0, standardDeviation: 0.35))
             for _ in 0..<G { taste.append(random.normal(mean: 0, standardDeviation: 0.35)) }
@@ -182,7 +251,7 @@ public enum BuiltInData {
             genres: genres, archetypeCount: archetypes, userArchetype: archetype, archetypePreference: preference,
             archetypeOffset: offset, userBias: bias, userTaste: taste, itemQuality: quality, itemDirector: itemDirector,
             directorEffect: directorEffect, itemGenres: itemGenres, globalMean: 3.6, genreScale: 0.8, noise: 0.6,
-            feedback: feedback)
+            feedback: feedback, userArrival: arrival, archetypeDrift: archetypeDrift)
 
         // Activity: log-normal, scaled to the target, between 8 and half the catalogue.
         random = root.derived("activity")
@@ -218,8 +287,13 @@ public enum BuiltInData {
         var block: [Interaction] = []
         for u in 0..<userCount {
             let n = counts[u]
-            let span = Int64(random.uniform(30, 3 * 365) * 86_400)
-            let start = periodStart + Int64(random.uniform() * Float(max(1, periodEnd - span - periodStart)))
+            var span = Int64(random.uniform(30, 3 * 365) * 86_400)
+            var start = periodStart + Int64(random.uniform() * Float(max(1, periodEnd - span - periodStart)))
+            if let drift {
+                span = Int64(
+                    driftRandom.uniform(drift.userSpanDays.lowerBound, drift.userSpanDays.upperBound) * 86_400)
+                start = periodStart + Int64(Double(arrival[u]) * Double(max(1, periodEnd - span - periodStart)))
+            }
             var gaps = (0...n).map { _ in -log(Double(max(random.uniform(), 1e-7))) }
             let gapTotal = gaps.reduce(0, +)
             var clock = 0.0
@@ -291,10 +365,10 @@ public enum BuiltInData {
         }
         let parameters =
             "synthetic-v1 seed=\(seed) users=\(userCount) items=\(itemCount) target=\(targetInteractions) feedback=\(feedback)"
-            + (itemContent == .features ? "" : " content=\(itemContent)")
+            + (itemContent == .features ? "" : " content=\(itemContent)") + (drift.map { " drift: \($0)" } ?? "")
         let dataset = Dataset(
             name:
-                "synthetic(seed: \(seed), users: \(userCount), items: \(itemCount), interactions: \(interactions.count))",
+                "synthetic(seed: \(seed), users: \(userCount), items: \(itemCount), interactions: \(interactions.count)\(drift == nil ? "" : ", drift"))",
             feedback: feedback, userCount: userCount, itemCount: itemCount, interactions: interactions,
             userIDs: (1...userCount).map(String.init), itemIDs: (1...itemCount).map(String.init),
             itemTitles: (0..<itemCount).map { "\(SyntheticTitles.title($0)) (\(yearOf(seconds: release[$0])))" },
@@ -357,6 +431,22 @@ public enum BuiltInData {
 }
 
 extension SyntheticDataset {
+    /// Writes every rating in time order (ties by user, then item) as CSV with a header,
+    /// `user_id,item_id,rating,timestamp`, ids as in ratings.dat: the stream a live learner can
+    /// be fed in arrival order.
+    public func writeArrivalOrder(to file: URL) throws {
+        let d = dataset
+        let ordered = d.interactions.sorted {
+            ($0.timestamp, $0.user, $0.item) < ($1.timestamp, $1.user, $1.item)
+        }
+        var text = "user_id,item_id,rating,timestamp\n"
+        text.reserveCapacity(ordered.count * 24)
+        for x in ordered {
+            text += "\(d.userIDs[Int(x.user)]),\(d.itemIDs[Int(x.item)]),\(Int(x.value)),\(x.timestamp)\n"
+        }
+        try Data(text.utf8).write(to: file)
+    }
+
     /// Writes the data set in MovieLens 1M's layout (ratings.dat, users.dat, movies.dat,
     /// "::"-separated), e.g. for the reading benchmark. Ages are written as ML-1M age codes.
     public func writeMovieLens1M(to directory: URL) throws {

@@ -13,7 +13,18 @@ public struct StreamingOptions: Sendable, Codable {
     public var earlierUsers = 100
     public var partitions: [ParameterPartition] = [.all, .decisionLayers, .lastLayer, .modulation]
     public var online = OnlineMetaLearner.Options()
+    /// Online learning rates to choose among, per online condition, by the stream GAUC (MAE
+    /// for explicit ratings) of the validation users streamed in time order, each run from the
+    /// offline start; the test stream never takes part. Nil or one value: `online.learningRate`.
+    public var learningRateCandidates: [Float]?
     public init() {}
+}
+
+/// One candidate online learning rate and its score on the validation stream.
+public struct LearningRateTrial: Sendable, Codable, Equatable {
+    public var learningRate: Float
+    public var auc: Double?
+    public var meanAbsoluteError: Double
 }
 
 /// One partition under one condition of the stream.
@@ -32,6 +43,12 @@ public struct StreamingRow: Sendable, Codable {
     /// The stream's metrics so far at up to `StreamPoint.count` evenly spaced points of the
     /// stream, for plotting GAUC over the stream (absent in reports written before it existed).
     public var curve: [StreamPoint]?
+    /// The online learning rate used (nil offline only, and in older reports).
+    public var learningRate: Float?
+    /// The candidates tried on the validation stream, when there were several.
+    public var learningRateTrials: [LearningRateTrial]?
+    /// Earlier tasks replayed into the online meta-updates over the whole stream.
+    public var replayedTasks: Int?
 }
 
 /// The stream's cumulative metrics after its first `users` users.
@@ -84,6 +101,8 @@ public struct StreamPoint: Sendable, Codable, Equatable {
 }
 
 public struct StreamingReport: Sendable, Codable {
+    /// The condition without online updates, the one the others are compared with.
+    public static let offlineCondition = "offline only"
     public var dataset: String
     public var seed: UInt64
     public var options: StreamingOptions
@@ -97,15 +116,16 @@ public struct StreamingReport: Sendable, Codable {
         var lines = [
             "## Streaming new users: \(dataset), seed \(seed) (adapt on the first \(options.supportSize) ratings, predict the next \(options.querySize), then learn)",
             "",
-            "| partition | condition | stream AUC | stream MAE | earlier users AUC before → after | earlier MAE before → after | bytes per user | adapt ms (median) | meta-update ms (median) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| partition | condition | stream AUC | stream MAE | earlier users AUC before → after | earlier MAE before → after | bytes per user | online rate | adapt ms (median) | meta-update ms (median) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in rows {
             lines.append(
                 "| \(row.partition) | \(row.condition) | \(f(row.auc)) | \(f(row.meanAbsoluteError)) | "
                     + "\(f(row.earlierBefore.auc)) → \(f(row.earlierAfter.auc)) | "
                     + "\(f(row.earlierBefore.meanAbsoluteError)) → \(f(row.earlierAfter.meanAbsoluteError)) | "
-                    + "\(row.bytesPerUser) | \(f(row.adaptationMilliseconds, 2)) | \(f(row.updateMilliseconds, 2)) |")
+                    + "\(row.bytesPerUser) | \(row.learningRate.map { "\($0)" } ?? "–") | "
+                    + "\(f(row.adaptationMilliseconds, 2)) | \(f(row.updateMilliseconds, 2)) |")
         }
         lines.append("")
         lines.append(
@@ -117,9 +137,10 @@ public struct StreamingReport: Sendable, Codable {
 extension Experiment {
     /// The protocol's new users in the order of their first interaction, each as a task whose
     /// support is their first `supportSize` ratings of existing items and whose query is the next
-    /// `querySize` (users with fewer are left out).
-    public func streamingTasks(supportSize: Int, querySize: Int) -> [PreparedTask] {
-        let newUsers = Set(split.newUsers)
+    /// `querySize` (users with fewer are left out). `users` defaults to the new users; the
+    /// validation users give the stream the online learning rate is chosen on.
+    public func streamingTasks(supportSize: Int, querySize: Int, users: [Int32]? = nil) -> [PreparedTask] {
+        let newUsers = Set(users ?? split.newUsers)
         var byUser: [Int32: [Interaction]] = [:]
         var firstSeen: [Int32: Int64] = [:]
         for rating in dataset.interactions where newUsers.contains(rating.user) {
@@ -151,6 +172,8 @@ extension Experiment {
         let earlier = Array(warm.prefix(options.earlierUsers))
         let replayPool = Array(warm.dropFirst(options.earlierUsers))
         let positiveAt: Float = objective == .click ? 0.5 : 4
+        let validationStream = streamingTasks(
+            supportSize: options.supportSize, querySize: options.querySize, users: split.validationUsers)
         var rows: [StreamingRow] = []
         for partition in options.partitions {
             var training = metaTraining
@@ -160,51 +183,99 @@ extension Experiment {
                 options: training, model: configuration, phase: "offline meta-training, partition \(partition)",
                 monitor: monitor)
             let conditions: [(String, Bool, Int)] = [
-                ("offline only", false, 0), ("online + replay", true, options.online.replayTasks),
+                (StreamingReport.offlineCondition, false, 0), ("online + replay", true, options.online.replayTasks),
                 ("online, no replay", true, 0),
             ]
             for (name, updates, replay) in conditions {
-                let learner = MetaLearner(
-                    model: offline.model, options: offline.options, parameters: offline.parameters.copied(),
-                    innerRates: offline.innerRates.mapValues { $0.asParameter() })
                 var onlineOptions = options.online
                 onlineOptions.updates = updates
                 onlineOptions.replayTasks = replay
                 onlineOptions.seed = initialisationSeed
-                let online = OnlineMetaLearner(offline: learner, options: onlineOptions)
-                online.seedReplay(with: replayPool)
-                let before = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
-                var errors: [Double] = []
-                var aucs: [Double] = []
-                var adaptTimes: [Double] = []
-                var updateTimes: [Double] = []
-                var userAUCs: [Double?] = []
-                for task in stream {
-                    let step = online.process(task)
-                    let targets = task.queryTargets.values
-                    errors.append(Metrics.meanAbsoluteError(step.predictions, targets))
-                    let auc = Metrics.areaUnderCurve(step.predictions, targets.map { $0 >= positiveAt ? 1 : 0 })
-                    if let auc { aucs.append(auc) }
-                    userAUCs.append(auc)
-                    adaptTimes.append(step.adaptationSeconds * 1e3)
-                    updateTimes.append(step.updateSeconds * 1e3)
+                var trials: [LearningRateTrial]?
+                if updates, let candidates = options.learningRateCandidates, candidates.count > 1 {
+                    trials = candidates.map { rate in
+                        var trial = onlineOptions
+                        trial.learningRate = rate
+                        let run = runStream(
+                            validationStream, offline: offline, options: trial, replayPool: replayPool,
+                            positiveAt: positiveAt)
+                        return LearningRateTrial(
+                            learningRate: rate, auc: run.auc, meanAbsoluteError: run.meanAbsoluteError)
+                    }
+                    let best = trials!.max { a, b in
+                        let (x, y) = (a.auc ?? -a.meanAbsoluteError, b.auc ?? -b.meanAbsoluteError)
+                        return x != y ? x < y : a.learningRate > b.learningRate
+                    }!
+                    onlineOptions.learningRate = best.learningRate
+                    log?(
+                        "  \(name): online rate \(best.learningRate) chosen on \(validationStream.count) validation users ("
+                            + trials!.map {
+                                "\($0.learningRate): \($0.auc.map { String(format: "%.4f", $0) } ?? "n/a")"
+                            }
+                            .joined(separator: ", ") + ")")
                 }
-                let after = Evaluator.score(learner, earlier, threads: threads, positiveAt: positiveAt)
+                let before = Evaluator.score(offline, earlier, threads: threads, positiveAt: positiveAt)
+                let run = runStream(
+                    stream, offline: offline, options: onlineOptions, replayPool: replayPool, positiveAt: positiveAt)
+                let after = Evaluator.score(run.learner, earlier, threads: threads, positiveAt: positiveAt)
                 func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
                 rows.append(
                     StreamingRow(
                         partition: partition.description, condition: name, users: stream.count,
-                        meanAbsoluteError: errors.reduce(0, +) / Double(max(errors.count, 1)),
-                        auc: aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count),
-                        earlierBefore: before, earlierAfter: after, bytesPerUser: online.bytesPerUser,
-                        adaptationMilliseconds: median(adaptTimes),
-                        updateMilliseconds: updates ? median(updateTimes) : 0,
-                        curve: StreamPoint.cumulative(errors: errors, aucs: userAUCs)))
+                        meanAbsoluteError: run.meanAbsoluteError, auc: run.auc,
+                        earlierBefore: before, earlierAfter: after, bytesPerUser: run.bytesPerUser,
+                        adaptationMilliseconds: median(run.adaptationMilliseconds),
+                        updateMilliseconds: updates ? median(run.updateMilliseconds) : 0,
+                        curve: StreamPoint.cumulative(errors: run.errors, aucs: run.userAUCs),
+                        learningRate: updates ? onlineOptions.learningRate : nil, learningRateTrials: trials,
+                        replayedTasks: run.replayedTasks))
                 log?(
                     "  \(name): stream AUC \(rows.last!.auc.map { String(format: "%.4f", $0) } ?? "n/a"), MAE \(String(format: "%.4f", rows.last!.meanAbsoluteError))"
                 )
             }
         }
         return StreamingReport(dataset: dataset.name, seed: seed, options: options, rows: rows)
+    }
+
+    /// One pass of `stream` through an online learner started from a copy of `offline`: each
+    /// user predicted before being learned from.
+    func runStream(
+        _ stream: [PreparedTask], offline: MetaLearner, options: OnlineMetaLearner.Options, replayPool: [PreparedTask],
+        positiveAt: Float
+    ) -> StreamRun {
+        let learner = MetaLearner(
+            model: offline.model, options: offline.options, parameters: offline.parameters.copied(),
+            innerRates: offline.innerRates.mapValues { $0.asParameter() })
+        let online = OnlineMetaLearner(offline: learner, options: options)
+        online.seedReplay(with: replayPool)
+        var run = StreamRun(learner: learner, bytesPerUser: online.bytesPerUser)
+        for task in stream {
+            let step = online.process(task)
+            let targets = task.queryTargets.values
+            run.errors.append(Metrics.meanAbsoluteError(step.predictions, targets))
+            run.userAUCs.append(Metrics.areaUnderCurve(step.predictions, targets.map { $0 >= positiveAt ? 1 : 0 }))
+            run.adaptationMilliseconds.append(step.adaptationSeconds * 1e3)
+            run.updateMilliseconds.append(step.updateSeconds * 1e3)
+        }
+        run.replayedTasks = online.replayedTasks
+        return run
+    }
+}
+
+/// What one pass of a stream gave.
+struct StreamRun {
+    var learner: MetaLearner
+    var bytesPerUser: Int
+    var errors: [Double] = []
+    var userAUCs: [Double?] = []
+    var adaptationMilliseconds: [Double] = []
+    var updateMilliseconds: [Double] = []
+    var replayedTasks = 0
+
+    var meanAbsoluteError: Double { errors.reduce(0, +) / Double(max(errors.count, 1)) }
+    /// GAUC: the mean per-user AUC over users with both classes.
+    var auc: Double? {
+        let aucs = userAUCs.compactMap { $0 }
+        return aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count)
     }
 }

@@ -46,6 +46,10 @@ public final class OnlineMetaLearner: @unchecked Sendable {
     private var reservoir: [PreparedTask] = []
     private var seen = 0
     private var random: SeededGenerator
+    /// Online meta-updates made so far (0 when `updates` is off).
+    public private(set) var updatesMade = 0
+    /// Earlier tasks drawn from the reservoir into those updates so far (0 without replay).
+    public private(set) var replayedTasks = 0
 
     /// Takes over an offline-trained learner; its adaptive initialisation is updated in place.
     public init(offline learner: MetaLearner, options: Options) {
@@ -80,10 +84,12 @@ public final class OnlineMetaLearner: @unchecked Sendable {
             if options.replayTasks > 0 && !reservoir.isEmpty {
                 let count = min(options.replayTasks, reservoir.count)
                 batch += random.sample(count, from: reservoir.count).map { reservoir[$0] }
+                replayedTasks += count
             }
             let targets = learner.parameters.tensors(adaptiveNames)
             let (meanGradients, _) = learner.metaGradient(batch, withRespectTo: targets)
             optimizer.step(Gradients(targets, zip(targets, meanGradients).map { Tensor(shape: $0.shape, values: $1) }))
+            updatesMade += 1
             remember(task)
         }
         let updated = DispatchTime.now().uptimeNanoseconds

@@ -158,6 +158,12 @@ struct SplitArguments: ParsableArguments {
     @Option(help: "Query ratings per task.")
     var querySize: Int = 10
 
+    @Flag(
+        help:
+            "Cut users in the order of their first interaction instead of shuffled: meta-training sees the earliest users only, the new users are the latest (for a stream with drift)."
+    )
+    var splitByArrival = false
+
     func validate() throws {
         try OptionChecks.integer(querySize, "--query-size", in: 1...10_000)
         try OptionChecks.integer(minTaskSize, "--min-task-size", in: (querySize + 1)...100_000)
@@ -165,7 +171,9 @@ struct SplitArguments: ParsableArguments {
     }
 
     var options: SplitOptions {
-        SplitOptions(seed: seed, minimumTaskSize: minTaskSize, maximumTaskSize: maxTaskSize, querySize: querySize)
+        SplitOptions(
+            seed: seed, minimumTaskSize: minTaskSize, maximumTaskSize: maxTaskSize, querySize: querySize,
+            userOrder: splitByArrival ? .arrival : .shuffled)
     }
 }
 
@@ -173,7 +181,8 @@ struct SplitArguments: ParsableArguments {
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Inspect and split data sets.",
-        subcommands: [DataStatsCommand.self, DataSplitCommand.self], defaultSubcommand: DataStatsCommand.self)
+        subcommands: [DataStatsCommand.self, DataSplitCommand.self, DataSyntheticCommand.self],
+        defaultSubcommand: DataStatsCommand.self)
 }
 
 struct DataStatsCommand: ParsableCommand {
@@ -210,6 +219,61 @@ struct DataSplitCommand: ParsableCommand {
         print(
             "wrote \(url.path): \(Scenario.allCases.map { ProtocolSplit.taskFileName($0) }.joined(separator: ", ")), users.csv, items.csv, \(ProtocolSplit.manifestName)"
         )
+    }
+}
+
+struct DataSyntheticCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synthetic",
+        abstract:
+            "Write the synthetic data set (optionally with drift) in MovieLens 1M's layout, plus arrival.csv: every rating in time order."
+    )
+
+    @Option(help: "Generator seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Number of users.")
+    var users: Int = 1000
+
+    @Option(help: "Number of items.")
+    var items: Int = 800
+
+    @Option(help: "Number of interactions.")
+    var interactions: Int = 60_000
+
+    @Flag(help: "Drift: users arrive over the period, the archetype mix and tastes shift, new items keep arriving.")
+    var drift = false
+
+    @Option(help: "Drift: how far each archetype's genre preferences move over the period (in their own spread).")
+    var tasteShift: Float = SyntheticDrift().tasteShift
+
+    @Option(help: "Drift: log-odds by which the archetype mix tilts from the period's start to its end.")
+    var mixShift: Float = SyntheticDrift().mixShift
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    func validate() throws {
+        try OptionChecks.integer(users, "--users", in: 1...10_000_000)
+        try OptionChecks.integer(items, "--items", in: 2...10_000_000)
+        try OptionChecks.integer(interactions, "--interactions", in: 1...1_000_000_000)
+        guard tasteShift.isFinite, tasteShift >= 0, mixShift.isFinite, mixShift >= 0 else {
+            throw ValidationError("--taste-shift and --mix-shift must be finite and non-negative")
+        }
+    }
+
+    func run() throws {
+        var driftOptions = SyntheticDrift()
+        driftOptions.tasteShift = tasteShift
+        driftOptions.mixShift = mixShift
+        let generated = BuiltInData.synthetic(
+            seed: seed, users: users, items: items, targetInteractions: interactions, drift: drift ? driftOptions : nil)
+        let url = URL(fileURLWithPath: out)
+        try generated.writeMovieLens1M(to: url)
+        try generated.writeArrivalOrder(to: url.appendingPathComponent("arrival.csv"))
+        print(
+            "wrote \(url.path): ratings.dat, users.dat, movies.dat (MovieLens 1M layout), arrival.csv; \(generated.dataset.name)"
+                + (drift ? ", drift \(driftOptions)" : ""))
     }
 }
 

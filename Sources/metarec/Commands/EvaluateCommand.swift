@@ -79,6 +79,15 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Streaming: partitions to compare, comma-separated (all, decision-layers, last-layer, modulation).")
     var streamPartitions: String = "all,decision-layers,last-layer,modulation"
 
+    @Option(
+        help:
+            "Streaming: online learning rates to choose among on the validation users' stream (comma-separated; one value is used as is)."
+    )
+    var streamLearningRates: String = "0.0003"
+
+    @Option(help: "Streaming: earlier tasks replayed with each new user's online meta-update (the replay condition).")
+    var streamReplay: Int = OnlineMetaLearner.Options().replayTasks
+
     @Flag(
         help:
             "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation, with MWUF, and with LWA and NLBA on click data (--implicit-threshold)."
@@ -116,6 +125,13 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         try OptionChecks.integer(streamSupport, "--stream-support", in: 1...1000)
+        try OptionChecks.integer(streamReplay, "--stream-replay", in: 1...1000)
+        for text in streamLearningRates.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let rate = Float(text.trimmingCharacters(in: .whitespaces)), rate.isFinite, rate > 0 else {
+                throw ValidationError(
+                    "--stream-learning-rates: '\(text)' is not a positive number; expected e.g. 0.0001,0.0003,0.001")
+            }
+        }
         for name in streamPartitions.split(separator: ",", omittingEmptySubsequences: false).map({
             $0.trimmingCharacters(in: .whitespaces)
         }) {
@@ -158,6 +174,12 @@ struct EvaluateCommand: ParsableCommand {
             options.supportSize = streamSupport
             options.querySize = streamSupport
             options.partitions = streamPartitions.split(separator: ",").map { ParameterPartition(parsing: String($0)) }
+            let rates = streamLearningRates.split(separator: ",").compactMap {
+                Float($0.trimmingCharacters(in: .whitespaces))
+            }
+            options.online.learningRate = rates.first ?? options.online.learningRate
+            options.learningRateCandidates = rates.count > 1 ? rates : nil
+            options.online.replayTasks = streamReplay
             let report = try reporter.phase("streaming evaluation") {
                 try experiment.streamingEvaluation(
                     options: options, metaTraining: model.metaOptions(configuration, order: .second),

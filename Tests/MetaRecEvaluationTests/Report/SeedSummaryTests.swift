@@ -74,6 +74,32 @@ struct SeedSummaryTests {
         #expect(abs(row.curve[1].gauc!.standardDeviation! - 0.2 / 2.0.squareRoot()) < 1e-12)
     }
 
+    /// The online conditions' gain is paired per seed against the same seed's offline-only row,
+    /// and forgetting (earlier users before → after) is carried over.
+    @Test func streamGainIsPairedPerSeed() throws {
+        func report(seed: UInt64, offline: Double, online: Double) -> StreamingReport {
+            var stream = ReportFixtures.streaming(seed: seed, gaucs: [0.5])
+            var base = stream.rows[0]
+            base.condition = StreamingReport.offlineCondition
+            base.auc = offline
+            stream.rows[0].auc = online
+            stream.rows[0].earlierAfter.auc = 0.6
+            stream.rows.insert(base, at: 0)
+            return stream
+        }
+        let summary = try SeedSummary([
+            ReportBundle(streaming: report(seed: 0, offline: 0.70, online: 0.73)),
+            ReportBundle(streaming: report(seed: 1, offline: 0.60, online: 0.61)),
+        ])
+        let online = try #require(summary.streaming.first { $0.condition == "online + replay" })
+        #expect(abs(online.aucGain!.mean - 0.02) < 1e-12)  // (0.03 + 0.01) / 2
+        #expect(abs(online.aucGain!.standardDeviation! - 0.02 / 2.0.squareRoot()) < 1e-12)
+        #expect(online.earlierAUCAfter?.mean == 0.6)
+        let offline = try #require(summary.streaming.first { $0.condition == StreamingReport.offlineCondition })
+        #expect(offline.aucGain?.mean == 0)
+        #expect(summary.markdown().contains("AUC − offline only"))
+    }
+
     @Test func refusesReportsThatDoNotBelongTogether() {
         let a = ReportBundle(protocol: ReportFixtures.table(seed: 0, methods: []))
         let b = ReportBundle(protocol: ReportFixtures.table(seed: 0, methods: []))

@@ -43,6 +43,16 @@ public struct SeedSummary: Sendable, Codable {
         public var auc: MeanAndSpread?
         public var meanAbsoluteError: MeanAndSpread?
         public var curve: [StreamPointSummary]
+        /// Stream AUC minus the same partition's offline-only stream AUC, per seed (paired).
+        public var aucGain: MeanAndSpread?
+        /// Earlier (offline) users' AUC and MAE before and after the stream: forgetting.
+        public var earlierAUCBefore: MeanAndSpread?
+        public var earlierAUCAfter: MeanAndSpread?
+        public var earlierMAEBefore: MeanAndSpread?
+        public var earlierMAEAfter: MeanAndSpread?
+        public var bytesPerUser: Int?
+        /// The online learning rates used, per seed (empty offline only).
+        public var learningRates: [Float]?
     }
 
     public struct PhaseSummary: Sendable, Codable, Equatable {
@@ -231,9 +241,23 @@ public struct SeedSummary: Sendable, Codable {
                     gauc: MeanAndSpread(curves.map { $0[index].gauc }),
                     meanAbsoluteError: MeanAndSpread(curves.map { $0[index].meanAbsoluteError }))
             }
+            let gains = streams.compactMap { stream -> Double? in
+                guard let row = stream.rows.first(where: { $0.partition == parts[0] && $0.condition == parts[1] }),
+                    let offline = stream.rows.first(where: {
+                        $0.partition == parts[0] && $0.condition == StreamingReport.offlineCondition
+                    }),
+                    let auc = row.auc, let base = offline.auc
+                else { return nil }
+                return auc - base
+            }
             return StreamSummary(
                 partition: parts[0], condition: parts[1], auc: MeanAndSpread(rows.map(\.auc)),
-                meanAbsoluteError: MeanAndSpread(rows.map(\.meanAbsoluteError)), curve: curve)
+                meanAbsoluteError: MeanAndSpread(rows.map(\.meanAbsoluteError)), curve: curve,
+                aucGain: MeanAndSpread(gains), earlierAUCBefore: MeanAndSpread(rows.map(\.earlierBefore.auc)),
+                earlierAUCAfter: MeanAndSpread(rows.map(\.earlierAfter.auc)),
+                earlierMAEBefore: MeanAndSpread(rows.map(\.earlierBefore.meanAbsoluteError)),
+                earlierMAEAfter: MeanAndSpread(rows.map(\.earlierAfter.meanAbsoluteError)),
+                bytesPerUser: rows.first?.bytesPerUser, learningRates: rows.compactMap(\.learningRate))
         }
     }
 
@@ -304,12 +328,18 @@ public struct SeedSummary: Sendable, Codable {
         if !streaming.isEmpty {
             lines.append("Streaming new users:")
             lines.append("")
-            lines.append("| partition | condition | stream AUC | stream MAE |")
-            lines.append("|---|---|---:|---:|")
+            lines.append(
+                "| partition | condition | stream AUC | AUC − offline only | stream MAE | earlier users' AUC before → after | earlier users' MAE before → after | bytes per user | online rate per seed |"
+            )
+            lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
             for row in streaming {
+                let rates = (row.learningRates ?? []).map { "\($0)" }.joined(separator: ", ")
                 lines.append(
-                    "| \(row.partition) | \(row.condition) | \(row.auc.formatted()) | \(row.meanAbsoluteError.formatted()) |"
-                )
+                    "| \(row.partition) | \(row.condition) | \(row.auc.formatted()) | \(row.aucGain.formatted()) | "
+                        + "\(row.meanAbsoluteError.formatted()) | "
+                        + "\(row.earlierAUCBefore.formatted()) → \(row.earlierAUCAfter.formatted()) | "
+                        + "\(row.earlierMAEBefore.formatted()) → \(row.earlierMAEAfter.formatted()) | "
+                        + "\(row.bytesPerUser.map(String.init) ?? "–") | \(rates.isEmpty ? "–" : rates) |")
             }
             lines.append("")
         }
