@@ -22,6 +22,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write the merged report as one self-contained HTML file with its plots.")
     var html: String?
 
+    @Option(help: "Add the scale curves 'metarec-benchmark scale --json FILE' wrote to the HTML report.")
+    var scale: String?
+
     @Option(help: "Write the merged Markdown tables to this file as well as to standard output.")
     var markdown: String?
 
@@ -40,6 +43,12 @@ struct ReportCommand: ParsableCommand {
         let text = summary.markdown()
         print(text)
         if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
-        if let html { try HTMLReport(summary).render().write(toFile: html, atomically: true, encoding: .utf8) }
+        var report = HTMLReport(summary)
+        if let scale {
+            do { report.scaleCurves = try ScaleCurves(contentsOf: URL(fileURLWithPath: scale)) } catch {
+                throw ValidationError("\(scale): not a file 'metarec-benchmark scale --json' wrote (\(error))")
+            }
+        }
+        if let html { try report.render().write(toFile: html, atomically: true, encoding: .utf8) }
     }
 }

@@ -9,6 +9,8 @@ public struct HTMLReport: Sendable {
     public var summary: SeedSummary
     /// Baselines (Docs/protocol.md) are drawn dashed so the meta-learners stand out.
     public var baselineNames: Set<String> = ["global mean", "user mean", "item mean"]
+    /// `metarec-benchmark scale`'s figures, drawn as a section when given (`metarec report --scale`).
+    public var scaleCurves: ScaleCurves?
 
     public init(_ summary: SeedSummary) {
         self.summary = summary
@@ -30,6 +32,7 @@ public struct HTMLReport: Sendable {
         if let plot = fewShotPlot() { body.append(section("Few-shot curve", plot.svg() + fewShotNote())) }
         if !summary.streaming.isEmpty { body.append(streamingSection()) }
         if !summary.itemWarmUp.isEmpty { body.append(warmUpSection()) }
+        if let scaleCurves { body.append(scaleSection(scaleCurves)) }
         body.append(provenance())
         return """
             <!DOCTYPE html>
