@@ -599,8 +599,8 @@ import Testing
         try await withFixture(kind) { fixture in
             let store = try await fixture.open()
             try await store.saveUser(
-                StoredUser(id: "ann", features: Data(#"{"age":30}"#.utf8), createdAt: Self.created))
-            try await store.saveUser(StoredUser(id: "cat", createdAt: Self.created))
+                StoredUser(id: "ann", features: Data(#"{"age":30}"#.utf8), createdAt: StoreTests.created))
+            try await store.saveUser(StoredUser(id: "cat", createdAt: StoreTests.created))
             _ = try await store.append(
                 FeedbackBatch(
                     rows: [row("ann", "10", 5), row("bob", "11", 2), row("ann", "12", 1), row("ann", "10", 3)],

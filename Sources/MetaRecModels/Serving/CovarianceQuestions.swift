@@ -4,19 +4,21 @@
 /// and moment Σ φφᵀ, with each pick's rank-one covariance update carried into every candidate's
 /// a = Sφ, aᵀMa and σ² + φᵀa in O(k) instead of recomputing them in O(k²).
 enum CovarianceQuestions {
-    /// Σ φφᵀ over the rows not in `hidden` (row-major k × k).
+    /// The mean of φφᵀ over the rows not in `hidden` (row-major k × k), as the chooser keeps it.
     static func moment(_ phi: [Double], k: Int, skipping hidden: RowSet) -> [Double] {
         var moment = [Double](repeating: 0, count: k * k)
         let rows = k == 0 ? 0 : phi.count / k
+        var visible = 0
         phi.withUnsafeBufferPointer { phi in
             moment.withUnsafeMutableBufferPointer { out in
                 for row in 0..<rows where !hidden.contains(row) {
+                    visible += 1
                     let x = phi.baseAddress! + row * k
                     for i in 0..<k { for j in 0..<k { out[i * k + j] += x[i] * x[j] } }
                 }
             }
         }
-        return moment
+        return moment.map { $0 / Double(max(visible, 1)) }
     }
 
     /// Up to `count` rows of `pool` (in pool order on ties), best first, each with its expected
