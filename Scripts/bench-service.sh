@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Service speed on loopback (release build; wrk from Debian): recommendations for users with
-# stored state (requests/s, p50/p99), a feedback batch of 5 (durable write + re-adaptation,
-# p50/p99), a new item added and ranked, resident memory, and stored bytes per user.
+# stored state (requests/s, p50/p99) beside the same server's /healthz in the same run (the
+# share of what the HTTP layer allows), questions, a feedback batch of 5 (durable write +
+# re-adaptation, p50/p99), a new item added and ranked, resident memory, and stored bytes per user.
 #
 #   Scripts/bench-service.sh MODEL.safetensors [USERS]
 #
-# The load generator shares the 2 cores with the server; its own CPU use is in the figures.
+# METAREC=path/to/metarec runs another build. The load generator shares the 2 cores with the
+# server; its own CPU use is in the figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=$1
 users=${2:-200}
 command -v wrk > /dev/null || { echo "needs wrk (apt-get install -y wrk)"; exit 1; }
-metarec="$(swift build -c release --show-bin-path)/metarec"
+metarec="${METAREC:-$(swift build -c release --show-bin-path)/metarec}"
 work=$(mktemp -d)
 server_pid=""
 cleanup() {
@@ -69,8 +71,25 @@ request = function()
 end
 LUA
 
+cat > "$work/questions.lua" <<LUA
+local users = $users
+request = function()
+  return wrk.format("GET", "/v1/users/u" .. math.random(0, users - 1) .. "/questions?k=10")
+end
+LUA
+
+echo "== uptime before: $(uptime)"
 echo "== recommendations (k=10) for $users users with stored state: wrk -t1 -c16 -d10s"
-wrk -t1 -c16 -d10s --latency -s "$work/recommend.lua" "$base" | grep -E 'Requests/sec|50%|99%|Non-2xx' || true
+wrk -t1 -c16 -d10s --latency -s "$work/recommend.lua" "$base" | tee "$work/recommend.out" | grep -E 'Requests/sec|50%|99%|Non-2xx' || true
+echo "== /healthz, same server, same run: wrk -t1 -c16 -d10s"
+wrk -t1 -c16 -d10s --latency "$base/healthz" | tee "$work/healthz.out" | grep -E 'Requests/sec|50%|99%|Non-2xx' || true
+python3 - "$work/recommend.out" "$work/healthz.out" <<'PY'
+import re, sys
+rate = lambda path: float(re.search(r"Requests/sec:\s*([0-9.]+)", open(path).read()).group(1))
+print("recommendations / healthz: %.1f %%" % (100 * rate(sys.argv[1]) / rate(sys.argv[2])))
+PY
+echo "== questions (k=10) for the same users: wrk -t1 -c16 -d10s"
+wrk -t1 -c16 -d10s --latency -s "$work/questions.lua" "$base" | grep -E 'Requests/sec|50%|99%|Non-2xx' || true
 echo "== feedback batches of 5 (durable write + re-adaptation): wrk -t1 -c4 -d10s"
 wrk -t1 -c4 -d10s --latency -s "$work/feedback.lua" "$base" | grep -E 'Requests/sec|50%|99%|Non-2xx' || true
 
@@ -97,6 +116,7 @@ times.sort(key=lambda t: t[0] + t[1])
 print("add p50 %.1f ms, then ranked in p50 %.1f ms (20 items)" % (times[10][0], times[10][1]))
 PY
 
+echo "== uptime after: $(uptime)"
 echo "== server resident memory: $(awk '/VmRSS/ {print $2 / 1024 " MiB"}' /proc/$server_pid/status)"
 echo "== stored bytes per user (adapted state row: user id, model version, sequence, floats)"
 python3 - "$work/store.sqlite" <<'PY'

@@ -4,9 +4,10 @@
 //
 // Groups: core (kernels, MLP, MAML meta-step), models (MeLU meta-learning throughput, adapt-and-rank
 // latency), data (reading and splitting), neural-process (TaNP adapt-and-score latency), store (feedback
-// appends on SQLite and, with METAREC_BENCH_POSTGRES_URL, PostgreSQL), scale (1M to 25M ratings: read
-// and split, a meta-training epoch, ranking against catalogue size; ScaleBenchmarks.swift for its
-// options). No group: all.
+// appends on SQLite and, with METAREC_BENCH_POSTGRES_URL, PostgreSQL), serving (ranking from a stored
+// state per state kind at 10k/100k/1M items, adapt + rank), scale (1M to 25M ratings: read and split,
+// a meta-training epoch, ranking against catalogue size; ScaleBenchmarks.swift for its options).
+// No group: all.
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -20,4 +21,5 @@ if wants("models") { runModelBenchmarks() }
 if wants("data") { runDataBenchmarks() }
 if wants("neural-process") { runNeuralProcessBenchmarks() }
 if wants("store") { await runStoreBenchmarks() }
+if wants("serving") { runServingBenchmarks() }
 if wants("scale") { runScaleBenchmarks(scaleOptions) }

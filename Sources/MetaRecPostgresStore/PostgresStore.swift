@@ -264,6 +264,35 @@ public final class PostgresStore: RecommendationStore {
 
     // MARK: - Adapted state
 
+    /// One statement, so one snapshot: the user joined with their state, and their log's items,
+    /// count and head as subqueries.
+    public func userReading(_ id: String) async throws -> UserReading? {
+        try await perform("read user", transaction: false) { connection in
+            guard
+                let row = try await connection.rows(
+                    """
+                    SELECT u.features, u.created_at, s.model_version, s.last_sequence, s.state,
+                        coalesce((SELECT array_agg(DISTINCT f.item) FROM feedback f WHERE f.user_id = u.id), '{}'::text[]),
+                        (SELECT count(*) FROM feedback f WHERE f.user_id = u.id)::bigint,
+                        (SELECT coalesce(max(f.sequence), 0) FROM feedback f WHERE f.user_id = u.id)::bigint
+                    FROM users u LEFT JOIN adapted_state s ON s.user_id = u.id WHERE u.id = \(id)
+                    """
+                ).first
+            else { return nil }
+            let (features, createdAt, version, sequence, state, rated, count, head) = try row.decode(
+                (Data, Double, String?, Int64?, Data?, [String], Int64, Int64).self)
+            var stored: StoredState?
+            if let version, let sequence, let state {
+                stored = StoredState(modelVersion: version, lastSequence: sequence, values: try Self.floats(state))
+            }
+            return UserReading(
+                user: StoredUser(
+                    id: id, features: features, createdAt: Date(timeIntervalSince1970: createdAt),
+                    feedbackCount: Int(count)),
+                rated: Set(rated), feedbackHead: head, state: stored)
+        }
+    }
+
     public func adaptedState(user: String) async throws -> StoredState? {
         try await perform("read adapted state", transaction: false) { connection in
             guard

@@ -368,6 +368,28 @@ public protocol RecommendationStore: Sendable {
     /// Stored bytes of one user's adapted state row (payload plus the row's fixed fields).
     func storedStateBytes(user: String) async throws -> Int?
     func close() async throws
+
+    // Issue 19: what a read of one user needs, in one round trip (``UserReading``).
+    /// The user, the items they rated, their log's head and their stored state, read together
+    /// (one snapshot, so the head and the state agree as of one moment); nil if the user is unknown.
+    func userReading(_ id: String) async throws -> UserReading?
+}
+
+/// Everything a recommendation or question request reads of one user: one store round trip
+/// instead of four (user, rated items, log head, state). The service serves `state` only when
+/// it is of the answering model version at `feedbackHead` (``RecommendationStore``).
+public struct UserReading: Sendable, Equatable {
+    public var user: StoredUser
+    public var rated: Set<String>
+    /// The user's highest feedback sequence (0 without feedback).
+    public var feedbackHead: Int64
+    public var state: StoredState?
+    public init(user: StoredUser, rated: Set<String>, feedbackHead: Int64, state: StoredState?) {
+        self.user = user
+        self.rated = rated
+        self.feedbackHead = feedbackHead
+        self.state = state
+    }
 }
 
 /// Why the store cannot be opened or used.

@@ -300,6 +300,40 @@ public final class SQLiteStore: RecommendationStore {
         }
     }
 
+    /// One read transaction: the user row joined with their state, then their log grouped by item.
+    public func userReading(_ id: String) async throws -> UserReading? {
+        try await read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT u.features, u.created_at, s.model_version, s.last_sequence, s.state
+                        FROM users u LEFT JOIN adapted_state s ON s.user = u.id WHERE u.id = ?
+                        """, arguments: [id])
+            else { return nil }
+            var rated = Set<String>()
+            var count = 0
+            var head: Int64 = 0
+            for item in try Row.fetchAll(
+                db, sql: "SELECT item, COUNT(*) AS n, MAX(sequence) AS head FROM feedback WHERE user = ? GROUP BY item",
+                arguments: [id])
+            {
+                rated.insert(item["item"])
+                count += item["n"] as Int
+                head = max(head, item["head"] as Int64)
+            }
+            let version: String? = row["model_version"]
+            return UserReading(
+                user: StoredUser(
+                    id: id, features: row["features"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                    feedbackCount: count),
+                rated: rated, feedbackHead: head,
+                state: version.map {
+                    StoredState(modelVersion: $0, lastSequence: row["last_sequence"], values: Self.floats(row["state"]))
+                })
+        }
+    }
+
     public func adaptedState(user: String) async throws -> StoredState? {
         try await read { db in
             guard

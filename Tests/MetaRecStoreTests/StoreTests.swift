@@ -592,6 +592,33 @@ import Testing
     /// setup lowers the writer to NORMAL, and the store must set it back.
     /// Another process holding the write lock past the busy timeout is the store being
     /// unavailable (the service answers 503 and the client retries), not a failure (500).
+    /// One read gives what the separate reads give: the user, their rated items, their log's
+    /// head and their state; a user without a state and an unknown user too.
+    @Test(arguments: StoreKind.underTest)
+    func aUserReadingIsTheSeparateReadsInOne(kind: StoreKind) async throws {
+        try await withFixture(kind) { fixture in
+            let store = try await fixture.open()
+            try await store.saveUser(
+                StoredUser(id: "ann", features: Data(#"{"age":30}"#.utf8), createdAt: StoreTests.created))
+            try await store.saveUser(StoredUser(id: "cat", createdAt: StoreTests.created))
+            _ = try await store.append(
+                FeedbackBatch(
+                    rows: [row("ann", "10", 5), row("bob", "11", 2), row("ann", "12", 1), row("ann", "10", 3)],
+                    states: ["ann": AdaptedFromBatch(basedOn: 0, modelVersion: "v1", values: [1.5, -2])]))
+            for id in ["ann", "bob", "cat"] {
+                let reading = try #require(try await store.userReading(id))
+                #expect(reading.user == (try await store.user(id)), "\(id)")
+                #expect(reading.rated == (try await store.ratedItems(user: id)), "\(id)")
+                #expect(reading.feedbackHead == (try await store.feedbackHead(user: id)), "\(id)")
+                #expect(reading.state == (try await store.adaptedState(user: id)), "\(id)")
+            }
+            #expect(try await store.userReading("ann")?.user.feedbackCount == 3)
+            #expect(try await store.userReading("bob")?.state == nil)
+            #expect(try await store.userReading("nobody") == nil)
+            try await store.close()
+        }
+    }
+
     @Test func aWriteLockHeldElsewhereIsUnavailable() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "metarec-busy-\(UUID().uuidString)")

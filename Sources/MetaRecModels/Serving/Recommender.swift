@@ -45,12 +45,37 @@ public final class Recommender: @unchecked Sendable {
         public init(values: [Float]) { self.values = values }
     }
 
+    /// How each method adapts and scores. Issue 19 asks for this switch (and the archive's and
+    /// the routes') to become one protocol with the code in each method's folder; designed, not
+    /// yet done:
+    ///
+    /// ```swift
+    /// protocol ServingMethod: Sendable {
+    ///     /// The bundle's method kind ("meta-learner", "covariance-head", "tanp", ...): the
+    ///     /// archive keeps a registry `[String: any ServingMethod.Type]` instead of a switch.
+    ///     static var kind: String { get }
+    ///     /// From the method's own payload (its tensors and JSON header), with every catalogue
+    ///     /// row cached as far as the method allows (``CandidateRanker``, Φ, ``TaNPRanker``).
+    ///     init(payload: ParameterSet, header: Data, catalogue: FeatureTable, generator: ParameterSet) throws
+    ///     var payload: (tensors: ParameterSet, header: Data) { get }
+    ///     var stateSize: Int { get }
+    ///     func adapt(user: EntityBatch, support: [(row: Int, target: Float)]) throws -> [Float]
+    ///     /// Raw scores of every cached row from a stored state (nil: the prior).
+    ///     func scores(user: EntityBatch, state: [Float]?) throws -> [Float]
+    ///     /// Caches the row of an item added while serving.
+    ///     func appendItem(_ item: EntityBatch, generator: ParameterSet, scale: Float?) throws
+    ///     /// The predictive variance of a row for a state, when the method has one.
+    ///     func variance(user: EntityBatch, state: [Float]?) throws -> ((Int) -> Double)?
+    /// }
+    /// ```
+    ///
+    /// Filters, top-k, items added, hidden flags and questions stay here, method-free.
     private enum Scorer {
         case network(
             model: MeLUModel, parameters: ParameterSet, rule: AdaptationRule?, rates: [String: Tensor],
             ranker: CandidateRanker)
-        /// Φ, row-major `[rows, k]`, one row per catalogue item.
-        case covariance(head: CovarianceHead, phi: [Float])
+        /// Φ, row-major `[rows, k]`, one row per catalogue item (in double: the posterior's precision).
+        case covariance(head: CovarianceHead, phi: [Double])
         /// Row `r` of the ranker is catalogue row `r` (items added while serving included).
         case tanp(ranker: TaNPRanker)
     }
@@ -62,6 +87,16 @@ public final class Recommender: @unchecked Sendable {
     private var scorer: Scorer
     private var items: [Item]
     private var rows: [String: Int]
+    /// The filters as rows, kept in step with `items`, so a request combines bit sets instead of
+    /// reading every item: hidden items, and each category label's rows in catalogue order.
+    private var hiddenRows: RowSet
+    private var labelRows: [String: [Int32]]
+    /// Ratings per training item, and its rows most rated first (ties in catalogue order): the
+    /// questions' popularity, made once (an item added while serving has none, so it goes last).
+    private let popularity: ItemPopularity
+    private var popularityOrder: [Int32]
+    /// Σ φφᵀ over the visible items (covariance head's questions); nil after a change until asked.
+    private var catalogueMoment: [Double]?
     /// Ψ from the bundle (covariance head), when it holds one.
     private let newItemPrior: NewItemPrior?
     /// The item posterior of each item added while serving, by row (covariance bundles with Ψ).
@@ -94,7 +129,7 @@ public final class Recommender: @unchecked Sendable {
             let phi = GradientMode.withoutRecording {
                 head.itemRepresentation(EntityBatch(table, entities: all), head.parameters)
             }
-            scorer = .covariance(head: head, phi: phi.denseValues)
+            scorer = .covariance(head: head, phi: phi.denseValues.map(Double.init))
             objective = head.configuration.objective
         case let tanp as TaNP:
             scorer = .tanp(ranker: try Self.tanpRanker(tanp, generator: bundle.generator, table: table, all: all))
@@ -102,14 +137,27 @@ public final class Recommender: @unchecked Sendable {
         default:
             throw ModelArchiveError(path: bundle.archive.header.data.source, reason: "\(predictor.name) cannot serve")
         }
-        items = catalogue.ids.indices.map { row in
+        let catalogueItems = catalogue.ids.indices.map { row in
             let features = catalogue.rawFeatures.values(of: row)
             return Item(
                 id: catalogue.ids[row], title: catalogue.titles?[row] ?? catalogue.ids[row], features: features,
                 hidden: false,
                 addedAt: nil, popularity: catalogue.popularity[row], labels: Self.labels(features))
         }
+        items = catalogueItems
         rows = Dictionary(uniqueKeysWithValues: catalogue.ids.enumerated().map { ($1, $0) })
+        hiddenRows = RowSet(count: catalogueItems.count)
+        var labelRows: [String: [Int32]] = [:]
+        for (row, item) in catalogueItems.enumerated() {
+            for label in item.labels { labelRows[label, default: []].append(Int32(row)) }
+        }
+        self.labelRows = labelRows
+        let counts = catalogue.popularity
+        popularity = ItemPopularity(
+            counts: Dictionary(uniqueKeysWithValues: counts.enumerated().map { (Int32($0.offset), $0.element) }),
+            userCount: catalogue.trainingUsers ?? max(1, counts.max() ?? 1))
+        popularityOrder = counts.indices.sorted { counts[$0] > counts[$1] || (counts[$0] == counts[$1] && $0 < $1) }
+            .map(Int32.init)
     }
 
     private static func networkScorer(
@@ -126,7 +174,9 @@ public final class Recommender: @unchecked Sendable {
         let detached = ParameterSet(parameters.names.map { ($0, parameters.tensor($0).detached()) })
         return .network(
             model: model, parameters: detached, rule: rule, rates: rates,
-            ranker: CandidateRanker(model: model, parameters: detached, items: table, candidates: all))
+            ranker: CandidateRanker(
+                model: model, parameters: detached, items: table, candidates: all,
+                adaptive: Set(rule.map { $0.partition.adaptive(parameters.names) } ?? [])))
     }
 
     private static func labels(_ features: [String: FeatureValue]) -> Set<String> {
@@ -172,7 +222,9 @@ public final class Recommender: @unchecked Sendable {
     public func setHidden(_ id: String, _ hidden: Bool) -> Item? {
         locked {
             guard let row = rows[id] else { return nil }
+            if items[row].hidden != hidden { catalogueMoment = nil }
             items[row].hidden = hidden
+            if hidden { hiddenRows.insert(row) } else { hiddenRows.remove(row) }
             return items[row]
         }
     }
@@ -225,7 +277,7 @@ public final class Recommender: @unchecked Sendable {
                 let belief = try newItemPrior.map {
                     try NewItemBelief(representation: itemRow.denseValues.map(Double.init), prior: $0)
                 }
-                scorer = .covariance(head: head, phi: phi + itemRow.denseValues)
+                scorer = .covariance(head: head, phi: phi + itemRow.denseValues.map(Double.init))
                 itemBeliefs[row] = belief
             case .tanp(let ranker):
                 let itemRow = Self.tanpItemRow(
@@ -237,6 +289,10 @@ public final class Recommender: @unchecked Sendable {
                 labels: Self.labels(features))
             items.append(item)
             rows[id] = row
+            hiddenRows.append(hidden)
+            for label in item.labels { labelRows[label, default: []].append(Int32(row)) }
+            popularityOrder.append(Int32(row))
+            catalogueMoment = nil
             return item
         }
     }
@@ -278,7 +334,7 @@ public final class Recommender: @unchecked Sendable {
             let prior = GradientMode.withoutRecording {
                 head.priorMean(batch, head.parameters).denseValues.map(Double.init)
             }
-            let features = support.map { s in (0..<k).map { Double(phi[s.row * k + $0]) } }
+            let features = support.map { s in Array(phi[(s.row * k)..<(s.row * k + k)]) }
             guard let posterior = head.posterior(prior: prior, phi: features, targets: support.map { $0.target }) else {
                 throw RecommenderError(.invalid, "the posterior is degenerate for this feedback")
             }
@@ -373,6 +429,8 @@ public final class Recommender: @unchecked Sendable {
 
     /// The `count` best visible items for a user (the meta-learned prior when `state` is nil),
     /// skipping `excluded` ids; `candidates` limits the pool; `category` keeps items with that label.
+    /// The filters are row sets (``RowSet``) and the best rows come from a partial selection
+    /// (``TopSelection``), so the per-item work of a request is the scoring pass alone.
     /// - Parameter exploration: how the covariance head's uncertainty enters the ranking
     ///   (``ExplorationPolicy``; the returned score stays the mean); anything but greedy needs a
     ///   model with a predictive standard deviation. `explorationSeed` seeds Thompson's draws
@@ -383,25 +441,13 @@ public final class Recommender: @unchecked Sendable {
         explorationSeed: UInt64? = nil
     ) throws -> [Scored] {
         let (batch, _) = try userBatch(userFeatures)
-        let (scorer, items, rowsByID, beliefs) = locked { (self.scorer, self.items, self.rows, self.itemBeliefs) }
-        var allowed: Set<Int>?
-        if let candidates {
-            allowed = Set(
-                try candidates.map { id in
-                    guard let row = rowsByID[id] else {
-                        throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue")
-                    }
-                    return row
-                })
+        let (scorer, items, skip, beliefs) = try locked {
+            (
+                self.scorer, self.items,
+                try self.skippedRows(excluding: excluded, candidates: candidates, category: category), self.itemBeliefs
+            )
         }
-        var skip = Set<Int32>()
-        for (row, item) in items.enumerated()
-        where item.hidden || excluded.contains(item.id) || (allowed.map { !$0.contains(row) } ?? false)
-            || (category.map { !item.labels.contains($0) } ?? false)
-        {
-            skip.insert(Int32(row))
-        }
-        let rowIDs = (0..<items.count).map(Int32.init)
+        let scale = bundle.description.feedback
         switch scorer {
         case .network(let model, let parameters, let rule, _, let ranker):
             guard exploration == .greedy else {
@@ -416,12 +462,9 @@ public final class Recommender: @unchecked Sendable {
                     parameters, adaptive: rule.partition.adaptive(parameters.names), state: state)
             }
             let user = GradientMode.withoutRecording { model.userRepresentation(batch, parameters: fast) }
-            let scale = bundle.description.feedback
             let scores = model.score(ranker.scores(userRepresentation: user, parameters: fast)).map(scale.clipped)
-            return CandidateRanker.top(count, of: scores, items: rowIDs, excluding: skip).map {
-                Scored(
-                    id: items[Int($0.item)].id, title: items[Int($0.item)].title, score: $0.score,
-                    standardDeviation: nil)
+            return TopSelection.best(count, of: scores, skipping: skip).map {
+                Scored(id: items[$0.row].id, title: items[$0.row].title, score: $0.score, standardDeviation: nil)
             }
         case .covariance(let head, let phi):
             let k = head.dimension
@@ -430,40 +473,79 @@ public final class Recommender: @unchecked Sendable {
             // An item added while serving with an item posterior scores by its corrected mean
             // (φ + d)ᵀm in every policy (the posterior's best estimate; d = 0 before feedback) and
             // explores by both sides' epistemic variance; other items by the user's, φᵀSφ.
-            let row = { (r: Int) in (0..<k).map { Double(phi[r * k + $0]) } }
-            let rawMeans = (0..<items.count).map { r in
-                beliefs[r]?.predictive(user).mean ?? (0..<k).reduce(0.0) { $0 + Double(phi[r * k + $1]) * mean[$1] }
-            }
+            var means = Self.means(phi, k: k, weights: mean)
+            for (row, belief) in beliefs { means[row] = belief.predictive(user).mean }
             // Only when exploring or for the returned items: a k × k form per row.
             let variance = { (r: Int) in
-                beliefs[r]?.predictive(user).variance ?? max(quadraticForm(covariance, row(r)), 0)
+                beliefs[r]?.predictive(user).variance
+                    ?? max(quadraticForm(covariance, Array(phi[(r * k)..<(r * k + k)])), 0)
             }
-            let means = rawMeans.map { bundle.description.feedback.clipped(Float($0)) }
-            var ranked = means
+            let clipped = means.map { scale.clipped(Float($0)) }
+            var ranked = clipped
             if exploration != .greedy {
                 var random = SeededGenerator(seed: explorationSeed ?? UInt64.random(in: 0...UInt64.max))
                 ranked = exploration.scores(
-                    means: means.map(Double.init),
+                    means: clipped.map(Double.init),
                     standardDeviations: (0..<items.count).map { variance($0).squareRoot() },
                     using: &random
                 ).map(Float.init)
             }
-            return CandidateRanker.top(count, of: ranked, items: rowIDs, excluding: skip).map { best in
-                let r = Int(best.item)
+            return TopSelection.best(count, of: ranked, skipping: skip).map { best in
+                let r = best.row
                 return Scored(
-                    id: items[r].id, title: items[r].title, score: means[r],
+                    id: items[r].id, title: items[r].title, score: clipped[r],
                     standardDeviation: Float((variance(r) + head.noiseVariance).squareRoot()))
             }
         case .tanp(let ranker):
             let representation = try Self.tanpTaskRepresentation(ranker, state: state)
-            let scores = ranker.scores(user: batch, taskRepresentation: representation).map(
-                bundle.description.feedback.clipped)
-            return CandidateRanker.top(count, of: scores, items: rowIDs, excluding: skip).map {
-                Scored(
-                    id: items[Int($0.item)].id, title: items[Int($0.item)].title, score: $0.score,
-                    standardDeviation: nil)
+            let scores = ranker.scores(user: batch, taskRepresentation: representation).map(scale.clipped)
+            return TopSelection.best(count, of: scores, skipping: skip).map {
+                Scored(id: items[$0.row].id, title: items[$0.row].title, score: $0.score, standardDeviation: nil)
             }
         }
+    }
+
+    /// Φm for every row, in double (the order of the uncached sum, so the scores are the same).
+    static func means(_ phi: [Double], k: Int, weights: [Double]) -> [Double] {
+        let rows = k == 0 ? 0 : phi.count / k
+        return [Double](unsafeUninitializedCapacity: rows) { out, initialized in
+            phi.withUnsafeBufferPointer { phi in
+                weights.withUnsafeBufferPointer { m in
+                    for r in 0..<rows {
+                        var total = 0.0
+                        let base = r * k
+                        for j in 0..<k { total += phi[base + j] * m[j] }
+                        out[r] = total
+                    }
+                }
+            }
+            initialized = rows
+        }
+    }
+
+    /// The rows a request may not return: hidden ones, `excluded` ids, rows outside
+    /// `candidates` and rows without the `category` label. Called under the lock; reads only
+    /// the ids the request names.
+    private func skippedRows(excluding excluded: Set<String>, candidates: [String]?, category: String?) throws
+        -> RowSet
+    {
+        var skip = hiddenRows
+        for id in excluded { if let row = rows[id] { skip.insert(row) } }
+        if let candidates {
+            var allowed = RowSet(count: items.count)
+            for id in candidates {
+                guard let row = rows[id] else {
+                    throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue")
+                }
+                allowed.insert(row)
+            }
+            skip.formUnion(complementOf: allowed)
+        }
+        if let category {
+            skip.formUnion(
+                complementOf: RowSet(count: items.count, members: (labelRows[category] ?? []).lazy.map(Int.init)))
+        }
+        return skip
     }
 
     /// An item worth asking about, with why.
@@ -479,32 +561,21 @@ public final class Recommender: @unchecked Sendable {
     /// Visible items the user has not rated, best to ask about first. With the covariance head:
     /// the expected reduction of predictive variance over the catalogue, from the user's current
     /// posterior (`state`; the prior when nil), times the chance the user knows the item
-    /// (``VarianceReductionChooser``); otherwise the most popular items (Rashid et al., IUI 2002).
+    /// (``VarianceReductionChooser``'s greedy choice, here over the cached Φ and catalogue
+    /// moment: ``CovarianceQuestions``); otherwise the most popular items (Rashid et al., IUI 2002).
     /// - Parameter candidates: when given, questions come from these items only.
     public func questions(
         count: Int, state: AdaptedState? = nil, excluding excluded: Set<String>,
         candidates: [String]? = nil
     ) throws -> [Question] {
-        let (scorer, items, rowsByID) = locked { (self.scorer, self.items, self.rows) }
-        var allowed: Set<Int>?
-        if let candidates {
-            allowed = Set(
-                try candidates.map { id in
-                    guard let row = rowsByID[id] else {
-                        throw RecommenderError(.unknownItem, "candidate item '\(id)' is not in the catalogue")
-                    }
-                    return row
-                })
+        let (scorer, items, skip, order, moment) = try locked {
+            () throws -> (Scorer, [Item], RowSet, [Int32], [Double]?) in
+            let skip = try self.skippedRows(excluding: excluded, candidates: candidates, category: nil)
+            if case .covariance(let head, let phi) = self.scorer, self.catalogueMoment == nil {
+                self.catalogueMoment = CovarianceQuestions.moment(phi, k: head.dimension, skipping: self.hiddenRows)
+            }
+            return (self.scorer, self.items, skip, self.popularityOrder, self.catalogueMoment)
         }
-        let users = bundle.description.catalogue.trainingUsers ?? max(1, items.map(\.popularity).max() ?? 1)
-        let popularity = ItemPopularity(
-            counts: Dictionary(
-                uniqueKeysWithValues: items.enumerated().map { (Int32($0.offset), $0.element.popularity) }),
-            userCount: users)
-        let pool = items.indices.filter {
-            !items[$0].hidden && !excluded.contains(items[$0].id) && (allowed?.contains($0) ?? true)
-        }
-        .map(Int32.init)
         switch scorer {
         case .covariance(let head, let phi):
             let k = head.dimension
@@ -518,27 +589,26 @@ public final class Recommender: @unchecked Sendable {
                 }
                 covariance = state.values[k...].map(Double.init)
             }
-            let representations = items.indices.map { row in (0..<k).map { Double(phi[row * k + $0]) } }
             // The current posterior stands in for the prior, so no answers are replayed.
-            let chooser = VarianceReductionChooser(
-                priorCovariance: covariance, noiseVariance: head.noiseVariance, representations: representations,
-                catalogue: items.indices.filter { !items[$0].hidden }.map(Int32.init), popularity: popularity)
-            let user = NewUserAnswers(features: EntityBatch.unknown(head.users))
-            let chosen = chooser.choose(count: count, for: user, pool: pool)
-            let reductions = chooser.expectedReductions(for: user, pool: chosen)
-            return zip(chosen, reductions).map {
+            let pool = (0..<items.count).filter { !skip.contains($0) }.map(Int32.init)
+            let chosen = CovarianceQuestions.choose(
+                count: count, pool: pool, phi: phi, k: k, covariance: covariance, moment: moment ?? [],
+                noiseVariance: head.noiseVariance, known: { self.popularity.knownProbability($0) })
+            return chosen.map {
                 Question(
-                    item: items[Int($0)], expectedVarianceReduction: $1, knownShare: popularity.knownProbability($0))
+                    item: items[Int($0.row)], expectedVarianceReduction: $0.reduction,
+                    knownShare: popularity.knownProbability($0.row))
             }
         case .network, .tanp:
             // No predictive variance to reduce: the most popular items the user has not rated.
-            return PopularFirstChooser(popularity: popularity).choose(
-                count: count, for: NewUserAnswers(features: EntityBatch.unknown(bundle.archive.header.users)),
-                pool: pool
-            ).map {
-                Question(
-                    item: items[Int($0)], expectedVarianceReduction: nil, knownShare: popularity.knownProbability($0))
+            var chosen: [Question] = []
+            for row in order where chosen.count < count && !skip.contains(Int(row)) {
+                chosen.append(
+                    Question(
+                        item: items[Int(row)], expectedVarianceReduction: nil,
+                        knownShare: popularity.knownProbability(row)))
             }
+            return chosen
         }
     }
 

@@ -97,14 +97,25 @@ public final class RecommendationService: Sendable {
 
     // MARK: - Users
 
+    /// One store round trip (``RecommendationStore/userReading(_:)``) when the stored state is
+    /// current, as it is for every user whose last batch this version adapted.
     func user(_ id: String) async throws -> UserSnapshot? {
         let recommender = self.recommender
-        guard let stored = try await store.user(id) else { return nil }
-        let features = try decodeFeatures(stored.features)
+        guard let reading = try await store.userReading(id) else { return nil }
+        let features = try decodeFeatures(reading.user.features)
+        var state: Recommender.AdaptedState?
+        if reading.feedbackHead > 0 {
+            if let stored = reading.state, stored.modelVersion == recommender.bundle.version,
+                stored.lastSequence == reading.feedbackHead
+            {
+                state = Recommender.AdaptedState(values: stored.values)
+            } else {
+                state = try await currentState(user: id, features: features, recommender: recommender)
+            }
+        }
         return UserSnapshot(
-            features: features, createdAt: stored.createdAt, rated: try await store.ratedItems(user: id),
-            feedbackCount: stored.feedbackCount,
-            state: try await currentState(user: id, features: features, recommender: recommender))
+            features: features, createdAt: reading.user.createdAt, rated: reading.rated,
+            feedbackCount: reading.user.feedbackCount, state: state)
     }
 
     /// The user's state under the answering version at their log's head: the stored one when it
