@@ -82,9 +82,3 @@ func runModelBenchmarks() {
     )
     print("peak resident memory of this benchmark: \((ResourceUsage.peakResidentBytes() ?? 0) / 1_048_576) MiB")
 }
-
-/// The 1, 5 and 15 minute load averages, for reading a figure against what else ran.
-func loadAverage() -> String {
-    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
-        .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "unknown"
-}

@@ -51,6 +51,7 @@ final class RivalPublishingStore: RecommendationStore, @unchecked Sendable {
     func releaseLearner(owner: String) async throws { try await base.releaseLearner(owner: owner) }
     func ratedItems(user: String) async throws -> Set<String> { try await base.ratedItems(user: user) }
     func adaptedState(user: String) async throws -> StoredState? { try await base.adaptedState(user: user) }
+    func userReading(_ id: String) async throws -> UserReading? { try await base.userReading(id) }
     func saveAdaptedState(_ state: StoredState, user: String) async throws -> Bool {
         try await base.saveAdaptedState(state, user: user)
     }
