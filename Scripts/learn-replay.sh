@@ -124,9 +124,12 @@ if features_path:
 def in_time(row):  # time order, ties by item (numerically when the ids are numbers)
     stamp, item, _ = row
     return (stamp, 0, int(item), "") if item.isdigit() else (stamp, 1, 0, item)
+# A click model reads raw ratings as `rating` (compared with its threshold), a rating model as `value`.
+with urllib.request.urlopen(url + "/v1/model") as answer:
+    field = "rating" if json.load(answer).get("objective") == "click" else "value"
 for user in order:
     first = sorted(by_user[user], key=in_time)[: int(rows)]
-    batch = [{"user": user, "item": item, "value": value, "timestamp": stamp} for stamp, item, value in first]
+    batch = [{"user": user, "item": item, field: value, "timestamp": stamp} for stamp, item, value in first]
     call("POST", "/v1/feedback", {"feedback": batch}, {"Idempotency-Key": "learn-replay-" + user})
 print(len(order))
 PYTHON
