@@ -64,29 +64,20 @@ public struct DemoRecipe: Sendable {
 
         // Meta-training starts at random; `fromPretrained` starts from the pretrained network.
         let chosenRate = fromPretrained && !innerRateIsFixed ? fineTuned.fineTuning?.learningRate : nil
-        for (label, order, learnsRates) in [
-            ("MAML", MetaGradientOrder.second, false), ("first-order MAML", .first, false), ("Meta-SGD", .second, true),
-        ] {
+        // MAML, first-order MAML, Meta-SGD, then MAML with each ranking term asked for.
+        let rows: [(label: String, order: MetaGradientOrder, learnsRates: Bool, ranking: RankingObjective?)] =
+            [("MAML", .second, false, nil), ("first-order MAML", .first, false, nil), ("Meta-SGD", .second, true, nil)]
+            + rankingObjectives.map { ("MAML (\($0.rawValue) loss)", .second, false, $0) }
+        for row in rows {
             var options = metaTraining
             if let chosenRate { options.adaptation.learningRate = chosenRate }
-            options.order = order
-            options.learnsInnerRates = learnsRates
+            options.order = row.order
+            options.learnsInnerRates = row.learnsRates
+            options.ranking = row.ranking.map { RankingLoss(objective: $0, relevantAt: experiment.relevantAt) }
             methods.append(
-                try checked(label) {
+                try checked(row.label) {
                     try experiment.trainMetaLearner(
-                        options: options, initial: fromPretrained ? network.parameters : nil, phase: label,
-                        monitor: phases.monitor)
-                })
-        }
-        for objective in rankingObjectives {
-            var options = metaTraining
-            if let chosenRate { options.adaptation.learningRate = chosenRate }
-            options.ranking = RankingLoss(objective: objective, relevantAt: experiment.relevantAt)
-            let label = "MAML (\(objective.rawValue) loss)"
-            methods.append(
-                try checked(label) {
-                    try experiment.trainMetaLearner(
-                        options: options, initial: fromPretrained ? network.parameters : nil, phase: label,
+                        options: options, initial: fromPretrained ? network.parameters : nil, phase: row.label,
                         monitor: phases.monitor)
                 })
         }
