@@ -46,7 +46,10 @@ public final class LiveLearner: @unchecked Sendable {
         /// How much worse (MAE, or 1 − GAUC for clicks) a candidate may score than the serving
         /// version and still be published; negative asks for an improvement of at least that much.
         public var margin = 0.0
-        /// One user in this many is held back from learning, for the checks (0: none).
+        /// One user in this many is held back from learning, for the checks. 0 holds back none:
+        /// every user is learned from and scored, and no version is published, since there is no
+        /// held-back user to check one on (a dry run, as `Scripts/learn-replay.sh` uses to score a
+        /// stream). 1 would hold back everyone, so it is refused.
         public var holdOutEvery = 5
         /// The most recent held-back tasks kept for the checks.
         public var heldOutCapacity = 64
@@ -131,6 +134,11 @@ public final class LiveLearner: @unchecked Sendable {
         }
         guard options.everyUsers >= 1, options.everySeconds > 0 else {
             throw LiveLearnerError.invalidOptions("--every-users must be at least 1 and --every-seconds positive")
+        }
+        guard options.holdOutEvery == 0 || options.holdOutEvery >= 2 else {
+            throw LiveLearnerError.invalidOptions(
+                "--hold-out-every must be 0 (hold back nobody and publish nothing) or at least 2, not \(options.holdOutEvery)"
+            )
         }
         self.store = store
         self.options = options

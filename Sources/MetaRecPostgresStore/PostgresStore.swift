@@ -458,12 +458,15 @@ public final class PostgresStore: RecommendationStore {
         }
     }
 
-    public func recordLearnerReport(_ report: LearnerReport) async throws -> Int64 {
+    public func recordLearnerReport(_ report: LearnerReport, keepingLatest: Int) async throws -> Int64 {
         let payload = try report.encoded()
         let at = report.recordedAt.timeIntervalSince1970
-        return try await perform("record a learner report", transaction: false) { connection in
-            try await connection.int64(
+        let kept = Int64(max(1, keepingLatest))
+        return try await perform("record a learner report", transaction: true) { connection in
+            let sequence = try await connection.int64(
                 "INSERT INTO learner_reports (recorded_at, report) VALUES (\(at), \(payload)) RETURNING sequence")
+            try await connection.run("DELETE FROM learner_reports WHERE sequence <= \(sequence - kept)")
+            return sequence
         }
     }
 

@@ -184,7 +184,19 @@ public struct PublishedModel: Sendable, Equatable {
 /// scores so far, the candidate's and the serving version's scores on held-back and replayed
 /// users, and what became of the candidate. Stored as JSON, so a field added later needs no
 /// migration (optional fields decode as nil from older rows).
+extension RecommendationStore {
+    /// Appends a learner report, keeping the newest ``LearnerReport/retained``.
+    @discardableResult
+    public func recordLearnerReport(_ report: LearnerReport) async throws -> Int64 {
+        try await recordLearnerReport(report, keepingLatest: LearnerReport.retained)
+    }
+}
+
 public struct LearnerReport: Sendable, Equatable, Codable {
+    /// Reports a store keeps: at one check every five minutes, about five weeks of history
+    /// (the dashboard shows the newest few hundred).
+    public static let retained = 10_000
+
     public enum Outcome: String, Sendable, Codable {
         case published
         case refused
@@ -354,10 +366,12 @@ public protocol RecommendationStore: Sendable {
     /// else published or rolled back to meanwhile. Nil (nothing written) when it changed.
     func publishModel(_ bytes: Data, note: String, expectedCurrent: String?) async throws -> PublishedModel?
     /// Appends one of the learner's reports (its figures at a check, and what became of the
-    /// candidate); returns its sequence. Kept in the store so that every replica's dashboard and
-    /// `/metrics` show the same history, whichever process the learner runs in.
+    /// candidate) and drops all but the newest `keepingLatest`, in one transaction; returns its
+    /// sequence. Kept in the store so that every replica's dashboard and `/metrics` show the same
+    /// history, whichever process the learner runs in; bounded, so a learner checking every few
+    /// minutes for years does not grow the store without end.
     @discardableResult
-    func recordLearnerReport(_ report: LearnerReport) async throws -> Int64
+    func recordLearnerReport(_ report: LearnerReport, keepingLatest: Int) async throws -> Int64
     /// The most recent `limit` reports, newest first.
     func learnerReports(limit: Int) async throws -> [LearnerReport]
 

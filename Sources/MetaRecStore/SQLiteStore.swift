@@ -477,13 +477,17 @@ public final class SQLiteStore: RecommendationStore {
         }
     }
 
-    public func recordLearnerReport(_ report: LearnerReport) async throws -> Int64 {
+    public func recordLearnerReport(_ report: LearnerReport, keepingLatest: Int) async throws -> Int64 {
         let payload = try report.encoded()
         return try await write { db in
             try db.execute(
                 sql: "INSERT INTO learner_reports (recorded_at, report) VALUES (?, ?)",
                 arguments: [report.recordedAt.timeIntervalSince1970, payload])
-            return db.lastInsertedRowID
+            let sequence = db.lastInsertedRowID
+            try db.execute(
+                sql: "DELETE FROM learner_reports WHERE sequence <= ?",
+                arguments: [sequence - Int64(max(1, keepingLatest))])
+            return sequence
         }
     }
 

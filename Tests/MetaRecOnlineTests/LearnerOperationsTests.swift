@@ -75,8 +75,8 @@ final class RivalPublishingStore: RecommendationStore, @unchecked Sendable {
     func currentModel() async throws -> PublishedModel? { try await base.currentModel() }
     func modelBytes(id: String) async throws -> Data? { try await base.modelBytes(id: id) }
     func modelHistory(limit: Int) async throws -> [PublishedModel] { try await base.modelHistory(limit: limit) }
-    func recordLearnerReport(_ report: LearnerReport) async throws -> Int64 {
-        try await base.recordLearnerReport(report)
+    func recordLearnerReport(_ report: LearnerReport, keepingLatest: Int) async throws -> Int64 {
+        try await base.recordLearnerReport(report, keepingLatest: keepingLatest)
     }
     func learnerReports(limit: Int) async throws -> [LearnerReport] { try await base.learnerReports(limit: limit) }
     func sharedSecret(name: String) async throws -> Data { try await base.sharedSecret(name: name) }

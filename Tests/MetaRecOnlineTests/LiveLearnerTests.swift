@@ -265,6 +265,20 @@ struct LiveLearnerTests {
         try await store.close()
     }
 
+    @Test(arguments: [1, -3])
+    func holdingBackEveryoneOrANegativeShareIsRefusedBeforeAnythingIsStored(every: Int) async throws {
+        let (_, _, url) = try ServingFixture.metaLearnerBundle()
+        let store = try Self.store()
+        var options = Self.options(margin: 0)
+        options.holdOutEvery = every
+        let error = await #expect(throws: LiveLearnerError.self) {
+            _ = try await LiveLearner(store: store, bundle: try ModelBundle(contentsOf: url), options: options)
+        }
+        #expect(error?.description.contains("--hold-out-every must be 0") == true)
+        #expect(try await store.currentModel() == nil)
+        try await store.close()
+    }
+
     @Test func theLogIsReadInArrivalOrderAcrossUsers() async throws {
         let store = try Self.store()
         let now = Date()

@@ -93,4 +93,21 @@ import Testing
             try await reader.close()
         }
     }
+
+    @Test(arguments: StoreKind.underTest)
+    func onlyTheNewestReportsAreKept(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            var sequences: [Int64] = []
+            for through in 1...5 {
+                let report = LearnerReport(
+                    recordedAt: Date(timeIntervalSince1970: 1_700_000_000 + Double(through)), outcome: .refused,
+                    servingVersion: "v1", reasonLabel: "unchanged", through: Int64(through), usersLearned: through,
+                    usersHeldBack: 0, refused: ["unchanged": through])
+                sequences.append(try await store.recordLearnerReport(report, keepingLatest: 3))
+            }
+            let kept = try await store.learnerReports(limit: 10)
+            #expect(kept.map(\.through) == [5, 4, 3])
+            #expect(kept.map(\.sequence) == Array(sequences.suffix(3).reversed()))
+        }
+    }
 }

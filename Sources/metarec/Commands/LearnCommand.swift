@@ -56,7 +56,10 @@ struct LearnCommand: AsyncParsableCommand {
     @Option(help: "Rows a task is scored on (the next ones).")
     var query = LiveLearner.Options().querySize
 
-    @Option(help: "Hold back one user in this many from learning, for the checks.")
+    @Option(
+        help:
+            "Hold back one user in this many from learning, for the checks (at least 2). 0 learns from everyone and publishes nothing: a dry run that scores the stream."
+    )
     var holdOutEvery = LiveLearner.Options().holdOutEvery
 
     @Option(help: "Adam learning rate of the online meta-updates.")
