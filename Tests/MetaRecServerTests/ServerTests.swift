@@ -207,6 +207,29 @@ import Testing
         }
     }
 
+    @Test func anItemAddedThroughOneReplicaIsAReplayOrAConflictThroughAnother() async throws {
+        let (first, bundle, storePath) = try await makeService()
+        let (second, _, _) = try await makeService(bundle: bundle, store: storePath)
+        let body = #"{"id": "shared", "title": "Shared film", "features": {"genres": ["Drama"]}}"#
+        try await app(first).test(.router) { client in
+            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: ByteBuffer(string: body)) {
+                #expect($0.status == .created)
+            }
+        }
+        try await app(second).test(.router) { client in
+            // The second replica has not refreshed yet; it reads the store before deciding.
+            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: ByteBuffer(string: body)) {
+                #expect($0.status == .ok && $0.headers[.idempotentReplayed] == "true")
+            }
+            let other = #"{"id": "shared", "title": "Another film", "features": {"genres": ["Drama"]}}"#
+            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: ByteBuffer(string: other)) {
+                #expect($0.status == .conflict)
+            }
+        }
+        let stored = try await SQLiteStore(path: storePath).addedItems()
+        #expect(stored.map(\.id) == ["shared"] && stored.map(\.title) == ["Shared film"])
+    }
+
     @Test func itemsAddHideListAndRank() async throws {
         let (service, _, _) = try await makeService()
         try await app(service).test(.router) { client in
@@ -217,15 +240,28 @@ import Testing
             try await client.execute(uri: "/v1/items", method: .post, body: body) {
                 #expect($0.status == .unauthorized)
             }
+            var addedAt: String?
             try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: body) { response in
                 #expect(response.status == .created)
+                #expect(response.headers[.idempotentReplayed] == nil)
                 let item = object(response)
                 #expect(
                     item["id"] as? String == "fresh" && item["hidden"] as? Bool == false && item["addedAt"] is String)
+                addedAt = item["addedAt"] as? String
             }
-            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: body) {
-                #expect($0.status == .conflict)
+            // The same request retried: the item as first added, marked as a replay, not a conflict.
+            try await client.execute(uri: "/v1/items", method: .post, headers: admin, body: body) { response in
+                #expect(response.status == .ok && response.headers[.idempotentReplayed] == "true")
+                #expect(object(response)["addedAt"] as? String == addedAt)
             }
+            // The same id with other features is a conflict, and changes nothing.
+            try await client.execute(
+                uri: "/v1/items", method: .post, headers: admin,
+                body: ByteBuffer(string: #"{"id": "fresh", "title": "Fresh film", "features": {"genres": ["Horror"]}}"#)
+            ) { response in
+                #expect(response.status == .conflict && error(response).contains("fresh"))
+            }
+            #expect(service.recommender.item("fresh")?.features["genres"] == .texts(["Drama", "Comedy"]))
             try await client.execute(
                 uri: "/v1/items", method: .post, headers: admin,
                 body: ByteBuffer(string: #"{"id": "bad", "features": {"year": "soon"}}"#)

@@ -160,11 +160,16 @@ struct Routes: Sendable {
             guard !id.isEmpty, body.id.unicodeScalars.count <= 256 else {
                 throw APIError(.badRequest, "id: must be 1 to 256 characters")
             }
-            guard service.recommender.item(id) == nil else {
-                throw APIError(.conflict, "id: item '\(id)' already exists")
+            switch try await service.addItemOnce(id: id, title: body.title ?? id, features: body.features ?? [:]) {
+            case .added(let item):
+                return JSON.response(ItemView(item), status: .created)
+            case .existing(let item):
+                // A retried request (same id, title and features): the item, not a conflict.
+                return JSON.response(ItemView(item), headers: [.idempotentReplayed: "true"])
+            case nil:
+                throw APIError(
+                    .conflict, "id: item '\(id)' already exists with another title or features; choose another id")
             }
-            let item = try await service.addItem(id: id, title: body.title ?? id, features: body.features ?? [:])
-            return JSON.response(ItemView(item), status: .created)
         }
         v1.patch("/items/:id") { request, context in
             try requireAdmin(request)

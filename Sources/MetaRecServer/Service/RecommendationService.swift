@@ -296,6 +296,24 @@ public final class RecommendationService: Sendable {
 
     /// Adds an item for every process: validated here, written to the store, then applied from
     /// the store's log like anyone else's change.
+    /// What became of a request to add an item.
+    enum ItemAddition {
+        case added(Recommender.Item)
+        /// The same item (id, title and features) was added before: a retried request.
+        case existing(Recommender.Item)
+    }
+
+    /// Adds an item unless one with this id exists; a retry of the same addition (same title and
+    /// features) is answered with the item, a different one is a conflict. The catalogue is read
+    /// from the store first, so an item another replica added counts as existing.
+    func addItemOnce(id: String, title: String, features: [String: FeatureValue]) async throws -> ItemAddition? {
+        try await live.refresh(force: true)
+        if let existing = recommender.item(id) {
+            return existing.title == title && existing.features == features ? .existing(existing) : nil
+        }
+        return .added(try await addItem(id: id, title: title, features: features))
+    }
+
     func addItem(id: String, title: String, features: [String: FeatureValue]) async throws -> Recommender.Item {
         let recommender = self.recommender
         try recommender.validateItem(features: features)
