@@ -58,7 +58,18 @@ import Testing
         #expect(ease.count == FullRankingResult.columns.count)
         #expect(ease.compactMap { $0 }.first?.count == 2)
         #expect(summary.markdown().contains("Full ranking"))
-        #expect(HTMLReport(summary).render().contains("Full ranking"))
+        let html = HTMLReport(summary).render()
+        #expect(html.contains("<h2>Full ranking</h2>"))
+        // The few-shot section draws one line per row with a curve, each through every K.
+        let curves = rows.filter { $0.fewShot != nil }
+        let sizes = Set(curves.flatMap { $0.fewShot!.keys })
+        #expect(!curves.isEmpty && sizes.count > 1)
+        let start = try #require(html.range(of: "<h2>Full ranking, few-shot</h2>"))
+        let end = try #require(html.range(of: "</section>", range: start.upperBound..<html.endIndex))
+        let section = html[start.upperBound..<end.lowerBound]
+        for row in curves {
+            #expect(section.contains("data-series=\"\(HTML.escape(row.name))\" data-points=\"\(row.fewShot!.count)\""))
+        }
     }
 
     /// Reports written before full ranking still read, and render without its table.

@@ -34,3 +34,13 @@ enum ReportFixtures {
         return StreamingReport(dataset: "ml-100k", seed: seed, options: StreamingOptions(), rows: [row])
     }
 }
+
+extension ReportFixtures {
+    /// A full-ranking result whose five metrics are `recall` (R@10 and R@20 apart by 0.01),
+    /// `ndcg` (nDCG@10, nDCG@20 0.01 above) and `mrr`.
+    static func ranking(recall: Double, ndcg: Double, mrr: Double = 0.3) -> FullRankingResult {
+        FullRankingResult(
+            tasks: 10, tasksWithoutRelevant: 0, meanCandidates: 100, recallAt10: recall - 0.01, recallAt20: recall,
+            ndcgAt10: ndcg, ndcgAt20: ndcg + 0.01, mrr: mrr)
+    }
+}

@@ -3,8 +3,9 @@ import MetaRecCore
 
 /// The protocol's report as one self-contained HTML file: inline CSS and inline SVG plots, no
 /// scripts, fonts or images fetched from anywhere, so it opens offline and can be mailed. It holds
-/// the protocol's tables, the few-shot curve per method beside the baselines, stream GAUC over the
-/// stream per partition, the item warm-up rounds, and each seed's data checksums and wall time.
+/// the protocol's tables, full ranking with its few-shot curve, the few-shot curve per method
+/// beside the baselines, stream GAUC over the stream per partition, the item warm-up rounds, and
+/// each seed's data checksums and wall time.
 public struct HTMLReport: Sendable {
     public var summary: SeedSummary
     /// Baselines (Docs/protocol.md) are drawn dashed so the meta-learners stand out.
@@ -29,6 +30,7 @@ public struct HTMLReport: Sendable {
                 + " MetaRec \(HTML.escape(MetaRecVersion.string)).</p></header>")
         if !summary.scenarios.isEmpty { body.append(protocolTable()) }
         if let ranking = fullRankingTable() { body.append(ranking) }
+        if let rankingFewShot = fullRankingFewShotSection() { body.append(rankingFewShot) }
         if let plot = fewShotPlot() { body.append(section("Few-shot curve", plot.svg() + fewShotNote())) }
         if !summary.streaming.isEmpty { body.append(streamingSection()) }
         if !summary.itemWarmUp.isEmpty { body.append(warmUpSection()) }
@@ -235,6 +237,8 @@ public struct HTMLReport: Sendable {
         table.provenance td, table.provenance th { white-space: normal; overflow-wrap: anywhere; text-align: left; }
         table.provenance th:first-child { min-width: 3em; }
         td.number, th.number { text-align: right; }
+        caption { text-align: left; font-weight: 600; padding: 2px 8px; }
+        table.wrapped-names tbody th { white-space: normal; min-width: 12em; }
         tbody tr:nth-child(even) { background: #f0f2f5; }
         .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 560px), 1fr)); gap: 12px; }
         svg.plot { width: 100%; max-width: 680px; height: auto; background: #fff; border: 1px solid var(--rule); }
