@@ -25,7 +25,7 @@ import MetaRecData
 ///     func scores(user: EntityBatch, state: [Float]?) -> CatalogueScores { CatalogueScores(values: popularity) }
 ///     func appending(item: EntityBatch) -> Self { Self(popularity: popularity + [0]) }
 /// }
-/// let recommender = try Recommender(bundle: bundle, method: PopularityServing(popularity: counts))
+/// let recommender = Recommender(bundle: bundle, method: PopularityServing(popularity: counts))
 /// ```
 public protocol ServingMethod: Sendable {
     /// The method's public name, as the service reports it ("maml", "covariance", "tanp", ...).
