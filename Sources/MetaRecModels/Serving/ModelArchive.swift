@@ -11,12 +11,25 @@ import MetaRecData
 /// let predictor = try ModelArchive(contentsOf: url).predictor()
 /// ```
 public struct ModelArchive: Sendable {
-    public enum Kind: String, Codable, Sendable {
-        case metaLearner = "meta-learner"
-        case pretrained
-        case covarianceHead = "covariance-head"
-        case tanp
+    /// The method an archive holds, as its header names it ("meta-learner", "pretrained",
+    /// "covariance-head", "tanp"): each method declares its own in its folder
+    /// (``ServableMethod/archiveKind``), and ``methods`` maps it to the type that reads it.
+    public struct Kind: RawRepresentable, Hashable, Codable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+        /// A bare string, as the header has always held it.
+        public init(from decoder: Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(rawValue)
+        }
     }
+
+    /// Every method an archive can hold: adding one is its folder plus one line here.
+    public static let methods: [any ServableMethod.Type] = [
+        MetaLearner.self, PretrainedNetwork.self, CovarianceHead.self, TaNP.self,
+    ]
 
     /// Where the training data came from, so that `recommend` and `evaluate` can rebuild the
     /// same split and vocabularies.
@@ -63,41 +76,17 @@ public struct ModelArchive: Sendable {
     static let headerKey = "metarec.model"
     static let newItemPriorKey = "new-item-prior.covariance"
 
-    public init(_ learner: MetaLearner, data: DataDescription) {
-        header = Header(
-            kind: .metaLearner, data: data, users: learner.model.users, items: learner.model.items,
-            model: learner.model.configuration, metaTraining: learner.options, createdBy: MetaRecVersion.string)
-        parameters = learner.parameters
-        innerRates = learner.innerRates
-    }
-
-    public init(_ network: PretrainedNetwork, data: DataDescription) {
-        header = Header(
-            kind: .pretrained, data: data, users: network.model.users, items: network.model.items,
-            model: network.model.configuration, pretraining: network.options, fineTuning: network.fineTuning,
-            createdBy: MetaRecVersion.string)
-        parameters = network.parameters
-        innerRates = [:]
-    }
-
-    /// - Parameter newItemPrior: Ψ for items added while serving (``CovarianceHead/newItemPrior``);
-    ///   its noise variance is the head's.
-    public init(_ head: CovarianceHead, data: DataDescription, newItemPrior: NewItemPrior? = nil) {
-        header = Header(
-            kind: .covarianceHead, data: data, users: head.users, items: head.items,
-            covariance: head.configuration, noiseVariance: head.noiseVariance, createdBy: MetaRecVersion.string)
-        parameters = head.parameters
-        innerRates = [:]
-        priorCovariance = head.priorCovariance
+    /// The parts of an archive; each method's own initialiser (`ModelArchive(learner, data:)`,
+    /// in the method's folder) fills them.
+    init(
+        header: Header, parameters: ParameterSet, innerRates: [String: Tensor], priorCovariance: [Double]? = nil,
+        newItemPrior: NewItemPrior? = nil
+    ) {
+        self.header = header
+        self.parameters = parameters
+        self.innerRates = innerRates
+        self.priorCovariance = priorCovariance
         self.newItemPrior = newItemPrior
-    }
-
-    public init(_ tanp: TaNP, data: DataDescription) {
-        header = Header(
-            kind: .tanp, data: data, users: tanp.users, items: tanp.items, tanp: tanp.configuration,
-            createdBy: MetaRecVersion.string)
-        parameters = tanp.parameters
-        innerRates = [:]
     }
 
     public func write(to url: URL) throws {
@@ -185,60 +174,24 @@ public struct ModelArchive: Sendable {
         self.innerRates = rates
     }
 
-    /// The saved method, ready to predict.
-    public func predictor() throws -> ColdStartPredictor {
-        switch header.kind {
-        case .metaLearner:
-            guard let configuration = header.model, let options = header.metaTraining else {
-                throw missing("model configuration")
-            }
-            let model = MeLUModel(configuration: configuration, users: header.users, items: header.items)
-            try checkParameters(
-                expected: {
-                    var r = SeededGenerator(seed: 0)
-                    return model.initialParameters(using: &r)
-                }())
-            return MetaLearner(model: model, options: options, parameters: parameters, innerRates: innerRates)
-        case .pretrained:
-            guard let configuration = header.model, let options = header.pretraining else {
-                throw missing("model configuration")
-            }
-            let model = MeLUModel(configuration: configuration, users: header.users, items: header.items)
-            try checkParameters(
-                expected: {
-                    var r = SeededGenerator(seed: 0)
-                    return model.initialParameters(using: &r)
-                }())
-            let network = PretrainedNetwork(model: model, options: options, parameters: parameters)
-            network.fineTuning = header.fineTuning
-            return network
-        case .covarianceHead:
-            guard let configuration = header.covariance, let prior = priorCovariance else {
-                throw missing("covariance configuration or prior")
-            }
-            var random = SeededGenerator(seed: 0)
-            try checkParameters(
-                expected: CovarianceHead.initialParameters(
-                    configuration, users: header.users, items: header.items, using: &random))
-            return CovarianceHead(
-                configuration: configuration, users: header.users, items: header.items,
-                parameters: parameters, priorCovariance: prior, noiseVariance: header.noiseVariance ?? 1)
-        case .tanp:
-            guard let configuration = header.tanp else { throw missing("TaNP configuration") }
-            var random = SeededGenerator(seed: 0)
-            try checkParameters(
-                expected: TaNP.initialParameters(
-                    configuration, users: header.users, items: header.items, using: &random))
-            return TaNP(configuration: configuration, users: header.users, items: header.items, parameters: parameters)
+    /// The saved method, ready to predict (and to serve: ``ServableMethod``).
+    public func predictor() throws -> any ServableMethod {
+        guard let method = Self.methods.first(where: { $0.archiveKind == header.kind }) else {
+            throw ModelArchiveError(
+                path: header.data.source,
+                reason:
+                    "the archive holds a '\(header.kind)' model, which this version does not know (it knows \(Self.methods.map { "'\($0.archiveKind)'" }.joined(separator: ", ")))"
+            )
         }
+        return try method.restore(from: self)
     }
 
-    private func missing(_ what: String) -> ModelArchiveError {
+    func missing(_ what: String) -> ModelArchiveError {
         ModelArchiveError(path: header.data.source, reason: "the archive lacks its \(what)")
     }
 
     /// Every parameter the architecture needs is present with the right shape.
-    private func checkParameters(expected: ParameterSet) throws {
+    func checkParameters(expected: ParameterSet) throws {
         for name in expected.names {
             guard let tensor = parameters[name] else {
                 throw ModelArchiveError(path: "checkpoint", reason: "parameter '\(name)' is missing")

@@ -3,12 +3,12 @@ import MetaRecCore
 import MetaRecData
 
 /// Recommends from a ``ModelBundle`` alone: adapts a user to their feedback with the bundle's
-/// rule (MAML's inner loop, Finn et al. 2017; the covariance head's exact posterior; TaNP's
-/// encoder pass, Lin et al. 2021), ranks the catalogue through cached item rows
-/// (``CandidateRanker``, ``TaNPRanker``), and takes new items at run time
-/// from their raw features (the meta-embedding generator, Pan et al., SIGIR 2019, gives their
-/// id embedding). A user's adapted part is an ``AdaptedState``: computed once per feedback
-/// batch, so a read costs one scoring pass.
+/// method (a ``ServingMethod``: MAML's inner loop, Finn et al. 2017; the covariance head's exact
+/// posterior; TaNP's encoder pass, Lin et al. 2021), ranks the catalogue through the method's
+/// cached item rows, and takes new items at run time from their raw features. A user's adapted
+/// part is an ``AdaptedState``: computed once per feedback batch, so a read costs one scoring
+/// pass. Everything here is method-free: items, filters, top-k, hidden flags, popularity and the
+/// questions' orchestration.
 ///
 /// ```swift
 /// let recommender = try Recommender(bundle: ModelBundle(contentsOf: url))
@@ -45,46 +45,14 @@ public final class Recommender: @unchecked Sendable {
         public init(values: [Float]) { self.values = values }
     }
 
-    /// How each method adapts and scores. Issue 19 asks for this switch (and the archive's and
-    /// the routes') to become one protocol with the code in each method's folder; designed, not
-    /// yet done:
-    ///
-    /// ```swift
-    /// protocol ServingMethod: Sendable {
-    ///     /// The bundle's method kind ("meta-learner", "covariance-head", "tanp", ...): the
-    ///     /// archive keeps a registry `[String: any ServingMethod.Type]` instead of a switch.
-    ///     static var kind: String { get }
-    ///     /// From the method's own payload (its tensors and JSON header), with every catalogue
-    ///     /// row cached as far as the method allows (``CandidateRanker``, Φ, ``TaNPRanker``).
-    ///     init(payload: ParameterSet, header: Data, catalogue: FeatureTable, generator: ParameterSet) throws
-    ///     var payload: (tensors: ParameterSet, header: Data) { get }
-    ///     var stateSize: Int { get }
-    ///     func adapt(user: EntityBatch, support: [(row: Int, target: Float)]) throws -> [Float]
-    ///     /// Raw scores of every cached row from a stored state (nil: the prior).
-    ///     func scores(user: EntityBatch, state: [Float]?) throws -> [Float]
-    ///     /// Caches the row of an item added while serving.
-    ///     func appendItem(_ item: EntityBatch, generator: ParameterSet, scale: Float?) throws
-    ///     /// The predictive variance of a row for a state, when the method has one.
-    ///     func variance(user: EntityBatch, state: [Float]?) throws -> ((Int) -> Double)?
-    /// }
-    /// ```
-    ///
-    /// Filters, top-k, items added, hidden flags and questions stay here, method-free.
-    private enum Scorer {
-        case network(
-            model: MeLUModel, parameters: ParameterSet, rule: AdaptationRule?, rates: [String: Tensor],
-            ranker: CandidateRanker)
-        /// Φ, row-major `[rows, k]`, one row per catalogue item (in double: the posterior's precision).
-        case covariance(head: CovarianceHead, phi: [Double])
-        /// Row `r` of the ranker is catalogue row `r` (items added while serving included).
-        case tanp(ranker: TaNPRanker)
-    }
-
     public let bundle: ModelBundle
     public let objective: Objective
-    private let catalogueTable: FeatureTable
+    /// The method's public name (``ServingMethod/methodName``).
+    public let methodName: String
     private let lock = NSLock()
-    private var scorer: Scorer
+    /// Replaced, never mutated in place, when an item is added or an item posterior changes: a
+    /// request takes it under the lock and scores outside it.
+    private var method: any ServingMethod
     private var items: [Item]
     private var rows: [String: Int]
     /// The filters as rows, kept in step with `items`, so a request combines bit sets instead of
@@ -95,48 +63,26 @@ public final class Recommender: @unchecked Sendable {
     /// questions' popularity, made once (an item added while serving has none, so it goes last).
     private let popularity: ItemPopularity
     private var popularityOrder: [Int32]
-    /// Σ φφᵀ over the visible items (covariance head's questions); nil after a change until asked.
+    /// The questions' summary of the visible items (``ExactPosteriorMethod``); nil after a
+    /// change until asked.
     private var catalogueMoment: [Double]?
-    /// Ψ from the bundle (covariance head), when it holds one.
-    private let newItemPrior: NewItemPrior?
-    /// The item posterior of each item added while serving, by row (covariance bundles with Ψ).
-    private var itemBeliefs: [Int: NewItemBelief] = [:]
 
-    public init(bundle: ModelBundle) throws {
+    /// Serves the bundle's own method (``ModelArchive/methods``).
+    public convenience init(bundle: ModelBundle) throws {
+        let catalogue = bundle.description.catalogue
+        let table = bundle.description.itemEncoder.encode(catalogue.rawFeatures, count: catalogue.ids.count)
+        self.init(
+            bundle: bundle, method: try bundle.archive.predictor().servingMethod(bundle: bundle, catalogue: table))
+    }
+
+    /// Serves `method` over the bundle's catalogue and encoders: the method's row r must be
+    /// catalogue item r (a method from the bundle's own archive is; see ``init(bundle:)``).
+    public init(bundle: ModelBundle, method: any ServingMethod) {
         self.bundle = bundle
-        let description = bundle.description
-        let catalogue = description.catalogue
-        let table = description.itemEncoder.encode(catalogue.rawFeatures, count: catalogue.ids.count)
-        catalogueTable = table
-        let predictor = try bundle.archive.predictor()
-        let all = (0..<catalogue.ids.count).map(Int32.init)
-        newItemPrior = bundle.archive.newItemPrior
-        if let newItemPrior, let head = predictor as? CovarianceHead, newItemPrior.dimension != head.dimension {
-            throw ModelArchiveError(
-                path: bundle.archive.header.data.source,
-                reason:
-                    "the new-item prior has dimension \(newItemPrior.dimension), the covariance head \(head.dimension)")
-        }
-        switch predictor {
-        case let learner as MetaLearner:
-            scorer = try Self.networkScorer(
-                learner.model, learner.parameters, learner.options.adaptation, learner.innerRates, table, all)
-            objective = learner.model.configuration.objective
-        case let network as PretrainedNetwork:
-            scorer = try Self.networkScorer(network.model, network.parameters, network.fineTuning, [:], table, all)
-            objective = network.model.configuration.objective
-        case let head as CovarianceHead:
-            let phi = GradientMode.withoutRecording {
-                head.itemRepresentation(EntityBatch(table, entities: all), head.parameters)
-            }
-            scorer = .covariance(head: head, phi: phi.denseValues.map(Double.init))
-            objective = head.configuration.objective
-        case let tanp as TaNP:
-            scorer = .tanp(ranker: try Self.tanpRanker(tanp, generator: bundle.generator, table: table, all: all))
-            objective = tanp.configuration.objective
-        default:
-            throw ModelArchiveError(path: bundle.archive.header.data.source, reason: "\(predictor.name) cannot serve")
-        }
+        let catalogue = bundle.description.catalogue
+        self.method = method
+        objective = method.objective
+        methodName = method.methodName
         let catalogueItems = catalogue.ids.indices.map { row in
             let features = catalogue.rawFeatures.values(of: row)
             return Item(
@@ -160,25 +106,6 @@ public final class Recommender: @unchecked Sendable {
             .map(Int32.init)
     }
 
-    private static func networkScorer(
-        _ model: MeLUModel, _ parameters: ParameterSet, _ rule: AdaptationRule?, _ rates: [String: Tensor],
-        _ table: FeatureTable, _ all: [Int32]
-    ) throws -> Scorer {
-        if let rule, parameters.names.contains(where: { $0.hasPrefix("item.") && rule.partition.adapts($0) }) {
-            throw ModelArchiveError(
-                path: "model",
-                reason:
-                    "serving caches item rows, so the adaptive partition (\(rule.partition)) must leave item embeddings shared"
-            )
-        }
-        let detached = ParameterSet(parameters.names.map { ($0, parameters.tensor($0).detached()) })
-        return .network(
-            model: model, parameters: detached, rule: rule, rates: rates,
-            ranker: CandidateRanker(
-                model: model, parameters: detached, items: table, candidates: all,
-                adaptive: Set(rule.map { $0.partition.adaptive(parameters.names) } ?? [])))
-    }
-
     private static func labels(_ features: [String: FeatureValue]) -> Set<String> {
         var labels = Set<String>()
         for value in features.values {
@@ -199,9 +126,8 @@ public final class Recommender: @unchecked Sendable {
 
     // MARK: - Catalogue
 
-    public var hasUncertainty: Bool {
-        if case .covariance = scorer { return true } else { return false }
-    }
+    /// Whether the method gives a predictive standard deviation (exploration needs one).
+    public var hasUncertainty: Bool { locked { method.hasPredictiveVariance } }
 
     public var itemCount: Int { locked { items.count } }
 
@@ -229,15 +155,15 @@ public final class Recommender: @unchecked Sendable {
         }
     }
 
-    /// Adds an item from its raw features: its row is computed now (feature embeddings, and the
-    /// generated id embedding when the bundle holds a generator), so the next ranking includes it.
-    @discardableResult
     /// Throws what ``addItem(id:title:features:addedAt:hidden:)`` would for these features
     /// (unknown fields, wrong types), without adding anything.
     public func validateItem(features: [String: FeatureValue]) throws {
         _ = try bundle.description.itemEncoder.rawFeatures(features, side: "item")
     }
 
+    /// Adds an item from its raw features: its row is computed now (feature embeddings, and the
+    /// generated id embedding when the bundle holds a generator), so the next ranking includes it.
+    @discardableResult
     public func addItem(
         id: String, title: String, features: [String: FeatureValue], addedAt: Date = Date(), hidden: Bool = false
     ) throws -> Item {
@@ -248,42 +174,7 @@ public final class Recommender: @unchecked Sendable {
         return try locked {
             guard rows[id] == nil else { throw RecommenderError(.invalid, "item '\(id)' already exists") }
             let row = items.count
-            switch scorer {
-            case .network(let model, let parameters, let rule, let rates, let ranker):
-                let itemRow = GradientMode.withoutRecording { () -> [Float] in
-                    let featureBlock = model.itemFeatureRepresentation(batch, parameters: parameters)
-                    guard model.configuration.itemIDEmbedding else { return featureBlock.denseValues }
-                    let idEmbedding: [Float]
-                    if let scale = bundle.description.generatorScale,
-                        let weight = bundle.generator[MetaEmbeddingGenerator.weightName],
-                        let bias = bundle.generator[MetaEmbeddingGenerator.biasName]
-                    {
-                        idEmbedding = (tanh(linear(featureBlock, weight: weight, bias: bias)) * scale).denseValues
-                    } else {
-                        idEmbedding = [Float](repeating: 0, count: model.configuration.embeddingSize)  // as training treats unseen items
-                    }
-                    return featureBlock.denseValues + idEmbedding
-                }
-                scorer = .network(
-                    model: model, parameters: parameters, rule: rule, rates: rates,
-                    ranker: ranker.appending(candidates: [Int32(row)], itemRows: itemRow))
-            case .covariance(let head, let phi):
-                // The head's id embedding of an item training never saw is zero.
-                let zeroID = head.parameters.replacing(
-                    [ParameterName.itemIDEmbedding: Tensor.zeros([1, head.configuration.embeddingSize])])
-                let itemRow = GradientMode.withoutRecording {
-                    head.itemRepresentation(batch, head.configuration.itemIDEmbedding ? zeroID : head.parameters)
-                }
-                let belief = try newItemPrior.map {
-                    try NewItemBelief(representation: itemRow.denseValues.map(Double.init), prior: $0)
-                }
-                scorer = .covariance(head: head, phi: phi + itemRow.denseValues.map(Double.init))
-                itemBeliefs[row] = belief
-            case .tanp(let ranker):
-                let itemRow = Self.tanpItemRow(
-                    ranker.tanp, batch, generator: bundle.generator, scale: bundle.description.generatorScale)
-                scorer = .tanp(ranker: ranker.appending(candidates: [Int32(row)], itemRepresentations: itemRow))
-            }
+            method = try method.appending(item: batch)
             let item = Item(
                 id: id, title: title, features: features, hidden: hidden, addedAt: addedAt, popularity: 0,
                 labels: Self.labels(features))
@@ -314,36 +205,9 @@ public final class Recommender: @unchecked Sendable {
         -> AdaptedState
     {
         let (batch, userTable) = try userBatch(userFeatures)
-        let (scorer, rowsByID) = locked { (self.scorer, self.rows) }
+        let (method, rowsByID) = locked { (self.method, self.rows) }
         let support = try targets(feedback, rows: rowsByID)
-        switch scorer {
-        case .network(let model, let parameters, let rule, let rates, _):
-            guard let rule else { return AdaptedState(values: []) }
-            let known = support.filter { $0.row < catalogueTable.count }
-            let names = rule.partition.adaptive(parameters.names)
-            let interactions = known.enumerated().map {
-                Interaction(user: 0, item: Int32($1.row), value: $1.target, timestamp: Int64($0))
-            }
-            let task = PreparedTask(
-                userBatch: batch, support: interactions, query: [],
-                features: FeatureContext(users: userTable, items: catalogueTable))
-            let fast = model.adaptForInference(parameters, to: task, rule: rule, rates: rates)
-            return AdaptedState(values: names.flatMap { fast.tensor($0).denseValues })
-        case .covariance(let head, let phi):
-            let k = head.dimension
-            let prior = GradientMode.withoutRecording {
-                head.priorMean(batch, head.parameters).denseValues.map(Double.init)
-            }
-            let features = support.map { s in Array(phi[(s.row * k)..<(s.row * k + k)]) }
-            guard let posterior = head.posterior(prior: prior, phi: features, targets: support.map { $0.target }) else {
-                throw RecommenderError(.invalid, "the posterior is degenerate for this feedback")
-            }
-            return AdaptedState(values: posterior.mean.map(Float.init) + posterior.covariance.map(Float.init))
-        case .tanp(let ranker):
-            // One encoder pass, over every item's cached row (items added while serving too).
-            return AdaptedState(
-                values: ranker.taskRepresentation(user: batch, support: support.map { ($0.row, $0.target) }))
-        }
+        return AdaptedState(values: try method.adapt(user: batch, userTable: userTable, support: support))
     }
 
     /// Feedback as (catalogue row, model target); unknown items and values off the scale are errors.
@@ -400,14 +264,14 @@ public final class Recommender: @unchecked Sendable {
         userFeatures: [String: FeatureValue], state: AdaptedState?, feedback: [(item: String, value: Float)]
     ) throws -> [NewItemObservation] {
         let (batch, _) = try userBatch(userFeatures)
-        let (scorer, rowsByID, beliefRows) = locked { (self.scorer, self.rows, Set(self.itemBeliefs.keys)) }
+        let (method, rowsByID) = locked { (self.method as? any NewItemPosteriorMethod, self.rows) }
+        let beliefRows = method?.itemPosteriorRows ?? []
         let support = try targets(feedback, rows: rowsByID).filter { beliefRows.contains($0.row) }
-        guard case .covariance(let head, _) = scorer, !support.isEmpty else { return [] }
+        guard let method, !support.isEmpty else { return [] }
         var ids: [Int: String] = [:]
         for entry in feedback { if let row = rowsByID[entry.item] { ids[row] = entry.item } }
-        let mean = try posterior(head, batch: batch, state: state).mean.map(Float.init)
-        return support.compactMap { row, target in
-            ids[row].map { NewItemObservation(item: $0, values: [target] + mean) }
+        return try method.observations(user: batch, state: state?.values, support: support).compactMap { row, values in
+            ids[row].map { NewItemObservation(item: $0, values: values) }
         }
     }
 
@@ -416,13 +280,10 @@ public final class Recommender: @unchecked Sendable {
     @discardableResult
     public func apply(_ observation: NewItemObservation) -> Bool {
         locked {
-            guard let row = rows[observation.item], var belief = itemBeliefs[row],
-                case .covariance(let head, _) = scorer, observation.values.count == head.dimension + 1,
-                observation.values.allSatisfy(\.isFinite)
+            guard let row = rows[observation.item], let posterior = method as? any NewItemPosteriorMethod,
+                let next = posterior.observing(row: row, values: observation.values)
             else { return false }
-            let mean = observation.values.dropFirst().map(Double.init)
-            belief.observe(UserWeights(mean: mean, covariance: []), rating: Double(observation.values[0]))
-            itemBeliefs[row] = belief
+            method = next
             return true
         }
     }
@@ -441,85 +302,35 @@ public final class Recommender: @unchecked Sendable {
         explorationSeed: UInt64? = nil
     ) throws -> [Scored] {
         let (batch, _) = try userBatch(userFeatures)
-        let (scorer, items, skip, beliefs) = try locked {
+        let (method, items, skip) = try locked {
             (
-                self.scorer, self.items,
-                try self.skippedRows(excluding: excluded, candidates: candidates, category: category), self.itemBeliefs
+                self.method, self.items,
+                try self.skippedRows(excluding: excluded, candidates: candidates, category: category)
+            )
+        }
+        guard exploration == .greedy || method.hasPredictiveVariance else {
+            throw RecommenderError(
+                .invalid,
+                "exploration '\(exploration)' needs a predictive standard deviation, which only the covariance head gives; this model is a \(bundle.archive.header.kind) (use exploration=greedy)"
             )
         }
         let scale = bundle.description.feedback
-        switch scorer {
-        case .network(let model, let parameters, let rule, _, let ranker):
-            guard exploration == .greedy else {
-                throw RecommenderError(
-                    .invalid,
-                    "exploration '\(exploration)' needs a predictive standard deviation, which only the covariance head gives; this model is a \(bundle.archive.header.kind) (use exploration=greedy)"
-                )
-            }
-            var fast = parameters
-            if let state, let rule, !state.values.isEmpty {
-                fast = try Self.parameters(
-                    parameters, adaptive: rule.partition.adaptive(parameters.names), state: state)
-            }
-            let user = GradientMode.withoutRecording { model.userRepresentation(batch, parameters: fast) }
-            let scores = model.score(ranker.scores(userRepresentation: user, parameters: fast)).map(scale.clipped)
-            return TopSelection.best(count, of: scores, skipping: skip).map {
-                Scored(id: items[$0.row].id, title: items[$0.row].title, score: $0.score, standardDeviation: nil)
-            }
-        case .covariance(let head, let phi):
-            let k = head.dimension
-            let (mean, covariance) = try posterior(head, batch: batch, state: state)
-            let user = UserWeights(mean: mean, covariance: covariance)
-            // An item added while serving with an item posterior scores by its corrected mean
-            // (φ + d)ᵀm in every policy (the posterior's best estimate; d = 0 before feedback) and
-            // explores by both sides' epistemic variance; other items by the user's, φᵀSφ.
-            var means = Self.means(phi, k: k, weights: mean)
-            for (row, belief) in beliefs { means[row] = belief.predictive(user).mean }
-            // Only when exploring or for the returned items: a k × k form per row.
-            let variance = { (r: Int) in
-                beliefs[r]?.predictive(user).variance
-                    ?? max(quadraticForm(covariance, Array(phi[(r * k)..<(r * k + k)])), 0)
-            }
-            let clipped = means.map { scale.clipped(Float($0)) }
-            var ranked = clipped
-            if exploration != .greedy {
-                var random = SeededGenerator(seed: explorationSeed ?? UInt64.random(in: 0...UInt64.max))
-                ranked = exploration.scores(
-                    means: clipped.map(Double.init),
-                    standardDeviations: (0..<items.count).map { variance($0).squareRoot() },
-                    using: &random
-                ).map(Float.init)
-            }
-            return TopSelection.best(count, of: ranked, skipping: skip).map { best in
-                let r = best.row
-                return Scored(
-                    id: items[r].id, title: items[r].title, score: clipped[r],
-                    standardDeviation: Float((variance(r) + head.noiseVariance).squareRoot()))
-            }
-        case .tanp(let ranker):
-            let representation = try Self.tanpTaskRepresentation(ranker, state: state)
-            let scores = ranker.scores(user: batch, taskRepresentation: representation).map(scale.clipped)
-            return TopSelection.best(count, of: scores, skipping: skip).map {
-                Scored(id: items[$0.row].id, title: items[$0.row].title, score: $0.score, standardDeviation: nil)
-            }
+        let scores = try method.scores(user: batch, state: state?.values)
+        let clipped = scores.values.map(scale.clipped)
+        var ranked = clipped
+        if exploration != .greedy, let variance = scores.variance {
+            var random = SeededGenerator(seed: explorationSeed ?? UInt64.random(in: 0...UInt64.max))
+            ranked = exploration.scores(
+                means: clipped.map(Double.init),
+                standardDeviations: (0..<items.count).map { variance($0).squareRoot() },
+                using: &random
+            ).map(Float.init)
         }
-    }
-
-    /// Φm for every row, in double (the order of the uncached sum, so the scores are the same).
-    static func means(_ phi: [Double], k: Int, weights: [Double]) -> [Double] {
-        let rows = k == 0 ? 0 : phi.count / k
-        return [Double](unsafeUninitializedCapacity: rows) { out, initialized in
-            phi.withUnsafeBufferPointer { phi in
-                weights.withUnsafeBufferPointer { m in
-                    for r in 0..<rows {
-                        var total = 0.0
-                        let base = r * k
-                        for j in 0..<k { total += phi[base + j] * m[j] }
-                        out[r] = total
-                    }
-                }
-            }
-            initialized = rows
+        return TopSelection.best(count, of: ranked, skipping: skip).map { best in
+            let r = best.row
+            return Scored(
+                id: items[r].id, title: items[r].title, score: clipped[r],
+                standardDeviation: scores.variance.map { Float(($0(r) + scores.noiseVariance).squareRoot()) })
         }
     }
 
@@ -568,99 +379,36 @@ public final class Recommender: @unchecked Sendable {
         count: Int, state: AdaptedState? = nil, excluding excluded: Set<String>,
         candidates: [String]? = nil
     ) throws -> [Question] {
-        let (scorer, items, skip, order, moment) = try locked {
-            () throws -> (Scorer, [Item], RowSet, [Int32], [Double]?) in
+        let (method, items, skip, order, moment) = try locked {
+            () throws -> (any ServingMethod, [Item], RowSet, [Int32], [Double]?) in
             let skip = try self.skippedRows(excluding: excluded, candidates: candidates, category: nil)
-            if case .covariance(let head, let phi) = self.scorer, self.catalogueMoment == nil {
-                self.catalogueMoment = CovarianceQuestions.moment(phi, k: head.dimension, skipping: self.hiddenRows)
+            if let posterior = self.method as? any ExactPosteriorMethod, self.catalogueMoment == nil {
+                self.catalogueMoment = posterior.catalogueMoment(skipping: self.hiddenRows)
             }
-            return (self.scorer, self.items, skip, self.popularityOrder, self.catalogueMoment)
+            return (self.method, self.items, skip, self.popularityOrder, self.catalogueMoment)
         }
-        switch scorer {
-        case .covariance(let head, let phi):
-            let k = head.dimension
-            var covariance = head.priorCovariance
-            if let state, !state.values.isEmpty {
-                guard state.values.count == k + k * k else {
-                    throw RecommenderError(
-                        .invalid,
-                        "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)"
-                    )
-                }
-                covariance = state.values[k...].map(Double.init)
-            }
-            // The current posterior stands in for the prior, so no answers are replayed.
+        if let posterior = method as? any ExactPosteriorMethod {
             let pool = (0..<items.count).filter { !skip.contains($0) }.map(Int32.init)
-            let chosen = CovarianceQuestions.choose(
-                count: count, pool: pool, phi: phi, k: k, covariance: covariance, moment: moment ?? [],
-                noiseVariance: head.noiseVariance, known: { self.popularity.knownProbability($0) })
+            let chosen = try posterior.questions(
+                count: count, pool: pool, state: state?.values, moment: moment ?? [],
+                known: { self.popularity.knownProbability($0) })
             return chosen.map {
                 Question(
                     item: items[Int($0.row)], expectedVarianceReduction: $0.reduction,
                     knownShare: popularity.knownProbability($0.row))
             }
-        case .network, .tanp:
-            // No predictive variance to reduce: the most popular items the user has not rated.
-            var chosen: [Question] = []
-            for row in order where chosen.count < count && !skip.contains(Int(row)) {
-                chosen.append(
-                    Question(
-                        item: items[Int(row)], expectedVarianceReduction: nil,
-                        knownShare: popularity.knownProbability(row)))
-            }
-            return chosen
         }
-    }
-
-    /// The stored state's floats back in the adaptive tensors' shapes.
-    private static func parameters(_ base: ParameterSet, adaptive names: [String], state: AdaptedState) throws
-        -> ParameterSet
-    {
-        var offset = 0
-        var substitutes: [String: Tensor] = [:]
-        for name in names {
-            let shape = base.tensor(name).shape
-            let size = shape.reduce(1, *)
-            guard offset + size <= state.values.count else { break }
-            substitutes[name] = Tensor(shape: shape, values: Array(state.values[offset..<(offset + size)]))
-            offset += size
+        // No predictive variance to reduce: the most popular items the user has not rated.
+        var chosen: [Question] = []
+        for row in order where chosen.count < count && !skip.contains(Int(row)) {
+            chosen.append(
+                Question(
+                    item: items[Int(row)], expectedVarianceReduction: nil, knownShare: popularity.knownProbability(row))
+            )
         }
-        guard offset == state.values.count, substitutes.count == names.count else {
-            throw RecommenderError(
-                .invalid,
-                "the stored adapted state has \(state.values.count) values, this model's adaptive part has \(offset)")
-        }
-        return base.replacing(substitutes)
-    }
-
-    private func posterior(_ head: CovarianceHead, batch: EntityBatch, state: AdaptedState?) throws -> (
-        mean: [Double], covariance: [Double]
-    ) {
-        let k = head.dimension
-        if let state {
-            guard state.values.count == k + k * k else {
-                throw RecommenderError(
-                    .invalid,
-                    "the stored adapted state has \(state.values.count) values, the covariance head needs \(k + k * k)")
-            }
-            return (state.values[..<k].map(Double.init), state.values[k...].map(Double.init))
-        }
-        let prior = GradientMode.withoutRecording {
-            head.priorMean(batch, head.parameters).denseValues.map(Double.init)
-        }
-        return (prior, head.priorCovariance)
+        return chosen
     }
 
     /// Floats per stored adapted state (for storage estimates).
-    public var adaptedStateSize: Int {
-        switch locked({ scorer }) {
-        case .network(_, let parameters, let rule, _, _):
-            guard let rule else { return 0 }
-            return rule.partition.adaptive(parameters.names).reduce(0) { $0 + parameters.tensor($1).shape.reduce(1, *) }
-        case .covariance(let head, _):
-            return head.dimension * (head.dimension + 1)
-        case .tanp(let ranker):
-            return ranker.tanp.configuration.representationSize
-        }
-    }
+    public var adaptedStateSize: Int { locked { method.stateSize } }
 }

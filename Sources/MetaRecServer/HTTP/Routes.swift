@@ -333,17 +333,9 @@ struct Routes: Sendable {
         func fields(_ encoder: FeatureEncoder) -> [ModelView.Field] {
             encoder.fields.map { .init(name: $0.name, kind: $0.kind.rawValue) }
         }
-        let method: String
-        switch bundle.archive.header.kind {
-        case .metaLearner:
-            let options = bundle.archive.header.metaTraining
-            method = options?.learnsInnerRates == true ? "meta-sgd" : options?.order == .first ? "fomaml" : "maml"
-        case .pretrained: method = "pretrained"
-        case .covarianceHead: method = "covariance"
-        case .tanp: method = "tanp"
-        }
         return ModelView(
-            version: bundle.version, method: method, objective: service.recommender.objective.rawValue,
+            version: bundle.version, method: service.recommender.methodName,
+            objective: service.recommender.objective.rawValue,
             scale: .init(min: bundle.description.feedback.minimum, max: bundle.description.feedback.maximum),
             hasUncertainty: service.recommender.hasUncertainty, itemFields: fields(bundle.description.itemEncoder),
             userFields: fields(bundle.description.userEncoder), itemCount: service.recommender.itemCount)
