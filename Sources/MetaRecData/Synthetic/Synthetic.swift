@@ -6,9 +6,10 @@ import MetaRecCore
 /// A user's latent rating of an item is
 ///
 ///     globalMean + archetypeOffset[a] + userBias[u] + itemQuality[i] + directorEffect[d(i)]
-///       + Σ_{g ∈ genres(i)} (archetypePreference[a][g] + userTaste[u][g]) · genreScale / √|genres(i)|
+///       + Σ_{g ∈ genres(i)} (archetypePreference[a][g] + userTaste[u][g] + trend[g](t)) · genreScale / √|genres(i)|
 ///
-/// where a is the user's archetype; the observed rating is round(latent + N(0, noise²))
+/// where a is the user's archetype and t the rating's time (the trend is zero without drift's
+/// shared trend); the observed rating is round(latent + N(0, noise²))
 /// clipped to 1...5 (then thresholded for implicit feedback).
 public struct SyntheticGroundTruth: Sendable {
     public var genres: [String]
@@ -38,6 +39,31 @@ public struct SyntheticGroundTruth: Sendable {
     /// moved by the period's end; a user who arrives at fraction t has the archetype's
     /// preferences plus t times this. Empty without drift.
     public var archetypeDrift: [[Float]] = []
+    /// With drift's shared trend: genres × (steps + 1), the trend's value on an even grid over the
+    /// rating period (already scaled by `SyntheticDrift.trendScale`). Empty without it.
+    public var genreTrend: [[Float]] = []
+    /// The rating period, in seconds since 1970: the trend's time 0 and 1.
+    public var periodStart: Int64 = 0
+    public var periodEnd: Int64 = 1
+
+    /// Where `timestamp` falls in the rating period, as a fraction clamped to 0...1.
+    public func periodFraction(timestamp: Int64) -> Float {
+        let fraction = Double(timestamp - periodStart) / Double(max(periodEnd - periodStart, 1))
+        return Float(min(max(fraction, 0), 1))
+    }
+
+    /// The shared trend of `genre` at `time` (a fraction of the period), linear between grid
+    /// points; 0 without a trend.
+    public func trend(genre: Int, time: Float) -> Float {
+        guard !genreTrend.isEmpty else { return 0 }
+        let path = genreTrend[genre]
+        guard path.count > 1 else { return path.first ?? 0 }
+        let steps = path.count - 1
+        let position = min(max(time, 0), 1) * Float(steps)
+        let step = min(Int(position), steps - 1)
+        let weight = position - Float(step)
+        return path[step] * (1 - weight) + path[step + 1] * weight
+    }
 
     /// The user's archetype's genre preference, where it was when the user arrived.
     public func preference(user: Int, genre: Int) -> Float {
@@ -46,13 +72,16 @@ public struct SyntheticGroundTruth: Sendable {
         return archetypePreference[a][genre] + userArrival[user] * archetypeDrift[a][genre]
     }
 
-    /// The latent (noise-free, unrounded) rating.
-    public func latentRating(user: Int, item: Int) -> Float {
+    /// The latent (noise-free, unrounded) rating at `time`, a fraction of the rating period (only
+    /// the shared trend depends on it).
+    public func latentRating(user: Int, item: Int, time: Float = 0) -> Float {
         let a = userArchetype[user]
         let g = itemGenres[item]
         var taste: Float = 0
         let base = user * genres.count
         for k in g { taste += preference(user: user, genre: k) + userTaste[base + k] }
+        // Added after the sum so that without a trend the result is bit for bit as before.
+        if !genreTrend.isEmpty { for k in g { taste += trend(genre: k, time: time) } }
         let scale = g.isEmpty ? 0 : genreScale / Float(g.count).squareRoot()
         return globalMean + archetypeOffset[a] + userBias[user] + itemQuality[item] + directorEffect[itemDirector[item]]
             + taste * scale
@@ -60,8 +89,8 @@ public struct SyntheticGroundTruth: Sendable {
 
     /// E[observed value | user, item]: the expected rating after noise, rounding and clipping,
     /// or for implicit feedback the probability of a positive. The best any model can predict.
-    public func expectedRating(user: Int, item: Int) -> Float {
-        let latent = Double(latentRating(user: user, item: item))
+    public func expectedRating(user: Int, item: Int, time: Float = 0) -> Float {
+        let latent = Double(latentRating(user: user, item: item, time: time))
         let sigma = Double(noise)
         // P(round(latent + e) >= k), k = 2...5, i.e. latent + e >= k - 0.5.
         func atLeast(_ k: Int) -> Double {
@@ -100,6 +129,13 @@ public enum SyntheticItemContent: Sendable, Equatable {
 /// period does) and each rates for a short span; the archetype mix tilts
 /// and each archetype's genre preferences move along a straight path from the period's start to
 /// its end; more items are released during the period, so new items keep arriving.
+///
+/// On top, a shared trend: each genre's appeal to everyone wanders over the period like topics
+/// of the day, seasons or fashions (an Ornstein-Uhlenbeck path). A well-trained start follows the
+/// straight drift from a user's own 10 support ratings; the trend it cannot: it is the same for
+/// everyone at a given time, so hundreds of streaming users reveal the current trend precisely
+/// while one user's support reveals it only noisily, mixed with their own taste, and the offline
+/// start has seen only the early period's trend.
 public struct SyntheticDrift: Sendable, Equatable, CustomStringConvertible {
     /// How far each archetype's preferences move over the whole period, in units of the spread
     /// of the preferences themselves (N(0, 1)): half of the move is shared by all archetypes,
@@ -112,11 +148,21 @@ public struct SyntheticDrift: Sendable, Equatable, CustomStringConvertible {
     public var releasedDuringPeriod: Float = 0.4
     /// Days over which one user rates, drawn uniformly from this range.
     public var userSpanDays: ClosedRange<Float> = 30...120
+    /// Stationary standard deviation of each genre's shared trend, in units of the archetype
+    /// preferences' spread (1: as large as an archetype's own preferences); 0 turns the trend
+    /// off and leaves the stream exactly as it was without one.
+    public var trendScale: Float = 1
+    /// The trend's correlation time, as a fraction of the period (0.25: one year of four).
+    public var trendCorrelation: Float = 0.25
+    /// Grid steps the trend is sampled on over the period (48: monthly), linear in between.
+    public var trendSteps: Int = 48
 
     public init() {}
 
     public var description: String {
         "taste-shift=\(tasteShift) mix-shift=\(mixShift) released-during-period=\(releasedDuringPeriod) user-span-days=\(userSpanDays.lowerBound)-\(userSpanDays.upperBound)"
+            + (trendScale > 0
+                ? " shared-trend: scale=\(trendScale) correlation=\(trendCorrelation) steps=\(trendSteps)" : "")
     }
 }
 
@@ -175,6 +221,25 @@ public enum BuiltInData {
             mixSlope = slots.map { Float(2 * $0) / Float(max(archetypes - 1, 1)) - 1 }
             // Arrival fractions, sorted: user ids are in arrival order.
             arrival = (0..<userCount).map { _ in driftRandom.uniform() }.sorted()
+        }
+        // The shared trend: an AR(1) path per genre on an even grid (the Ornstein-Uhlenbeck
+        // process sampled exactly), started from its stationary law. Its own stream, so the
+        // stream without a trend is unchanged.
+        var genreTrend: [[Float]] = []
+        if let drift, drift.trendScale > 0 {
+            var trendRandom = root.derived("drift").derived("trend")
+            let steps = max(drift.trendSteps, 1)
+            let persistence = exp(-1 / (Float(steps) * max(drift.trendCorrelation, 0)))
+            let innovation = (1 - persistence * persistence).squareRoot()
+            genreTrend = (0..<G).map { _ in
+                var value = trendRandom.normal(mean: 0, standardDeviation: 1)
+                var path = [drift.trendScale * value]
+                for _ in 0..<steps {
+                    value = persistence * value + innovation * trendRandom.normal(mean: 0, standardDeviation: 1)
+                    path.append(drift.trendScale * value)
+                }
+                return path
+            }
         }
         let releasedDuringPeriod = drift?.releasedDuringPeriod ?? 0.2
 
@@ -251,7 +316,8 @@ public enum BuiltInData {
             genres: genres, archetypeCount: archetypes, userArchetype: archetype, archetypePreference: preference,
             archetypeOffset: offset, userBias: bias, userTaste: taste, itemQuality: quality, itemDirector: itemDirector,
             directorEffect: directorEffect, itemGenres: itemGenres, globalMean: 3.6, genreScale: 0.8, noise: 0.6,
-            feedback: feedback, userArrival: arrival, archetypeDrift: archetypeDrift)
+            feedback: feedback, userArrival: arrival, archetypeDrift: archetypeDrift, genreTrend: genreTrend,
+            periodStart: periodStart, periodEnd: periodEnd)
 
         // Activity: log-normal, scaled to the target, between 8 and half the catalogue.
         random = root.derived("activity")
@@ -326,7 +392,7 @@ public enum BuiltInData {
                 }
                 if item < 0 { continue }
                 lastRater[item] = Int32(u)
-                let latent = truth.latentRating(user: u, item: item)
+                let latent = truth.latentRating(user: u, item: item, time: truth.periodFraction(timestamp: t))
                 let rating = min(5, max(1, (latent + random.normal(mean: 0, standardDeviation: truth.noise)).rounded()))
                 block.append(Interaction(user: Int32(u), item: Int32(item), value: feedback.map(rating), timestamp: t))
             }

@@ -250,6 +250,12 @@ struct DataSyntheticCommand: ParsableCommand {
     @Option(help: "Drift: log-odds by which the archetype mix tilts from the period's start to its end.")
     var mixShift: Float = SyntheticDrift().mixShift
 
+    @Option(
+        help:
+            "Drift: spread of the shared genre trend that wanders over the period (in the archetype preferences' spread); 0 turns it off."
+    )
+    var driftTrendScale: Float = SyntheticDrift().trendScale
+
     @Option(help: "Output directory.")
     var out: String
 
@@ -257,8 +263,10 @@ struct DataSyntheticCommand: ParsableCommand {
         try OptionChecks.integer(users, "--users", in: 1...10_000_000)
         try OptionChecks.integer(items, "--items", in: 2...10_000_000)
         try OptionChecks.integer(interactions, "--interactions", in: 1...1_000_000_000)
-        guard tasteShift.isFinite, tasteShift >= 0, mixShift.isFinite, mixShift >= 0 else {
-            throw ValidationError("--taste-shift and --mix-shift must be finite and non-negative")
+        guard tasteShift.isFinite, tasteShift >= 0, mixShift.isFinite, mixShift >= 0, driftTrendScale.isFinite,
+            driftTrendScale >= 0
+        else {
+            throw ValidationError("--taste-shift, --mix-shift and --drift-trend-scale must be finite and non-negative")
         }
     }
 
@@ -266,6 +274,7 @@ struct DataSyntheticCommand: ParsableCommand {
         var driftOptions = SyntheticDrift()
         driftOptions.tasteShift = tasteShift
         driftOptions.mixShift = mixShift
+        driftOptions.trendScale = driftTrendScale
         let generated = BuiltInData.synthetic(
             seed: seed, users: users, items: items, targetInteractions: interactions, drift: drift ? driftOptions : nil)
         let url = URL(fileURLWithPath: out)
