@@ -630,32 +630,76 @@ public final class PostgresStore: RecommendationStore {
         }
     }
 
-    private enum Race<T: Sendable>: Sendable {
-        case finished(T)
-        case timedOut
-    }
-
-    /// `body`'s result, or ``DeadlineExceeded`` if it did not finish within `timeout` (it is
-    /// cancelled then; if it still finishes, its result is returned).
-    private static func withDeadline<T: Sendable>(
+    /// `body`'s result, or ``DeadlineExceeded`` once `timeout` has passed, whichever comes
+    /// first. At the deadline `body` is cancelled and abandoned, not awaited: a call stuck on a
+    /// connection the server dropped (a stopped server can leave one that ignores cancellation)
+    /// must not hold its caller, or the per-user lock the caller holds, past the deadline. A
+    /// task group cannot do this, since it always waits for every child.
+    static func withDeadline<T: Sendable>(
         _ timeout: Duration, _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        try await withThrowingTaskGroup(of: Race<T>.self) { group in
-            group.addTask { .finished(try await body()) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return .timedOut
+        let outcome = FirstOutcome<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.wait(with: continuation)
+                let work = Task {
+                    do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(error)) }
+                }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    work.cancel()
+                    outcome.finish(.failure(DeadlineExceeded(timeout: timeout)))
+                }
+                outcome.onFinish {
+                    timer.cancel()
+                    work.cancel()
+                }
             }
-            guard let first = try await group.next() else { throw DeadlineExceeded(timeout: timeout) }
-            if case .finished(let value) = first {
-                group.cancelAll()
-                return value
+        } onCancel: {
+            outcome.finish(.failure(CancellationError()))
+        }
+    }
+
+    /// The first of several outcomes, handed once to a waiting continuation.
+    final class FirstOutcome<T: Sendable>: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<T, Error>?
+        private var early: Result<T, Error>?
+        private var finished = false
+        private var cleanup: (@Sendable () -> Void)?
+
+        func wait(with continuation: CheckedContinuation<T, Error>) {
+            let ready = lock.withLock { () -> Result<T, Error>? in
+                if let early { return early }
+                self.continuation = continuation
+                return nil
             }
-            group.cancelAll()
-            do {
-                if case .finished(let value) = try await group.next() { return value }
-            } catch {}
-            throw DeadlineExceeded(timeout: timeout)
+            if let ready { continuation.resume(with: ready) }
+        }
+
+        /// Runs `body` when the outcome is known (at once if it already is).
+        func onFinish(_ body: @escaping @Sendable () -> Void) {
+            let now = lock.withLock { () -> Bool in
+                if finished { return true }
+                cleanup = body
+                return false
+            }
+            if now { body() }
+        }
+
+        func finish(_ result: Result<T, Error>) {
+            let (waiting, after) = lock.withLock { () -> (CheckedContinuation<T, Error>?, (@Sendable () -> Void)?) in
+                guard !finished else { return (nil, nil) }
+                finished = true
+                if continuation == nil { early = result }
+                defer {
+                    continuation = nil
+                    cleanup = nil
+                }
+                return (continuation, cleanup)
+            }
+            waiting?.resume(with: result)
+            after?()
         }
     }
 

@@ -7,6 +7,28 @@ import Testing
 /// What only the PostgreSQL store has: its location string, and failures that must surface as
 /// typed errors naming what failed, never with the password.
 @Suite struct PostgresStoreTests {
+    /// A body that ignores cancellation (as a query on a connection the server dropped can)
+    /// still gives way at the deadline, so its caller (and the per-user lock it holds) is freed.
+    @Test func aDeadlineDoesNotWaitForABodyThatIgnoresCancellation() async throws {
+        let start = ContinuousClock.now
+        await #expect(throws: PostgresStore.DeadlineExceeded.self) {
+            _ = try await PostgresStore.withDeadline(.milliseconds(100)) { () async throws -> Int in
+                // Not cancellable: resumed only after 3 s, whatever happens to the task.
+                await withCheckedContinuation { continuation in
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 3) { continuation.resume() }
+                }
+                return 1
+            }
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        // A body that finishes in time gives its value; one that throws gives its error.
+        #expect(try await PostgresStore.withDeadline(.seconds(5)) { 42 } == 42)
+        await #expect(throws: CancellationError.self) {
+            _ = try await PostgresStore.withDeadline(.seconds(5)) { () async throws -> Int in throw CancellationError()
+            }
+        }
+    }
+
     @Test func aLocationIsParsedWithItsDefaults() throws {
         let plain = try PostgresStore.Configuration(url: "postgres://metarec@db.local/recs", password: "pw")
         #expect(plain.host == "db.local" && plain.port == 5432 && plain.username == "metarec")

@@ -294,8 +294,6 @@ public final class RecommendationService: Sendable {
 
     // MARK: - Items
 
-    /// Adds an item for every process: validated here, written to the store, then applied from
-    /// the store's log like anyone else's change.
     /// What became of a request to add an item.
     enum ItemAddition {
         case added(Recommender.Item)
@@ -314,6 +312,8 @@ public final class RecommendationService: Sendable {
         return .added(try await addItem(id: id, title: title, features: features))
     }
 
+    /// Adds an item for every process: validated here, written to the store, then applied from
+    /// the store's log like anyone else's change.
     func addItem(id: String, title: String, features: [String: FeatureValue]) async throws -> Recommender.Item {
         let recommender = self.recommender
         try recommender.validateItem(features: features)
