@@ -8,23 +8,28 @@ import Testing
 /// typed errors naming what failed, never with the password.
 @Suite struct PostgresStoreTests {
     /// A body that ignores cancellation (as a query on a connection the server dropped can)
-    /// still gives way at the deadline, so its caller (and the per-user lock it holds) is freed.
+    /// still gives way at the deadline, so its caller (and the per-user lock it holds) is freed:
+    /// the deadline answers while the body is still blocked. (A deadline that awaited the body
+    /// would answer only after the fallback release, 60 s later, and fail the check.)
     @Test func aDeadlineDoesNotWaitForABodyThatIgnoresCancellation() async throws {
-        let start = ContinuousClock.now
+        let gate = Gate()
+        let fallback = Task {
+            try? await Task.sleep(for: .seconds(60))
+            gate.open()
+        }
         await #expect(throws: PostgresStore.DeadlineExceeded.self) {
             _ = try await PostgresStore.withDeadline(.milliseconds(100)) { () async throws -> Int in
-                // Not cancellable: resumed only after 3 s, whatever happens to the task.
-                await withCheckedContinuation { continuation in
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 3) { continuation.resume() }
-                }
+                await gate.wait()
                 return 1
             }
         }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(!gate.isOpen)
+        gate.open()
+        fallback.cancel()
         // A body that finishes in time gives its value; one that throws gives its error.
-        #expect(try await PostgresStore.withDeadline(.seconds(5)) { 42 } == 42)
+        #expect(try await PostgresStore.withDeadline(.seconds(30)) { 42 } == 42)
         await #expect(throws: CancellationError.self) {
-            _ = try await PostgresStore.withDeadline(.seconds(5)) { () async throws -> Int in throw CancellationError()
+            _ = try await PostgresStore.withDeadline(.seconds(30)) { () async throws -> Int in throw CancellationError()
             }
         }
     }
@@ -159,5 +164,34 @@ import Testing
         }
         guard bound else { throw StoreError("cannot find a free loopback port") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Blocks `wait()` callers, ignoring cancellation, until `open()`.
+final class Gate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var opened = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    var isOpen: Bool { lock.withLock { opened } }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let now = lock.withLock { () -> Bool in
+                if opened { return true }
+                waiting.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let resumed = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
+            opened = true
+            defer { waiting = [] }
+            return waiting
+        }
+        for continuation in resumed { continuation.resume() }
     }
 }
