@@ -311,7 +311,7 @@ public final class Recommender: @unchecked Sendable {
         guard exploration == .greedy || method.hasPredictiveVariance else {
             throw RecommenderError(
                 .invalid,
-                "exploration '\(exploration)' needs a predictive standard deviation, which only the covariance head gives; this model is a \(bundle.archive.header.kind) (use exploration=greedy)"
+                "exploration '\(exploration)' needs a predictive standard deviation, which only the covariance head gives; this model is \(method.methodName) (use exploration=greedy)"
             )
         }
         let scale = bundle.description.feedback
