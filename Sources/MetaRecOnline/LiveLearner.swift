@@ -140,6 +140,13 @@ public final class LiveLearner: @unchecked Sendable {
                 "--hold-out-every must be 0 (hold back nobody and publish nothing) or at least 2, not \(options.holdOutEvery)"
             )
         }
+        guard options.online.replayTasks >= 0,
+            options.online.replayWeight.map({ $0 >= 0 && $0 < 1 }) ?? true
+        else {
+            throw LiveLearnerError.invalidOptions(
+                "--replay must be at least 0 and --replay-weight in [0, 1), not \(options.online.replayTasks) and \(options.online.replayWeight.map { "\($0)" } ?? "none")"
+            )
+        }
         self.store = store
         self.options = options
         self.owner = owner

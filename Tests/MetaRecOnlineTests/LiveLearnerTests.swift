@@ -279,6 +279,21 @@ struct LiveLearnerTests {
         try await store.close()
     }
 
+    @Test(arguments: [(-1, Float(0.5)), (7, Float(1)), (7, Float(-0.1))])
+    func aReplayOutsideItsRangeIsRefusedBeforeAnythingIsStored(tasks: Int, weight: Float) async throws {
+        let (_, _, url) = try ServingFixture.metaLearnerBundle()
+        let store = try Self.store()
+        var options = Self.options(margin: 0)
+        options.online.replayTasks = tasks
+        options.online.replayWeight = weight
+        let error = await #expect(throws: LiveLearnerError.self) {
+            _ = try await LiveLearner(store: store, bundle: try ModelBundle(contentsOf: url), options: options)
+        }
+        #expect(error?.description.contains("--replay-weight in [0, 1)") == true)
+        #expect(try await store.currentModel() == nil)
+        try await store.close()
+    }
+
     @Test func theLogIsReadInArrivalOrderAcrossUsers() async throws {
         let store = try Self.store()
         let now = Date()

@@ -17,6 +17,9 @@ public struct StreamingOptions: Sendable, Codable {
     /// for explicit ratings) of the validation users streamed in time order, each run from the
     /// offline start; the test stream never takes part. Nil or one value: `online.learningRate`.
     public var learningRateCandidates: [Float]?
+    /// Replay conditions to run side by side, one per replayed share of the meta-update
+    /// (`OnlineMetaLearner.Options.replayWeight`); nil or empty runs one, with `online.replayWeight`.
+    public var replayWeights: [Float]?
     public init() {}
 }
 
@@ -49,6 +52,8 @@ public struct StreamingRow: Sendable, Codable {
     public var learningRateTrials: [LearningRateTrial]?
     /// Earlier tasks replayed into the online meta-updates over the whole stream.
     public var replayedTasks: Int?
+    /// Online updates left out because their gradient was not finite (absent in older reports).
+    public var skippedUpdates: Int?
 }
 
 /// The stream's cumulative metrics after its first `users` users.
@@ -103,6 +108,10 @@ public struct StreamPoint: Sendable, Codable, Equatable {
 public struct StreamingReport: Sendable, Codable {
     /// The condition without online updates, the one the others are compared with.
     public static let offlineCondition = "offline only"
+    /// The ablation of the (first) replay condition: its online rate, replay off. "online, no
+    /// replay" has its own rate chosen on validation, and a smaller rate forgets less whatever
+    /// replay does, so only this row tells what replay itself does to forgetting.
+    public static let replayAblationCondition = "online, no replay, replay's rate"
     public var dataset: String
     public var seed: UInt64
     public var options: StreamingOptions
@@ -130,6 +139,11 @@ public struct StreamingReport: Sendable, Codable {
         lines.append("")
         lines.append(
             "Users stream in the order of their first interaction; each is predicted before it is learned from.")
+        for row in rows where (row.skippedUpdates ?? 0) > 0 {
+            lines.append(
+                "\(row.partition), \(row.condition): \(row.skippedUpdates!) of \(row.users) online updates skipped (gradient not finite)."
+            )
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -157,8 +171,10 @@ extension Experiment {
         }
     }
 
-    /// Offline meta-training per partition, then the stream of new users under three conditions:
-    /// offline only, online with replay (the guard against forgetting), online without replay.
+    /// Offline meta-training per partition, then the stream of new users under these conditions:
+    /// offline only; online with replay (the guard against forgetting), one per replay weight;
+    /// online without replay; and, when the online rate is chosen on validation, the replay
+    /// condition's ablation (its rate, no replay).
     public func streamingEvaluation(
         options: StreamingOptions, metaTraining: MetaTrainingOptions, model configuration: MeLUModel.Configuration,
         monitor: TrainingMonitor = .silent, log: ((String) -> Void)? = nil
@@ -182,17 +198,35 @@ extension Experiment {
             let offline = try trainMetaLearner(
                 options: training, model: configuration, phase: "offline meta-training, partition \(partition)",
                 monitor: monitor)
-            let conditions: [(String, Bool, Int)] = [
-                (StreamingReport.offlineCondition, false, 0), ("online + replay", true, options.online.replayTasks),
-                ("online, no replay", true, 0),
-            ]
-            for (name, updates, replay) in conditions {
+            let weights: [Float?] =
+                (options.replayWeights ?? []).isEmpty ? [options.online.replayWeight] : options.replayWeights!
+            let choosesRates = (options.learningRateCandidates?.count ?? 0) > 1
+            var conditions: [StreamingCondition] =
+                [StreamingCondition(name: StreamingReport.offlineCondition, updates: false)]
+                + weights.map {
+                    StreamingCondition(
+                        name: weights.count == 1
+                            ? "online + replay" : "online + replay (weight \($0.map { "\($0)" } ?? "per task"))",
+                        replayTasks: options.online.replayTasks, replayWeight: $0)
+                }
+            conditions.append(StreamingCondition(name: "online, no replay"))
+            if choosesRates {
+                conditions.append(
+                    StreamingCondition(name: StreamingReport.replayAblationCondition, ratesOfFirstReplay: true))
+            }
+            var replayRate: Float?
+            for condition in conditions {
+                let (name, updates) = (condition.name, condition.updates)
                 var onlineOptions = options.online
                 onlineOptions.updates = updates
-                onlineOptions.replayTasks = replay
+                onlineOptions.replayTasks = condition.replayTasks
+                onlineOptions.replayWeight = condition.replayWeight
                 onlineOptions.seed = initialisationSeed
+                if condition.ratesOfFirstReplay, let replayRate { onlineOptions.learningRate = replayRate }
                 var trials: [LearningRateTrial]?
-                if updates, let candidates = options.learningRateCandidates, candidates.count > 1 {
+                if updates, !condition.ratesOfFirstReplay, let candidates = options.learningRateCandidates,
+                    candidates.count > 1
+                {
                     trials = candidates.map { rate in
                         var trial = onlineOptions
                         trial.learningRate = rate
@@ -214,6 +248,7 @@ extension Experiment {
                             }
                             .joined(separator: ", ") + ")")
                 }
+                if condition.replayTasks > 0 && replayRate == nil { replayRate = onlineOptions.learningRate }
                 let before = Evaluator.score(offline, earlier, threads: threads, positiveAt: positiveAt)
                 let run = runStream(
                     stream, offline: offline, options: onlineOptions, replayPool: replayPool, positiveAt: positiveAt)
@@ -228,7 +263,7 @@ extension Experiment {
                         updateMilliseconds: updates ? median(run.updateMilliseconds) : 0,
                         curve: StreamPoint.cumulative(errors: run.errors, aucs: run.userAUCs),
                         learningRate: updates ? onlineOptions.learningRate : nil, learningRateTrials: trials,
-                        replayedTasks: run.replayedTasks))
+                        replayedTasks: run.replayedTasks, skippedUpdates: run.skippedUpdates))
                 log?(
                     "  \(name): stream AUC \(rows.last!.auc.map { String(format: "%.4f", $0) } ?? "n/a"), MAE \(String(format: "%.4f", rows.last!.meanAbsoluteError))"
                 )
@@ -258,8 +293,19 @@ extension Experiment {
             run.updateMilliseconds.append(step.updateSeconds * 1e3)
         }
         run.replayedTasks = online.replayedTasks
+        run.skippedUpdates = online.skippedUpdates
         return run
     }
+}
+
+/// One condition of the stream: whether and how the start learns online.
+struct StreamingCondition {
+    var name: String
+    var updates = true
+    var replayTasks = 0
+    var replayWeight: Float?
+    /// Take the online rate the first replay condition chose instead of choosing one.
+    var ratesOfFirstReplay = false
 }
 
 /// What one pass of a stream gave.
@@ -271,6 +317,7 @@ struct StreamRun {
     var adaptationMilliseconds: [Double] = []
     var updateMilliseconds: [Double] = []
     var replayedTasks = 0
+    var skippedUpdates = 0
 
     var meanAbsoluteError: Double { errors.reduce(0, +) / Double(max(errors.count, 1)) }
     /// GAUC: the mean per-user AUC over users with both classes.

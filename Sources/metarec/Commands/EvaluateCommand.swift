@@ -88,6 +88,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Streaming: earlier tasks replayed with each new user's online meta-update (the replay condition).")
     var streamReplay: Int = OnlineMetaLearner.Options().replayTasks
 
+    @Option(
+        help:
+            "Streaming: the replayed tasks' share of each online meta-update, in [0, 1) (the new user has the rest); comma-separated values run one replay condition each."
+    )
+    var streamReplayWeight: String = "\(OnlineMetaLearner.Options().replayWeight ?? 0)"
+
     @Flag(
         help:
             "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation, with MWUF, and with LWA and NLBA on click data (--implicit-threshold)."
@@ -132,6 +138,7 @@ struct EvaluateCommand: ParsableCommand {
                     "--stream-learning-rates: '\(text)' is not a positive number; expected e.g. 0.0001,0.0003,0.001")
             }
         }
+        _ = try Self.replayWeights(streamReplayWeight)
         for name in streamPartitions.split(separator: ",", omittingEmptySubsequences: false).map({
             $0.trimmingCharacters(in: .whitespaces)
         }) {
@@ -180,6 +187,7 @@ struct EvaluateCommand: ParsableCommand {
             options.online.learningRate = rates.first ?? options.online.learningRate
             options.learningRateCandidates = rates.count > 1 ? rates : nil
             options.online.replayTasks = streamReplay
+            options.replayWeights = try Self.replayWeights(streamReplayWeight)
             let report = try reporter.phase("streaming evaluation") {
                 try experiment.streamingEvaluation(
                     options: options, metaTraining: model.metaOptions(configuration, order: .second),
@@ -236,6 +244,17 @@ struct EvaluateCommand: ParsableCommand {
         if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
         if let html { try HTMLReport.write([bundle], toFile: html) }
         if let json { try bundle.write(to: URL(fileURLWithPath: json)) }
+    }
+
+    /// `--stream-replay-weight`: shares in [0, 1), comma-separated.
+    static func replayWeights(_ text: String) throws -> [Float] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let weight = Float($0.trimmingCharacters(in: .whitespaces)), weight >= 0, weight < 1 else {
+                throw ValidationError(
+                    "--stream-replay-weight: '\($0)' is not a share in [0, 1); expected e.g. 0.5, or 0.25,0.5,0.875")
+            }
+            return weight
+        }
     }
 
     func protocolTable(_ experiment: Experiment, reporter: ProgressReporter) throws -> EvaluationReport {

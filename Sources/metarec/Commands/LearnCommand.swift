@@ -65,6 +65,12 @@ struct LearnCommand: AsyncParsableCommand {
     @Option(help: "Adam learning rate of the online meta-updates.")
     var learningRate = OnlineMetaLearner.Options().learningRate
 
+    @Option(help: "Earlier users' tasks replayed with each new user's meta-update, against forgetting (0: none).")
+    var replay = OnlineMetaLearner.Options().replayTasks
+
+    @Option(help: "The replayed tasks' share of each meta-update, in [0, 1); the new user has the rest.")
+    var replayWeight = OnlineMetaLearner.Options().replayWeight ?? 0.5
+
     @Flag(help: "Print a line per user's task too.")
     var verbose = false
 
@@ -77,6 +83,8 @@ struct LearnCommand: AsyncParsableCommand {
         options.querySize = query
         options.holdOutEvery = holdOutEvery
         options.online.learningRate = learningRate
+        options.online.replayTasks = replay
+        options.online.replayWeight = replayWeight
         var bundle: ModelBundle?
         if let model { bundle = try ModelBundle(contentsOf: URL(fileURLWithPath: model)) }
         let store = try await StoreLocation.open(self.store, passwordFile: storePasswordFile)

@@ -53,7 +53,11 @@ import Testing
         let report = try Self.experiment.streamingEvaluation(
             options: options, metaTraining: Self.metaTraining(.lastLayer), model: Self.model)
         let stream = Self.experiment.streamingTasks(supportSize: 5, querySize: 5)
-        #expect(report.rows.count == 3)
+        #expect(
+            report.rows.map(\.condition) == [
+                StreamingReport.offlineCondition, "online + replay", "online, no replay",
+                StreamingReport.replayAblationCondition,
+            ])
         let offline = try #require(report.rows.first { $0.condition == StreamingReport.offlineCondition })
         #expect(offline.earlierAfter == offline.earlierBefore)
         #expect(offline.replayedTasks == 0 && offline.learningRate == nil && offline.updateMilliseconds == 0)
@@ -66,6 +70,36 @@ import Testing
             #expect(row.learningRateTrials?.map(\.learningRate) == [1e-4, 3e-3])
             #expect(row.learningRate.map { [Float(1e-4), 3e-3].contains($0) } == true)
         }
+        // The ablation takes the replay condition's rate without trying any, and replays nothing.
+        let ablation = try #require(report.rows.first { $0.condition == StreamingReport.replayAblationCondition })
+        #expect(ablation.learningRate == replay.learningRate && ablation.learningRateTrials == nil)
+        #expect(ablation.replayedTasks == 0)
+        if noReplay.learningRate == replay.learningRate {
+            #expect(ablation.auc == noReplay.auc && ablation.earlierAfter == noReplay.earlierAfter)
+        }
+    }
+
+    /// Several replay weights run one replay condition each, named by weight, between offline
+    /// only and no replay; the weight changes what the stream learns.
+    @Test func eachReplayWeightIsACondition() throws {
+        var options = StreamingOptions()
+        options.supportSize = 5
+        options.querySize = 5
+        options.earlierUsers = 20
+        options.partitions = [.lastLayer]
+        options.online.replayTasks = 3
+        options.online.learningRate = 3e-3
+        options.replayWeights = [0.25, 0.75]
+        let report = try Self.experiment.streamingEvaluation(
+            options: options, metaTraining: Self.metaTraining(.lastLayer), model: Self.model)
+        #expect(
+            report.rows.map(\.condition) == [
+                StreamingReport.offlineCondition, "online + replay (weight 0.25)", "online + replay (weight 0.75)",
+                "online, no replay",
+            ])
+        let (light, heavy) = (report.rows[1], report.rows[2])
+        #expect(light.replayedTasks == heavy.replayedTasks && light.replayedTasks! > 0)
+        #expect(light.earlierAfter != heavy.earlierAfter)
     }
 
     /// One pass without updates returns a learner whose parameters are the offline ones, bit

@@ -58,6 +58,92 @@ import Testing
         #expect(stage.bytesPerUser == adaptive.reduce(0) { $0 + offline.parameters.tensor($1).count } * 4)
     }
 
+    /// The update is `(1 − w)·∇(new user) + w·mean ∇(replayed)`; with no weight every task counts
+    /// alike, which is the weight `k / (k + 1)` for `k` replayed tasks.
+    @Test func theReplayWeightSplitsTheUpdateBetweenTheNewUserAndTheReplayedOnes() throws {
+        var options = MetaTrainingOptions()
+        options.adaptation = AdaptationRule(partition: .decisionLayers, steps: 2, learningRate: 0.05)
+        let learner = MetaLearner(model: world.model(), options: options)
+        var random = SeededGenerator(seed: 3)
+        let byUser = world.split.warmRatingsByUser().filter { $0.value.count >= 13 }
+        let tasks = byUser.keys.sorted().prefix(4).map {
+            learner.sampleTask(user: $0, ratings: byUser[$0]!, features: world.features, random: &random)
+        }
+        let (task, replayed) = (tasks[0], Array(tasks.dropFirst()))
+        func stage(_ weight: Float?) -> OnlineMetaLearner {
+            var online = OnlineMetaLearner.Options()
+            online.replayWeight = weight
+            return OnlineMetaLearner(offline: learner, options: online)
+        }
+        let targets = learner.parameters.tensors(stage(nil).adaptiveNames)
+        let alone = learner.metaGradient([task], withRespectTo: targets).gradients
+        let others = learner.metaGradient(replayed, withRespectTo: targets).gradients
+        for weight: Float in [0, 0.25, 0.5] {
+            let update = stage(weight).updateGradients(task, replayed: replayed)
+            for slot in update.indices {
+                for j in update[slot].indices {
+                    let expected = (1 - weight) * alone[slot][j] + weight * others[slot][j]
+                    #expect(abs(update[slot][j] - expected) <= 1e-6 * max(1, abs(expected)))
+                }
+            }
+        }
+        let alike = stage(nil).updateGradients(task, replayed: replayed)
+        let threeQuarters = stage(0.75).updateGradients(task, replayed: replayed)
+        var largest: Float = 0
+        for slot in alike.indices {
+            for j in alike[slot].indices {
+                largest = max(largest, abs(alike[slot][j]))
+                #expect(abs(alike[slot][j] - threeQuarters[slot][j]) <= 1e-5 * max(1, abs(alike[slot][j])))
+            }
+        }
+        #expect(largest > 0, "a gradient of zeros would make the comparison empty")
+        // Without replayed tasks the new user is the whole update, whatever the weight.
+        #expect(stage(0.5).updateGradients(task, replayed: []) == alone)
+    }
+
+    /// A task whose gradient is not finite is not learned from: the start stays finite and as it
+    /// was, the skip is counted, and the next good task updates as usual.
+    @Test func aNonFiniteUpdateIsSkippedNotApplied() throws {
+        var options = MetaTrainingOptions()
+        options.adaptation = AdaptationRule(partition: .lastLayer, steps: 1, learningRate: 0.05)
+        let learner = MetaLearner(model: world.model(), options: options)
+        var random = SeededGenerator(seed: 4)
+        let byUser = world.split.warmRatingsByUser().filter { $0.value.count >= 13 }
+        let users = byUser.keys.sorted()
+        let good = learner.sampleTask(
+            user: users[0], ratings: byUser[users[0]]!, features: world.features, random: &random)
+        var broken = good
+        var targets = broken.queryTargets.values
+        targets[0] = .nan
+        broken.queryTargets = Tensor(shape: broken.queryTargets.shape, values: targets)
+        var online = OnlineMetaLearner.Options()
+        online.replayTasks = 0
+        online.learningRate = 1e-2
+        let stage = OnlineMetaLearner(offline: learner, options: online)
+        let before = stage.adaptiveNames.map { learner.parameters.tensor($0).values }
+        _ = stage.process(broken)
+        #expect(stage.skippedUpdates == 1 && stage.updatesMade == 0)
+        #expect(stage.adaptiveNames.map { learner.parameters.tensor($0).values } == before)
+        _ = stage.process(good)
+        #expect(stage.skippedUpdates == 1 && stage.updatesMade == 1)
+        let after = stage.adaptiveNames.map { learner.parameters.tensor($0).values }
+        #expect(after != before && after.allSatisfy { $0.allSatisfy(\.isFinite) })
+    }
+
+    /// Options written before the replay weight existed read as what those runs did.
+    @Test func optionsWithoutAReplayWeightReadAsEveryTaskAlike() throws {
+        var options = OnlineMetaLearner.Options()
+        options.replayWeight = 0.25
+        let written = try JSONEncoder().encode(options)
+        #expect(try JSONDecoder().decode(OnlineMetaLearner.Options.self, from: written) == options)
+        var older = try #require(try JSONSerialization.jsonObject(with: written) as? [String: Any])
+        older["replayWeight"] = nil
+        let read = try JSONDecoder().decode(
+            OnlineMetaLearner.Options.self, from: JSONSerialization.data(withJSONObject: older))
+        #expect(read.replayWeight == nil && read.replayTasks == options.replayTasks)
+        #expect(OnlineMetaLearner.Options().replayWeight == 0.5)
+    }
+
     @Test func modulationIsASmallPartOfTheModel() {
         var configuration = world.model().configuration
         configuration.modulation = true
