@@ -45,12 +45,20 @@ public struct ReportBundle: Sendable, Codable {
             throw ReportFileError(file: url.path, reason: "cannot be read (\(error.localizedDescription))")
         }
         let decoder = JSONFormat.decoder()
-        if let bundle = try? decoder.decode(ReportBundle.self, from: data),
-            bundle.protocol != nil || bundle.streaming != nil || bundle.itemWarmUp != nil
+        do {
+            let bundle = try decoder.decode(ReportBundle.self, from: data)
+            if bundle.protocol != nil || bundle.streaming != nil || bundle.itemWarmUp != nil
                 || bundle.exploration != nil
-        {
-            self = bundle
-            return
+            {
+                self = bundle
+                return
+            }
+        } catch {
+            // A bundle's own fault is the one to name, not that it is no bare table either.
+            let top = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            if let top, !Set(top.keys).isDisjoint(with: ["protocol", "streaming", "itemWarmUp", "exploration"]) {
+                throw ReportFileError(file: url.path, reason: Self.describe(error))
+            }
         }
         do {
             self.init(protocol: try decoder.decode(EvaluationReport.self, from: data))

@@ -20,7 +20,30 @@ public struct StreamingOptions: Sendable, Codable {
     /// Replay conditions to run side by side, one per replayed share of the meta-update
     /// (`OnlineMetaLearner.Options.replayWeight`); nil or empty runs one, with `online.replayWeight`.
     public var replayWeights: [Float]?
+    /// Whether the replay reservoir starts with warm (offline) users. Off, it starts empty and
+    /// fills from the stream, as the live learner's does (a published bundle holds no training
+    /// users): the setting to compare `metarec learn` with.
+    public var replayStartsWithWarmUsers = true
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case supportSize, querySize, earlierUsers, partitions, online, learningRateCandidates, replayWeights
+        case replayStartsWithWarmUsers
+    }
+
+    /// Reads reports written before the later settings existed with those settings' defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        supportSize = try container.decode(Int.self, forKey: .supportSize)
+        querySize = try container.decode(Int.self, forKey: .querySize)
+        earlierUsers = try container.decode(Int.self, forKey: .earlierUsers)
+        partitions = try container.decode([ParameterPartition].self, forKey: .partitions)
+        online = try container.decode(OnlineMetaLearner.Options.self, forKey: .online)
+        learningRateCandidates = try container.decodeIfPresent([Float].self, forKey: .learningRateCandidates)
+        replayWeights = try container.decodeIfPresent([Float].self, forKey: .replayWeights)
+        replayStartsWithWarmUsers =
+            try container.decodeIfPresent(Bool.self, forKey: .replayStartsWithWarmUsers) ?? true
+    }
 }
 
 /// One candidate online learning rate and its score on the validation stream.
@@ -186,7 +209,7 @@ extension Experiment {
         // replayed task cannot flatter the metric; replay draws from the other warm users.
         let warm = split.tasks(.warm).map { PreparedTask($0, features: features) }
         let earlier = Array(warm.prefix(options.earlierUsers))
-        let replayPool = Array(warm.dropFirst(options.earlierUsers))
+        let replayPool = options.replayStartsWithWarmUsers ? Array(warm.dropFirst(options.earlierUsers)) : []
         let positiveAt: Float = objective == .click ? 0.5 : 4
         let validationStream = streamingTasks(
             supportSize: options.supportSize, querySize: options.querySize, users: split.validationUsers)
@@ -324,5 +347,61 @@ struct StreamRun {
     var auc: Double? {
         let aucs = userAUCs.compactMap { $0 }
         return aucs.isEmpty ? nil : aucs.reduce(0, +) / Double(aucs.count)
+    }
+}
+
+// A diverged stream's mean error is not a number, which the report writes as `null`
+// (`JSONFormat`); these read it back as NaN instead of refusing the whole file.
+
+extension LearningRateTrial {
+    enum CodingKeys: String, CodingKey { case learningRate, auc, meanAbsoluteError }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        learningRate = try container.decode(Float.self, forKey: .learningRate)
+        auc = try container.decodeIfPresent(Double.self, forKey: .auc)
+        meanAbsoluteError = try container.decodeIfPresent(Double.self, forKey: .meanAbsoluteError) ?? .nan
+    }
+}
+
+extension StreamPoint {
+    enum CodingKeys: String, CodingKey { case users, fraction, gauc, meanAbsoluteError }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        users = try container.decode(Int.self, forKey: .users)
+        fraction = try container.decode(Double.self, forKey: .fraction)
+        gauc = try container.decodeIfPresent(Double.self, forKey: .gauc)
+        meanAbsoluteError = try container.decodeIfPresent(Double.self, forKey: .meanAbsoluteError) ?? .nan
+    }
+}
+
+extension StreamingRow {
+    enum CodingKeys: String, CodingKey {
+        case partition, condition, users, meanAbsoluteError, auc, earlierBefore, earlierAfter, bytesPerUser
+        case adaptationMilliseconds, updateMilliseconds, curve, learningRate, learningRateTrials, replayedTasks
+        case skippedUpdates
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func metric(_ key: CodingKeys) throws -> Double {
+            try container.decodeIfPresent(Double.self, forKey: key) ?? .nan
+        }
+        partition = try container.decode(String.self, forKey: .partition)
+        condition = try container.decode(String.self, forKey: .condition)
+        users = try container.decode(Int.self, forKey: .users)
+        meanAbsoluteError = try metric(.meanAbsoluteError)
+        auc = try container.decodeIfPresent(Double.self, forKey: .auc)
+        earlierBefore = try container.decode(ScenarioResult.self, forKey: .earlierBefore)
+        earlierAfter = try container.decode(ScenarioResult.self, forKey: .earlierAfter)
+        bytesPerUser = try container.decode(Int.self, forKey: .bytesPerUser)
+        adaptationMilliseconds = try metric(.adaptationMilliseconds)
+        updateMilliseconds = try metric(.updateMilliseconds)
+        curve = try container.decodeIfPresent([StreamPoint].self, forKey: .curve)
+        learningRate = try container.decodeIfPresent(Float.self, forKey: .learningRate)
+        learningRateTrials = try container.decodeIfPresent([LearningRateTrial].self, forKey: .learningRateTrials)
+        replayedTasks = try container.decodeIfPresent(Int.self, forKey: .replayedTasks)
+        skippedUpdates = try container.decodeIfPresent(Int.self, forKey: .skippedUpdates)
     }
 }

@@ -96,6 +96,12 @@ struct EvaluateCommand: ParsableCommand {
 
     @Flag(
         help:
+            "Streaming: start the replay reservoir empty and fill it from the stream, as `metarec learn` does, instead of with warm users."
+    )
+    var streamReplayFromStream = false
+
+    @Flag(
+        help:
             "Also run the item warm-up evaluation of meta-embeddings for new items (MetaEmb, Pan et al. 2019) against random, mean and zero initialisation, with MWUF, and with LWA and NLBA on click data (--implicit-threshold)."
     )
     var itemWarmup = false
@@ -188,6 +194,7 @@ struct EvaluateCommand: ParsableCommand {
             options.learningRateCandidates = rates.count > 1 ? rates : nil
             options.online.replayTasks = streamReplay
             options.replayWeights = try Self.replayWeights(streamReplayWeight)
+            options.replayStartsWithWarmUsers = !streamReplayFromStream
             let report = try reporter.phase("streaming evaluation") {
                 try experiment.streamingEvaluation(
                     options: options, metaTraining: model.metaOptions(configuration, order: .second),

@@ -137,6 +137,34 @@ struct SeedSummaryTests {
             try ReportBundle(contentsOf: withNaN).protocol?.methods[0].scenarios["user-cold"]?.meanAbsoluteError.isNaN
                 == true)
 
+        // A stream whose online updates diverged: its error, a trial's and a curve point's are NaN.
+        var diverged = ReportFixtures.streaming(seed: 2, gaucs: [0.5])
+        diverged.rows[0].meanAbsoluteError = .nan
+        diverged.rows[0].adaptationMilliseconds = .nan
+        diverged.rows[0].curve![0].meanAbsoluteError = .nan
+        diverged.rows[0].learningRateTrials = [
+            LearningRateTrial(learningRate: 0.1, auc: 0.5, meanAbsoluteError: .nan),
+            LearningRateTrial(learningRate: 0.01, auc: 0.6, meanAbsoluteError: 0.4),
+        ]
+        let divergedFile = directory.appendingPathComponent("diverged.json")
+        try ReportBundle(streaming: diverged).json().write(to: divergedFile, atomically: true, encoding: .utf8)
+        let row = try #require(try ReportBundle(contentsOf: divergedFile).streaming?.rows.first)
+        #expect(
+            row.meanAbsoluteError.isNaN && row.adaptationMilliseconds.isNaN
+                && row.curve?[0].meanAbsoluteError.isNaN == true)
+        #expect(row.learningRateTrials?.map(\.meanAbsoluteError.isNaN) == [true, false])
+        #expect(row.learningRateTrials?[1].meanAbsoluteError == 0.4 && row.updateMilliseconds == 1)
+
+        // A bundle with a fault is named by that fault, not as a bare table missing 'dataset'.
+        let faulty = directory.appendingPathComponent("faulty.json")
+        try #"{"streaming": {"dataset": "x", "seed": 1}}"#.write(to: faulty, atomically: true, encoding: .utf8)
+        do {
+            _ = try ReportBundle(contentsOf: faulty)
+            Issue.record("a streaming report without its rows was accepted")
+        } catch {
+            #expect(error.reason.contains("'options'") || error.reason.contains("'rows'"), "\(error.reason)")
+        }
+
         let broken = directory.appendingPathComponent("broken.json")
         try #"{"dataset": "x", "seed": 1}"#.write(to: broken, atomically: true, encoding: .utf8)
         do {

@@ -102,6 +102,27 @@ import Testing
         #expect(light.earlierAfter != heavy.earlierAfter)
     }
 
+    /// Started empty, as the live learner's is, the reservoir holds only the stream's earlier
+    /// users: the first user replays nothing, the second one task, and so on up to `replayTasks`.
+    @Test func aReplayStartedEmptyFillsFromTheStream() throws {
+        var options = StreamingOptions()
+        options.supportSize = 5
+        options.querySize = 5
+        options.earlierUsers = 20
+        options.partitions = [.lastLayer]
+        options.online.replayTasks = 3
+        options.online.learningRate = 3e-3
+        options.replayStartsWithWarmUsers = false
+        let report = try Self.experiment.streamingEvaluation(
+            options: options, metaTraining: Self.metaTraining(.lastLayer), model: Self.model)
+        let users = Self.experiment.streamingTasks(supportSize: 5, querySize: 5).count
+        #expect(users > 3)
+        let replay = try #require(report.rows.first { $0.condition == "online + replay" })
+        #expect(replay.replayedTasks == 0 + 1 + 2 + 3 * (users - 3))
+        let decoded = try JSONDecoder().decode(StreamingOptions.self, from: JSONEncoder().encode(report.options))
+        #expect(decoded.replayStartsWithWarmUsers == false)
+    }
+
     /// One pass without updates returns a learner whose parameters are the offline ones, bit
     /// for bit; with updates only the adaptive part moves and the replay buffer is drawn from.
     @Test func offlineOnlyLeavesTheStartUnchanged() throws {
