@@ -14,8 +14,11 @@ import MetaRecStore
 /// than the version serving. Every serving process then moves to it (`LiveModel`).
 ///
 /// Decisions, so a reader need not guess them:
-/// - **Replay.** A published bundle holds no training users, so the replay reservoir is seeded
-///   by the stream itself: the first streamed users are the first replayed ones.
+/// - **Replay.** The reservoir starts with the training users the bundle keeps
+///   (``ModelBundle/ReplayUsers``), so replay and the check against forgetting cover the users
+///   the offline model learned from; streamed users then enter it by reservoir sampling. A
+///   bundle without them (written before they were kept, or with `train --replay-users 0`)
+///   starts it with the first streamed users.
 /// - **Held back.** One user in `holdOutEvery` (by a stable hash of their id) is never learned
 ///   from: their tasks, the most recent `heldOutCapacity`, are what a candidate and the serving
 ///   version are compared on, beside the replay reservoir (a check against forgetting).
@@ -525,7 +528,25 @@ public final class LiveLearner: @unchecked Sendable {
             throw LiveLearnerError.noAdaptivePart(learner.options.adaptation.partition.description)
         }
         let catalogue = bundle.description.catalogue
-        return (online, bundle.description.itemEncoder.encode(catalogue.rawFeatures, count: catalogue.ids.count))
+        let items = bundle.description.itemEncoder.encode(catalogue.rawFeatures, count: catalogue.ids.count)
+        online.seedReplay(with: replayTasks(of: bundle, items: items))
+        return (online, items)
+    }
+
+    /// The bundle's training users as tasks (a user whose features this encoder cannot read is left out).
+    static func replayTasks(of bundle: ModelBundle, items: FeatureTable) -> [PreparedTask] {
+        let encoder = bundle.description.userEncoder
+        return (bundle.description.replayUsers?.tasks ?? []).compactMap { kept in
+            guard kept.supportCount < kept.items.count, let raw = try? encoder.rawFeatures(kept.features, side: "user")
+            else { return nil }
+            let users = encoder.encode(raw, count: 1)
+            let rows = zip(kept.items, kept.values).enumerated().map {
+                Interaction(user: 0, item: $1.0, value: $1.1, timestamp: Int64($0))
+            }
+            return PreparedTask(
+                userBatch: EntityBatch(users, entities: [0]), support: Array(rows.prefix(kept.supportCount)),
+                query: Array(rows.dropFirst(kept.supportCount)), features: FeatureContext(users: users, items: items))
+        }
     }
 
     /// Catalogue row of each item id (the first, should an id repeat).

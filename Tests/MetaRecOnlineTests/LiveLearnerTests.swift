@@ -279,6 +279,34 @@ struct LiveLearnerTests {
         try await store.close()
     }
 
+    /// The bundle's training users are in the reservoir from the start, so the check against
+    /// forgetting scores them too; a bundle without them has only the users learned since.
+    @Test func theBundlesTrainingUsersAreReplayedFromTheStart() async throws {
+        let (_, _, url) = try ServingFixture.metaLearnerBundle()
+        let withUsers = try ModelBundle(contentsOf: url)
+        let kept = try #require(withUsers.description.replayUsers?.tasks.count)
+        var stripped = withUsers
+        stripped.description.replayUsers = nil
+        let without = try ModelBundle(bytes: stripped.serialized(), source: URL(fileURLWithPath: "stripped"))
+        let capacity = OnlineMetaLearner.Options().replayCapacity
+        for (bundle, bundled) in [(withUsers, kept), (without, 0)] {
+            let store = try Self.store()
+            let stream = FeedbackStream(users: 18)
+            try await stream.append(to: store)
+            var options = Self.options(margin: 10)
+            options.replayChecked = 100_000
+            let log = EventLog()
+            let learner = try await LiveLearner(store: store, bundle: bundle, options: options) { log.append($0) }
+            try await learner.run(once: true)
+            let learned = log.tasks.filter { !$0.heldOut }.count
+            #expect(learned > 0)
+            let (_, evaluation) = try #require(log.published.first)
+            #expect(evaluation.replayTasks == min(capacity, bundled + learned), "\(bundled) kept, \(learned) learned")
+            try await store.close()
+        }
+        #expect(kept > 0)
+    }
+
     @Test(arguments: [(-1, Float(0.5)), (7, Float(1)), (7, Float(-0.1))])
     func aReplayOutsideItsRangeIsRefusedBeforeAnythingIsStored(tasks: Int, weight: Float) async throws {
         let (_, _, url) = try ServingFixture.metaLearnerBundle()

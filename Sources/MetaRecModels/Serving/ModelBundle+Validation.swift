@@ -59,6 +59,15 @@ extension ModelBundle {
             return "the catalogue has \(titles.count) titles for \(catalogue.ids.count) items"
         }
         guard Set(catalogue.ids).count == catalogue.ids.count else { return "the catalogue lists an item id twice" }
+        for (index, task) in (description.replayUsers?.tasks ?? []).enumerated() {
+            guard task.items.count == task.values.count, task.supportCount >= 0, task.supportCount <= task.items.count,
+                task.items.allSatisfy({ $0 >= 0 && Int($0) < catalogue.ids.count }),
+                task.values.allSatisfy({ scale.contains($0) })
+            else {
+                return
+                    "replay user \(index) has rows outside the catalogue or values the model does not read (expected \(scale.expected))"
+            }
+        }
         return nil
     }
 

@@ -77,6 +77,43 @@ public struct ModelBundle: Sendable {
         public func target(_ value: Float) -> Float { value }
     }
 
+    /// Training users' tasks that the live learner's replay starts with (`metarec learn`), so
+    /// that its online updates replay, and its publish check scores, the users the offline model
+    /// was trained on and not only the ones it has met since. A bundle therefore carries these
+    /// users' features and some of their ratings; `train --replay-users 0` keeps none.
+    public struct ReplayUsers: Codable, Sendable, Equatable {
+        /// The most a bundle keeps by default: the live learner's reservoir holds 256.
+        public static let defaultCount = 256
+        /// Support rows kept a user at most (the protocol's query of 10 is kept whole).
+        public static let supportRows = 20
+
+        public struct Task: Codable, Sendable, Equatable {
+            /// The user's features as a client would send them.
+            public var features: [String: FeatureValue]
+            /// Catalogue rows and values, support first.
+            public var items: [Int32]
+            public var values: [Float]
+            public var supportCount: Int
+        }
+        public var tasks: [Task]
+
+        /// Up to `count` warm (training) users, evenly spaced over them, each with their
+        /// protocol task's query and up to ``supportRows`` of its support.
+        public init(experiment: Experiment, count: Int) {
+            let warm = experiment.split.tasks(.warm)
+            let kept =
+                count <= 0 || warm.isEmpty
+                ? [] : (0..<min(count, warm.count)).map { warm[$0 * warm.count / min(count, warm.count)] }
+            tasks = kept.map { task in
+                let support = task.support.prefix(Self.supportRows)
+                let rows = Array(support) + task.query
+                return Task(
+                    features: experiment.dataset.rawUserFeatures.values(of: Int(task.user)), items: rows.map(\.item),
+                    values: rows.map(\.value), supportCount: support.count)
+            }
+        }
+    }
+
     public struct Description: Codable, Sendable {
         public var formatVersion: Int
         public var userEncoder: FeatureEncoder
@@ -88,6 +125,8 @@ public struct ModelBundle: Sendable {
         /// The meta-embedding generator's output scale, when the bundle holds a generator.
         public var generatorScale: Float?
         public var createdAt: Date
+        /// Nil in bundles written before it, and when none were kept.
+        public var replayUsers: ReplayUsers?
     }
 
     public var archive: ModelArchive
@@ -99,9 +138,11 @@ public struct ModelBundle: Sendable {
     public private(set) var version: String
 
     /// The bundle of a method trained in `experiment`, with the generator for new items if given.
+    /// - Parameter replayUsers: training users kept for the live learner's replay (0: none; only
+    ///   a meta-learner, the one kind that learns online, keeps any).
     public init(
         archive: ModelArchive, experiment: Experiment, generator: MetaEmbeddingGenerator? = nil,
-        createdAt: Date = Date()
+        createdAt: Date = Date(), replayUsers: Int = ReplayUsers.defaultCount
     ) {
         let dataset = experiment.dataset
         var popularity = [Int](repeating: 0, count: dataset.itemCount)
@@ -120,7 +161,9 @@ public struct ModelBundle: Sendable {
             feedback: FeedbackScale(
                 implicitThreshold: threshold, minimum: values.min() ?? 0, maximum: values.max() ?? 1),
             fileChecksums: dataset.fileChecksums, generatorScale: generator?.scale,
-            createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down)))  // ISO 8601 keeps whole seconds
+            createdAt: Date(timeIntervalSince1970: createdAt.timeIntervalSince1970.rounded(.down)),  // ISO 8601 keeps whole seconds
+            replayUsers: archive.header.kind == .metaLearner && replayUsers > 0
+                ? ReplayUsers(experiment: experiment, count: replayUsers) : nil)
         self.generator = generator?.parameters ?? ParameterSet()
         self.version = ""
         self.version = (try? serialized()).map { Self.version(of: $0) } ?? ""

@@ -48,6 +48,8 @@ public struct BundleRecipe: Sendable {
     /// has item-id embeddings and items have features.
     public var newItemGenerator = true
     public var tanp = TaNP.Configuration()
+    /// Training users a meta-learner's bundle keeps for the live learner's replay (``ModelBundle/ReplayUsers``).
+    public var replayUsers = ModelBundle.ReplayUsers.defaultCount
 
     public init(method: BundleMethod, metaTraining: MetaTrainingOptions) {
         self.method = method
@@ -64,7 +66,7 @@ public struct BundleRecipe: Sendable {
         onBest: (ModelBundle) -> Void = { _ in }, note: (String) -> Void = { _ in }
     ) throws -> ModelBundle {
         func bundle(_ archive: ModelArchive, generator: MetaEmbeddingGenerator? = nil) -> ModelBundle {
-            ModelBundle(archive: archive, experiment: experiment, generator: generator)
+            ModelBundle(archive: archive, experiment: experiment, generator: generator, replayUsers: replayUsers)
         }
         switch method {
         case .maml, .firstOrderMAML, .metaSGD:

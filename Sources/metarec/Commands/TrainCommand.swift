@@ -41,8 +41,15 @@ struct TrainCommand: ParsableCommand {
     )
     var itemGenerator = true
 
+    @Option(
+        help:
+            "Training users a meta-learner's bundle keeps (their features and up to 30 ratings each) so that `metarec learn` replays them against forgetting; 0 keeps none."
+    )
+    var replayUsers = ModelBundle.ReplayUsers.defaultCount
+
     func validate() throws {
         try OptionChecks.outputFile(out, "--out")
+        try OptionChecks.integer(replayUsers, "--replay-users", in: 0...100_000)
     }
 
     func run() throws {
@@ -60,7 +67,9 @@ struct TrainCommand: ParsableCommand {
         var saveError: Error?
         let bundle: ModelBundle
         do {
-            bundle = try model.recipe(method, configuration, newItemGenerator: itemGenerator).train(
+            var recipe = model.recipe(method, configuration, newItemGenerator: itemGenerator)
+            recipe.replayUsers = replayUsers
+            bundle = try recipe.train(
                 experiment, data: description, phases: reporter,
                 onBest: { best in
                     do { try best.write(to: url) } catch { saveError = error }
