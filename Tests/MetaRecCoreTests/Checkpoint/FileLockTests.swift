@@ -4,10 +4,15 @@ import Testing
 @testable import MetaRecCore
 
 @Suite struct FileLockTests {
-    @Test func aSecondWriterOfTheSameFileFailsAtOnce() throws {
+    static func folder() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "metarec-lock-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test func aSecondWriterOfTheSameFileFailsAtOnce() throws {
+        let directory = try Self.folder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let target = directory.appendingPathComponent("model.safetensors")
         let first = try FileLock(exclusiveFor: target)
@@ -25,9 +30,7 @@ import Testing
     /// A taker that opened the lock file just before its holder removed it holds a file no longer
     /// in the folder: that must not keep the next writer out, and the next writer's lock is real.
     @Test func aTakerHoldingARemovedLockFileDoesNotKeepTheNextWriterOut() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "metarec-lock-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.folder()
         defer { try? FileManager.default.removeItem(at: directory) }
         let target = directory.appendingPathComponent("model.safetensors")
         let first = try FileLock(exclusiveFor: target)

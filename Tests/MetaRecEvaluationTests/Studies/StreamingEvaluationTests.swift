@@ -39,16 +39,22 @@ import Testing
         #expect(zip(starts, starts.dropFirst()).allSatisfy { $0 <= $1 })
     }
 
-    /// Offline only makes no update (the start is unchanged, so earlier users score the same
-    /// after the stream); with replay, every update draws `replayTasks` earlier tasks; without,
-    /// none; the online rate is one of the candidates, chosen on validation users.
-    @Test func theConditionsDoWhatTheySay() throws {
+    /// A small stream of the last-layer partition: 5 rows to adapt on, 5 to score, 20 earlier users, 3 replayed.
+    static func smallStream() -> StreamingOptions {
         var options = StreamingOptions()
         options.supportSize = 5
         options.querySize = 5
         options.earlierUsers = 20
         options.partitions = [.lastLayer]
         options.online.replayTasks = 3
+        return options
+    }
+
+    /// Offline only makes no update (the start is unchanged, so earlier users score the same
+    /// after the stream); with replay, every update draws `replayTasks` earlier tasks; without,
+    /// none; the online rate is one of the candidates, chosen on validation users.
+    @Test func theConditionsDoWhatTheySay() throws {
+        var options = Self.smallStream()
         options.learningRateCandidates = [1e-4, 3e-3]
         let report = try Self.experiment.streamingEvaluation(
             options: options, metaTraining: Self.metaTraining(.lastLayer), model: Self.model)
@@ -82,12 +88,7 @@ import Testing
     /// Several replay weights run one replay condition each, named by weight, between offline
     /// only and no replay; the weight changes what the stream learns.
     @Test func eachReplayWeightIsACondition() throws {
-        var options = StreamingOptions()
-        options.supportSize = 5
-        options.querySize = 5
-        options.earlierUsers = 20
-        options.partitions = [.lastLayer]
-        options.online.replayTasks = 3
+        var options = Self.smallStream()
         options.online.learningRate = 3e-3
         options.replayWeights = [0.25, 0.75]
         let report = try Self.experiment.streamingEvaluation(
@@ -105,12 +106,7 @@ import Testing
     /// Started empty, as the live learner's is, the reservoir holds only the stream's earlier
     /// users: the first user replays nothing, the second one task, and so on up to `replayTasks`.
     @Test func aReplayStartedEmptyFillsFromTheStream() throws {
-        var options = StreamingOptions()
-        options.supportSize = 5
-        options.querySize = 5
-        options.earlierUsers = 20
-        options.partitions = [.lastLayer]
-        options.online.replayTasks = 3
+        var options = Self.smallStream()
         options.online.learningRate = 3e-3
         options.replayStartsWithWarmUsers = false
         let report = try Self.experiment.streamingEvaluation(
