@@ -330,19 +330,20 @@ public final class PostgresStore: RecommendationStore {
 
     // MARK: - Catalogue
 
-    public func saveItem(_ item: StoredItem) async throws -> Int64 {
+    public func addItem(_ item: StoredItem) async throws -> Int64? {
         let payload = try CatalogueChange.encode(item)
-        return try await perform("save item", transaction: true) { connection in
+        return try await perform("add item", transaction: true) { connection in
+            // Under the catalogue lock: no other process adds between the check and the insert.
             try await Self.lock(.catalogue, scope: self.scope, on: connection)
+            let taken = try await connection.rows("SELECT 1 FROM items WHERE id = \(item.id)")
+            guard taken.isEmpty else { return nil }
             let sequence = try await Self.logChange(
                 .added, item: item.id, modelVersion: nil, payload: payload, on: connection)
-            // Ordered by `added_at`, then by when it was last saved (as SQLiteStore's rowid does).
+            // Ordered by `added_at`, then by when it was added (as SQLiteStore's rowid does).
             try await connection.run(
                 """
                 INSERT INTO items (id, title, features, added_at, position)
                 VALUES (\(item.id), \(item.title), \(item.features), \(item.addedAt.timeIntervalSince1970), \(sequence))
-                ON CONFLICT (id) DO UPDATE SET title = excluded.title, features = excluded.features,
-                    added_at = excluded.added_at, position = excluded.position
                 """)
             return sequence
         }

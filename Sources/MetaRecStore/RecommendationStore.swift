@@ -334,8 +334,10 @@ public protocol RecommendationStore: Sendable {
     @discardableResult
     func saveAdaptedState(_ state: StoredState, user: String) async throws -> Bool
 
-    /// Adds or replaces an item added while serving, and logs the change.
-    func saveItem(_ item: StoredItem) async throws -> Int64
+    /// Adds an item added while serving, and logs the addition, unless an item with its id is
+    /// stored already: then nothing is written and the answer is nil. One check-and-insert, so of
+    /// two processes adding the same id at once exactly one adds it and the other learns so.
+    func addItem(_ item: StoredItem) async throws -> Int64?
     /// Items added while serving, in the order they were added.
     func addedItems() async throws -> [StoredItem]
     func setHidden(item: String, _ hidden: Bool) async throws -> Int64

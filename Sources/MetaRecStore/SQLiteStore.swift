@@ -366,12 +366,13 @@ public final class SQLiteStore: RecommendationStore {
         return db.changesCount > 0
     }
 
-    public func saveItem(_ item: StoredItem) async throws -> Int64 {
+    public func addItem(_ item: StoredItem) async throws -> Int64? {
         let payload = try CatalogueChange.encode(item)
         return try await write { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?)",
+                sql: "INSERT OR IGNORE INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?)",
                 arguments: [item.id, item.title, item.features, item.addedAt.timeIntervalSince1970])
+            guard db.changesCount > 0 else { return nil }
             return try Self.logChange(db, CatalogueChange(kind: .added, item: item.id, payload: payload))
         }
     }

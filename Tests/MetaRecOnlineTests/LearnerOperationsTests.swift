@@ -55,7 +55,7 @@ final class RivalPublishingStore: RecommendationStore, @unchecked Sendable {
     func saveAdaptedState(_ state: StoredState, user: String) async throws -> Bool {
         try await base.saveAdaptedState(state, user: user)
     }
-    func saveItem(_ item: StoredItem) async throws -> Int64 { try await base.saveItem(item) }
+    func addItem(_ item: StoredItem) async throws -> Int64? { try await base.addItem(item) }
     func addedItems() async throws -> [StoredItem] { try await base.addedItems() }
     func setHidden(item: String, _ hidden: Bool) async throws -> Int64 { try await base.setHidden(item: item, hidden) }
     func hiddenItems() async throws -> Set<String> { try await base.hiddenItems() }

@@ -243,6 +243,36 @@ import Testing
         #expect(reader.recommender.item("late") != nil, "served at the first request after the interval")
     }
 
+    /// Two processes asked at once to add one id with different titles: exactly one request adds
+    /// it, every other is told of the conflict, and both processes serve the one that was added.
+    @Test func concurrentAdditionsOfOneIdThroughTwoProcessesAddItOnce() async throws {
+        let path = storePath()
+        let bundle = try ServingFixture.covarianceBundle().1
+        let processes = [
+            try await service(bundle: bundle, store: path), try await service(bundle: bundle, store: path),
+        ]
+        let outcomes = try await withThrowingTaskGroup(of: (String, Bool?).self) { group in
+            for request in 0..<8 {
+                group.addTask {
+                    let title = "title \(request)"
+                    switch try await processes[request % 2].addItemOnce(id: "contested", title: title, features: [:]) {
+                    case .added: return (title, true)
+                    case .existing: return (title, false)
+                    case nil: return (title, nil)
+                    }
+                }
+            }
+            return try await group.reduce(into: [(String, Bool?)]()) { $0.append($1) }
+        }
+        let winners = outcomes.filter { $0.1 == true }.map(\.0)
+        #expect(winners.count == 1, "\(outcomes)")
+        #expect(outcomes.filter { $0.1 == nil }.count == 7, "different titles are conflicts, not retries")
+        for process in processes {
+            try await process.synchronise()
+            #expect(process.recommender.item("contested")?.title == winners.first)
+        }
+    }
+
     @Test func concurrentBatchesForOneUserThroughTwoProcessesLoseNothing() async throws {
         let path = storePath()
         let bundle = try ServingFixture.covarianceBundle().1

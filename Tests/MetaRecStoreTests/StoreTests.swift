@@ -25,7 +25,7 @@ import Testing
             let annHead = try #require(heads["ann"])
             let item = StoredItem(
                 id: "new", title: "New", features: Data(#"{"genres":["Drama"]}"#.utf8), addedAt: created)
-            let added = try await store.saveItem(item)
+            let added = try #require(try await store.addItem(item))
             let hidden = try await store.setHidden(item: "10", true)
             let observed = try await store.recordObservation(item: "new", modelVersion: "v1", payload: Data([1, 2]))
             try await store.recordImpressions(user: "ann", items: ["11", "13"], at: created)
@@ -419,6 +419,23 @@ import Testing
         }
     }
 
+    /// An id already stored is not added again: nothing is written or logged, the first item stands.
+    @Test(arguments: StoreKind.underTest)
+    func anItemIdIsAddedOnce(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let first = StoredItem(
+                id: "n1", title: "First", features: Data(#"{"year":1999}"#.utf8), addedAt: Self.created)
+            var second = first
+            second.title = "Second"
+            second.features = Data("{}".utf8)
+            let added = try await store.addItem(first)
+            #expect(added != nil)
+            #expect(try await store.addItem(second) == nil)
+            #expect(try await store.addedItems() == [first])
+            #expect(try await store.catalogueChanges(after: 0, limit: 10).map(\.sequence) == [added!])
+        }
+    }
+
     @Test(arguments: StoreKind.underTest)
     func theCatalogueChangeLogIsOrderedAndReadAfterASequence(kind: StoreKind) async throws {
         try await withStore(kind) { store in
@@ -426,12 +443,12 @@ import Testing
             #expect(try await store.catalogueChanges(after: 0, limit: 10).isEmpty)
             let item = StoredItem(
                 id: "n1", title: "New one", features: Data(#"{"year":1999}"#.utf8), addedAt: Self.created)
-            let added = try await store.saveItem(item)
+            let added = try #require(try await store.addItem(item))
             let hidden = try await store.setHidden(item: "n1", true)
             let observed = try await store.recordObservation(item: "n1", modelVersion: "v7", payload: Data([0, 255]))
             let shown = try await store.setHidden(item: "n1", false)
             let second = StoredItem(id: "n2", title: "Two", features: Data("{}".utf8), addedAt: Self.created)
-            let addedSecond = try await store.saveItem(second)
+            let addedSecond = try #require(try await store.addItem(second))
             #expect(
                 [added, hidden, observed, shown, addedSecond] == [added, hidden, observed, shown, addedSecond].sorted())
             #expect(Set([added, hidden, observed, shown, addedSecond]).count == 5)

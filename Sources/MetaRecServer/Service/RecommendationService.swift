@@ -306,25 +306,34 @@ public final class RecommendationService: Sendable {
     /// from the store first, so an item another replica added counts as existing.
     func addItemOnce(id: String, title: String, features: [String: FeatureValue]) async throws -> ItemAddition? {
         try await live.refresh(force: true)
-        if let existing = recommender.item(id) {
-            return existing.title == title && existing.features == features ? .existing(existing) : nil
+        if let existing = recommender.item(id) { return Self.sameItem(existing, title: title, features: features) }
+        try recommender.validateItem(features: features)
+        let data = try JSONEncoder().encode(features)
+        let added = try await store.addItem(StoredItem(id: id, title: title, features: data, addedAt: Date()))
+        try await live.refresh(force: true)
+        guard let item = recommender.item(id) else {
+            throw StoreError("item '\(id)' was stored but could not be added to the catalogue")
         }
-        return .added(try await addItem(id: id, title: title, features: features))
+        // Another process added this id between the look and the write: its item stands.
+        guard added != nil else { return Self.sameItem(item, title: title, features: features) }
+        monitor.note("added item \(id)")
+        return .added(item)
+    }
+
+    /// A request for an id already in the catalogue: a retry of it, or a conflict (nil).
+    private static func sameItem(
+        _ item: Recommender.Item, title: String, features: [String: FeatureValue]
+    ) -> ItemAddition? {
+        item.title == title && item.features == features ? .existing(item) : nil
     }
 
     /// Adds an item for every process: validated here, written to the store, then applied from
-    /// the store's log like anyone else's change.
+    /// the store's log like anyone else's change. An id already taken by another item is refused.
     func addItem(id: String, title: String, features: [String: FeatureValue]) async throws -> Recommender.Item {
-        let recommender = self.recommender
-        try recommender.validateItem(features: features)
-        let data = try JSONEncoder().encode(features)
-        _ = try await store.saveItem(StoredItem(id: id, title: title, features: data, addedAt: Date()))
-        try await live.refresh(force: true)
-        guard let item = self.recommender.item(id) else {
-            throw StoreError("item '\(id)' was stored but could not be added to the catalogue")
+        switch try await addItemOnce(id: id, title: title, features: features) {
+        case .added(let item), .existing(let item): return item
+        case nil: throw StoreError("item '\(id)' already exists with another title or features")
         }
-        monitor.note("added item \(id)")
-        return item
     }
 
     func setHidden(item id: String, _ hidden: Bool) async throws -> Recommender.Item? {
