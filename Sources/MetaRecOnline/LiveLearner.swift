@@ -159,13 +159,9 @@ public final class LiveLearner: @unchecked Sendable {
             base = try await Self.load(current.id, from: store)
         }
         guard let base else { throw LiveLearnerError.noModel }
-        let (learner, table) = try Self.learner(of: base, options: options)
-        serving = base
-        online = learner
-        itemTable = table
-        catalogueRows = Self.rows(of: base)
-        objective = learner.learner.model.configuration.objective
-        figures = LearnerFigures(objective: objective, recentWindow: options.recentWindow)
+        let adopted = try Self.adopt(base, options: options)
+        (serving, online, itemTable, catalogueRows, objective) = adopted
+        figures = LearnerFigures(objective: adopted.objective, recentWindow: options.recentWindow)
         try await reset(to: base)
     }
 
@@ -457,12 +453,7 @@ public final class LiveLearner: @unchecked Sendable {
     /// Starts again from a version published by someone else: its start, its position.
     private func rebase(to id: String) async throws {
         let next = try await Self.load(id, from: store)
-        let (learner, table) = try Self.learner(of: next, options: options)
-        serving = next
-        online = learner
-        itemTable = table
-        catalogueRows = Self.rows(of: next)
-        objective = learner.learner.model.configuration.objective
+        (serving, online, itemTable, catalogueRows, objective) = try Self.adopt(next, options: options)
         try await reset(to: next)
         events(.rebased(version: next.version))
     }
@@ -507,6 +498,15 @@ public final class LiveLearner: @unchecked Sendable {
         } catch {
             throw LiveLearnerError.unfit(id, "\(error)")
         }
+    }
+
+    /// Everything the learner keeps of the bundle it learns from (at start and at each rebase).
+    private static func adopt(_ bundle: ModelBundle, options: Options) throws -> (
+        serving: ModelBundle, online: OnlineMetaLearner, items: FeatureTable, rows: [String: Int32],
+        objective: Objective
+    ) {
+        let (learner, table) = try learner(of: bundle, options: options)
+        return (bundle, learner, table, rows(of: bundle), learner.learner.model.configuration.objective)
     }
 
     /// The online learner over a bundle's meta-learner; anything else cannot learn online.
