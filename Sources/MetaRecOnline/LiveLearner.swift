@@ -304,13 +304,9 @@ public final class LiveLearner: @unchecked Sendable {
             events(.skipped(user: user, reason: "features cannot be read: \(error)"))
             return
         }
-        let interactions = rows.prefix(options.supportSize + options.querySize).enumerated().map {
-            Interaction(user: 0, item: $1.row, value: $1.value, timestamp: Int64($0))
-        }
-        let task = PreparedTask(
-            userBatch: EntityBatch(userTable, entities: [0]), support: Array(interactions.prefix(options.supportSize)),
-            query: Array(interactions.dropFirst(options.supportSize)),
-            features: FeatureContext(users: userTable, items: itemTable))
+        let task = Self.task(
+            user: userTable, rows: Array(rows.prefix(options.supportSize + options.querySize)),
+            supportCount: options.supportSize, items: itemTable)
         let held = isHeldOut(user)
         let predictions: [Float]
         if held {
@@ -539,14 +535,22 @@ public final class LiveLearner: @unchecked Sendable {
         return (bundle.description.replayUsers?.tasks ?? []).compactMap { kept in
             guard kept.supportCount < kept.items.count, let raw = try? encoder.rawFeatures(kept.features, side: "user")
             else { return nil }
-            let users = encoder.encode(raw, count: 1)
-            let rows = zip(kept.items, kept.values).enumerated().map {
-                Interaction(user: 0, item: $1.0, value: $1.1, timestamp: Int64($0))
-            }
-            return PreparedTask(
-                userBatch: EntityBatch(users, entities: [0]), support: Array(rows.prefix(kept.supportCount)),
-                query: Array(rows.dropFirst(kept.supportCount)), features: FeatureContext(users: users, items: items))
+            return task(
+                user: encoder.encode(raw, count: 1), rows: zip(kept.items, kept.values).map { ($0, $1) },
+                supportCount: kept.supportCount, items: items)
         }
+    }
+
+    /// One user's task: their rows in order (catalogue row, value), the first `supportCount` to adapt on.
+    private static func task(
+        user: FeatureTable, rows: [(row: Int32, value: Float)], supportCount: Int, items: FeatureTable
+    ) -> PreparedTask {
+        let interactions = rows.enumerated().map {
+            Interaction(user: 0, item: $1.row, value: $1.value, timestamp: Int64($0))
+        }
+        return PreparedTask(
+            userBatch: EntityBatch(user, entities: [0]), support: Array(interactions.prefix(supportCount)),
+            query: Array(interactions.dropFirst(supportCount)), features: FeatureContext(users: user, items: items))
     }
 
     /// Catalogue row of each item id (the first, should an id repeat).

@@ -370,7 +370,7 @@ public final class SQLiteStore: RecommendationStore {
         let payload = try CatalogueChange.encode(item)
         return try await write { db in
             try db.execute(
-                sql: "INSERT OR IGNORE INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?)",
+                sql: "INSERT INTO items (id, title, features, added_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
                 arguments: [item.id, item.title, item.features, item.addedAt.timeIntervalSince1970])
             guard db.changesCount > 0 else { return nil }
             return try Self.logChange(db, CatalogueChange(kind: .added, item: item.id, payload: payload))

@@ -124,7 +124,7 @@ public final class OnlineMetaLearner: @unchecked Sendable {
                 replayedTasks += count
             }
             let targets = learner.parameters.tensors(adaptiveNames)
-            let gradients = updateGradients(task, replayed: replayed)
+            let gradients = updateGradients(task, replayed: replayed, targets: targets)
             // A task whose inner loop diverged (too large a rate for its ratings) gives a
             // non-finite gradient; one such step would make the start, and every later user's
             // prediction, NaN. It is skipped and counted instead.
@@ -144,8 +144,8 @@ public final class OnlineMetaLearner: @unchecked Sendable {
 
     /// The online meta-gradient of the adaptive initialisation: the new user's task and the
     /// replayed ones' mean, weighed by `replayWeight` (or all tasks alike when it is nil).
-    func updateGradients(_ task: PreparedTask, replayed: [PreparedTask]) -> [[Float]] {
-        let targets = learner.parameters.tensors(adaptiveNames)
+    func updateGradients(_ task: PreparedTask, replayed: [PreparedTask], targets: [Tensor]? = nil) -> [[Float]] {
+        let targets = targets ?? learner.parameters.tensors(adaptiveNames)
         guard let weight = options.replayWeight, !replayed.isEmpty else {
             return learner.metaGradient([task] + replayed, withRespectTo: targets).gradients
         }

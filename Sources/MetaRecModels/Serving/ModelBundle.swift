@@ -101,10 +101,8 @@ public struct ModelBundle: Sendable {
         /// protocol task's query and up to ``supportRows`` of its support.
         public init(experiment: Experiment, count: Int) {
             let warm = experiment.split.tasks(.warm)
-            let kept =
-                count <= 0 || warm.isEmpty
-                ? [] : (0..<min(count, warm.count)).map { warm[$0 * warm.count / min(count, warm.count)] }
-            tasks = kept.map { task in
+            let kept = max(0, min(count, warm.count))
+            tasks = (0..<kept).map { warm[$0 * warm.count / kept] }.map { task in
                 let support = task.support.prefix(Self.supportRows)
                 let rows = Array(support) + task.query
                 return Task(
